@@ -1,0 +1,394 @@
+// Command bench measures the throughput, latency and memory of the tourd
+// server under a fixed HTTP load, and compares it with a "ceiling" server: a
+// minimal net/http handler that decodes and encodes the same JSON shapes
+// without touching any storage.
+//
+// Usage (from the module root):
+//
+//	go run ./bench [-duration 10s] [-connections 16] [-users 10000] [-keep]
+//
+// The command builds ./cmd/tourd into a temporary directory, creates an API
+// key with "tourd keys create", starts "tourd serve" on a fresh SQLite
+// database (or on the database named by the TOURD_DB environment variable,
+// e.g. a postgres:// URL), seeds users through the HTTP API and then drives
+// two wrk loads against it: upserts (POST /v1/users) and reads
+// (GET /v1/users/{id}) of randomly chosen seeded users. The same two loads
+// are run against the ceiling server, which is this very binary re-executed
+// with the hidden -ceiling-addr flag.
+//
+// All traffic goes to 127.0.0.1. The command needs wrk on PATH (Debian
+// package wrk) and Linux (it reads /proc/<pid>/status for peak memory).
+// It exits 0 when every run completed without errors; it asserts nothing
+// about speed.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// config holds the command-line settings of one bench invocation.
+type config struct {
+	duration    time.Duration
+	connections int
+	threads     int
+	users       int
+	seedWorkers int
+	keep        bool
+	skipCeiling bool
+	skipTourd   bool
+	verbose     bool
+
+	// ceilingAddr, when set, makes the process run the ceiling server on
+	// that address instead of the benchmark (hidden flag).
+	ceilingAddr string
+
+	// db is the --db value handed to tourd; dbFromEnv tells whether it
+	// came from TOURD_DB (and so may hold existing data).
+	db        string
+	dbFromEnv bool
+}
+
+// hiddenFlags are internal flags left out of the usage text.
+var hiddenFlags = map[string]bool{"ceiling-addr": true}
+
+// parseFlags parses args (without the program name) into a config.
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	var cfg config
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.DurationVar(&cfg.duration, "duration", 10*time.Second, "duration of each wrk load (whole seconds)")
+	fs.IntVar(&cfg.connections, "connections", 16, "concurrent HTTP connections of each wrk load")
+	fs.IntVar(&cfg.threads, "threads", 2, "wrk threads (-t)")
+	fs.IntVar(&cfg.users, "users", 10000, "number of users to seed and to draw random ids from")
+	fs.IntVar(&cfg.seedWorkers, "seed-workers", 16, "concurrent workers used to seed users")
+	fs.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory (binary, database, logs, wrk scripts and outputs)")
+	fs.BoolVar(&cfg.skipCeiling, "skip-ceiling", false, "do not run the ceiling server loads")
+	fs.BoolVar(&cfg.skipTourd, "skip-tourd", false, "do not build or run tourd (benchmark the ceiling server only)")
+	fs.BoolVar(&cfg.verbose, "v", false, "echo the raw wrk output")
+	fs.StringVar(&cfg.ceilingAddr, "ceiling-addr", "", "run the ceiling server on this address (internal)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: go run ./bench [flags]\n\n")
+		fmt.Fprintf(fs.Output(), "Benchmarks tourd against a storage-free ceiling server with wrk.\n")
+		fmt.Fprintf(fs.Output(), "Set TOURD_DB to a postgres:// URL to benchmark on PostgreSQL (default: a fresh SQLite file).\n\nFlags:\n")
+		fs.VisitAll(func(f *flag.Flag) {
+			if hiddenFlags[f.Name] {
+				return
+			}
+			def := ""
+			if f.DefValue != "false" {
+				def = fmt.Sprintf(" (default %s)", f.DefValue)
+			}
+			fmt.Fprintf(fs.Output(), "  -%s\n    \t%s%s\n", f.Name, f.Usage, def)
+		})
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if cfg.ceilingAddr != "" {
+		return cfg, nil
+	}
+	switch {
+	case cfg.duration < time.Second:
+		return cfg, errors.New("-duration must be at least 1s")
+	case cfg.connections < 1:
+		return cfg, errors.New("-connections must be at least 1")
+	case cfg.threads < 1:
+		return cfg, errors.New("-threads must be at least 1")
+	case cfg.users < 1:
+		return cfg, errors.New("-users must be at least 1")
+	case cfg.seedWorkers < 1:
+		return cfg, errors.New("-seed-workers must be at least 1")
+	case cfg.skipCeiling && cfg.skipTourd:
+		return cfg, errors.New("-skip-ceiling and -skip-tourd together leave nothing to run")
+	}
+	// wrk needs at least one connection per thread.
+	cfg.threads = min(cfg.threads, cfg.connections)
+	// wrk takes whole seconds.
+	cfg.duration = cfg.duration.Round(time.Second)
+	if v := os.Getenv("TOURD_DB"); v != "" {
+		cfg.db, cfg.dbFromEnv = v, true
+	}
+	return cfg, nil
+}
+
+// backend names the storage backend of a tourd --db value.
+func backend(db string) string {
+	switch {
+	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
+		return "postgres"
+	case strings.HasPrefix(db, "sqlite:"):
+		return "sqlite"
+	default:
+		return "unknown"
+	}
+}
+
+func main() {
+	log.SetFlags(log.Ltime)
+	log.SetPrefix("bench: ")
+	cfg, err := parseFlags(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	if cfg.ceilingAddr != "" {
+		if err := runCeiling(cfg.ceilingAddr); err != nil {
+			log.Printf("ceiling: %v", err)
+			os.Exit(1)
+		}
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, cfg)
+	stop()
+	os.Exit(code)
+}
+
+// run performs the whole benchmark and returns the process exit code.
+// Every server it starts is stopped before it returns.
+func run(ctx context.Context, cfg config) (code int) {
+	wrkPath, err := ensureWrk(ctx)
+	if err != nil {
+		log.Print(err)
+		return 1
+	}
+
+	tmp, err := os.MkdirTemp("", "tourd-bench-")
+	if err != nil {
+		log.Print(err)
+		return 1
+	}
+	b := &bench{cfg: cfg, tmp: tmp, wrk: wrkPath}
+	if b.cfg.db == "" {
+		b.cfg.db = "sqlite:" + filepath.Join(tmp, "bench.db")
+	}
+	defer func() {
+		switch {
+		case cfg.keep:
+			log.Printf("kept %s", tmp)
+		case code != 0 && b.started:
+			log.Printf("run failed; kept %s for inspection (logs, wrk outputs)", tmp)
+		default:
+			os.RemoveAll(tmp)
+		}
+	}()
+
+	rep := &report{
+		backend:     backend(b.cfg.db),
+		users:       cfg.users,
+		connections: cfg.connections,
+		duration:    cfg.duration,
+		threads:     cfg.threads,
+		gomaxprocs:  runtime.GOMAXPROCS(0),
+		nproc:       runtime.NumCPU(),
+	}
+	if cfg.skipTourd {
+		rep.backend = "none"
+	}
+
+	err = b.runAll(ctx, rep)
+	if len(rep.rows) > 0 {
+		rep.print(os.Stdout)
+	}
+	if ctx.Err() != nil {
+		log.Print("FAILED: interrupted")
+		return 1
+	}
+	if err != nil {
+		log.Printf("FAILED: %v", err)
+		return 1
+	}
+	if !rep.ok() {
+		log.Print("FAILED: some runs reported errors (see the report above)")
+		return 1
+	}
+	return 0
+}
+
+// bench carries the state shared by the steps of one benchmark run.
+type bench struct {
+	cfg config
+	tmp string // temporary directory for binaries, database, logs and scripts
+	wrk string // path of the wrk binary
+
+	// started tells whether a server was started, and so whether the
+	// temporary directory holds logs worth keeping after a failure.
+	started bool
+}
+
+// runAll builds and prepares tourd (so that build errors show up early),
+// then runs the loads against the ceiling server and against tourd, one
+// server at a time, adding a row to rep for every load.
+func (b *bench) runAll(ctx context.Context, rep *report) error {
+	// The ceiling server only checks that the header is present; it gets
+	// the real key when there is one so that both see identical requests.
+	key := "ak_bench_ceiling"
+	var tourdBin string
+	if !b.cfg.skipTourd {
+		var err error
+		if tourdBin, err = buildTourd(ctx, b.tmp); err != nil {
+			return err
+		}
+		if b.cfg.dbFromEnv {
+			log.Printf("WARNING: using TOURD_DB (%s backend); existing data in that database is kept, give the bench a fresh database for comparable numbers", backend(b.cfg.db))
+		}
+		if key, err = createKey(ctx, tourdBin, b.cfg.db); err != nil {
+			return err
+		}
+	}
+
+	if !b.cfg.skipCeiling {
+		if err := b.runCeilingLoads(ctx, rep, key); err != nil {
+			return err
+		}
+	}
+	if !b.cfg.skipTourd {
+		if err := b.runTourdLoads(ctx, rep, tourdBin, key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runCeilingLoads starts the ceiling server, runs both loads against it
+// and stops it.
+func (b *bench) runCeilingLoads(ctx context.Context, rep *report, key string) error {
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("locate own executable for the ceiling server: %w", err)
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	b.started = true
+	srv, err := startServer("ceiling", filepath.Join(b.tmp, "ceiling.log"), addr, self, "-ceiling-addr", addr)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	if err := srv.waitReady(ctx, 30*time.Second); err != nil {
+		return err
+	}
+	log.Printf("ceiling server ready on %s (pid %d)", addr, srv.pid())
+	b.runLoads(ctx, rep, srv, key)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return srv.stop()
+}
+
+// runTourdLoads starts tourd serve, seeds it, runs both loads against it
+// and stops it.
+func (b *bench) runTourdLoads(ctx context.Context, rep *report, bin, key string) error {
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	b.started = true
+	srv, err := startServer("tourd", filepath.Join(b.tmp, "tourd.log"), addr, bin, "serve", "--addr", addr, "--db", b.cfg.db)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	if err := srv.waitReady(ctx, 30*time.Second); err != nil {
+		return err
+	}
+	log.Printf("tourd ready on %s (pid %d, %s backend)", addr, srv.pid(), backend(b.cfg.db))
+	if err := seedUsers(ctx, srv.baseURL(), key, b.cfg.users, b.cfg.seedWorkers); err != nil {
+		return fmt.Errorf("seed: %w (server log: %s)", err, srv.logPath)
+	}
+	b.runLoads(ctx, rep, srv, key)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return srv.stop()
+}
+
+// runLoads runs every load against srv, adding one row per load to rep.
+// A failing load is recorded in its row and does not stop the others.
+func (b *bench) runLoads(ctx context.Context, rep *report, srv *server, key string) {
+	for _, ld := range loads {
+		log.Printf("%s: %s for %s (%d connections, %d wrk threads)", srv.name, ld.name, b.cfg.duration, b.cfg.connections, b.cfg.threads)
+		r := row{target: srv.name, load: ld.name}
+		r.wrk, r.err = b.runLoad(ctx, srv, ld, key)
+		if ctx.Err() != nil {
+			r.wrk, r.err = nil, errors.New("interrupted")
+			rep.add(r)
+			return
+		}
+		if r.err != nil {
+			// A server that just died may not have been reaped yet.
+			select {
+			case <-srv.done:
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+		if srv.exited() {
+			if r.err == nil {
+				r.err = fmt.Errorf("%s exited during the load: %v", srv.name, srv.waitErr)
+			} else {
+				r.err = fmt.Errorf("%s exited: %v: %w", srv.name, srv.waitErr, r.err)
+			}
+		}
+		if r.err != nil {
+			log.Printf("%s: %s: %v", srv.name, ld.name, r.err)
+			if tail := srv.logTail(2048); tail != "" {
+				log.Printf("%s log tail:\n%s", srv.name, tail)
+			}
+		}
+		if srv.exited() {
+			rep.add(r)
+			return
+		}
+		// VmHWM is the process's high-water mark so far, so the second
+		// load's value covers both loads (and, for tourd, the seeding).
+		if mb, err := peakRSSMB(srv.pid()); err == nil {
+			r.peakMB = mb
+		} else {
+			log.Printf("%s: peak memory: %v", srv.name, err)
+		}
+		rep.add(r)
+	}
+}
+
+// runLoad checks that srv answers one request of the load as expected and
+// then drives the load with wrk.
+func (b *bench) runLoad(ctx context.Context, srv *server, ld load, key string) (*wrkResult, error) {
+	if err := probe(ctx, srv.baseURL(), ld, key, b.cfg.users); err != nil {
+		return nil, fmt.Errorf("preflight request: %w", err)
+	}
+	script := filepath.Join(b.tmp, fmt.Sprintf("%s.lua", ld.slug))
+	if err := os.WriteFile(script, []byte(ld.script(key, b.cfg.users)), 0o644); err != nil {
+		return nil, err
+	}
+	out := filepath.Join(b.tmp, fmt.Sprintf("wrk-%s-%s.txt", srv.name, ld.slug))
+	return runWrk(ctx, wrkRun{
+		wrk:         b.wrk,
+		url:         srv.baseURL() + ld.path,
+		script:      script,
+		threads:     b.cfg.threads,
+		connections: b.cfg.connections,
+		duration:    b.cfg.duration,
+		outPath:     out,
+		echo:        b.cfg.verbose,
+	})
+}

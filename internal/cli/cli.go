@@ -1,0 +1,132 @@
+// Package cli is tourd's command line: it reads the configuration, sets up
+// logging, opens the storage backend and runs serve, keys or migrate.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"tourd/internal/sqlite"
+	"tourd/internal/userdata"
+)
+
+const usage = `usage: tourd <command> [flags]
+
+commands:
+  serve                      run the API server
+  keys create [--project P] [--environment E]
+                             create an API key (printed as the last line)
+  keys list                  list keys (never the keys themselves)
+  keys revoke <key or id>    deactivate a key
+  migrate                    apply pending database migrations and exit
+
+Every command takes --db (TOURD_DB): sqlite:PATH (default sqlite:tourd.db)
+or a postgres:// URL. Run 'tourd <command> -h' for a command's flags.`
+
+// Run runs the command in args (without the program name), writing results
+// to stdout and diagnostics to stderr. getenv supplies the environment.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, usage)
+		return errors.New("no command given")
+	}
+	switch args[0] {
+	case "serve":
+		return runServe(ctx, args[1:], getenv, stderr)
+	case "keys":
+		return runKeys(ctx, args[1:], getenv, stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, args[1:], getenv, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	fmt.Fprintln(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// common holds the flags every command takes.
+type common struct {
+	db        string
+	logLevel  string
+	logFormat string
+}
+
+func (c *common) register(fs *flag.FlagSet, getenv func(string) string) {
+	fs.StringVar(&c.db, "db", envOr(getenv, "TOURD_DB", "sqlite:tourd.db"), "database: sqlite:PATH or a postgres:// URL (TOURD_DB)")
+	fs.StringVar(&c.logLevel, "log-level", envOr(getenv, "TOURD_LOG_LEVEL", "info"), "log level: debug, info, warn or error (TOURD_LOG_LEVEL)")
+	fs.StringVar(&c.logFormat, "log-format", envOr(getenv, "TOURD_LOG_FORMAT", "text"), "log format: text or json (TOURD_LOG_FORMAT)")
+}
+
+// logger builds the logger the flags ask for, writing to w.
+func (c *common) logger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch c.logFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format must be text or json, not %q", c.logFormat)
+}
+
+// openStore opens the backend the --db value names.
+func (c *common) openStore(ctx context.Context, log *slog.Logger) (userdata.Store, error) {
+	switch {
+	case strings.HasPrefix(c.db, "sqlite:"):
+		path := strings.TrimPrefix(c.db, "sqlite:")
+		if path == "" {
+			return nil, errors.New("--db sqlite: needs a file path, e.g. sqlite:tourd.db")
+		}
+		return sqlite.Open(ctx, path, log)
+	case strings.HasPrefix(c.db, "postgres://"), strings.HasPrefix(c.db, "postgresql://"):
+		return nil, errors.New("the PostgreSQL backend is not available in this build yet")
+	}
+	return nil, fmt.Errorf("--db must be sqlite:PATH or a postgres:// URL, not %q", redact(c.db))
+}
+
+// redact hides a password in a database URL before it is shown.
+func redact(dsn string) string {
+	if i := strings.Index(dsn, "://"); i >= 0 {
+		if at := strings.LastIndexByte(dsn, '@'); at > i {
+			return dsn[:i+3] + "…@" + dsn[at+1:]
+		}
+	}
+	return dsn
+}
+
+// parse parses a subcommand's flags, turning -h into a clean exit.
+func parse(fs *flag.FlagSet, args []string) (help bool, err error) {
+	err = fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		return true, nil
+	}
+	return false, err
+}
+
+func envOr(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// Main is the whole program for cmd/tourd: it runs the command with the
+// process's environment and returns the exit status.
+func Main(ctx context.Context, args []string) int {
+	if err := Run(ctx, args, os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "tourd:", err)
+		return 1
+	}
+	return 0
+}

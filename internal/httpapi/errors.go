@@ -1,0 +1,66 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+
+	"tourd/internal/userdata"
+)
+
+// wireError is how one domain error reaches the client: status, code, and
+// a fixed message ("" means the domain error's own message).
+type wireError struct {
+	status  int
+	code    string
+	message string
+}
+
+// wireErrors maps domain codes (and, for not-found, resources) to the
+// contract's codes (§3.2, §3.4, §15.1).
+var wireErrors = map[string]wireError{
+	string(userdata.CodeInvalid):                                {http.StatusBadRequest, "E1017", ""},
+	string(userdata.CodeInvalidCursor):                          {http.StatusBadRequest, "E1007", "Invalid cursor parameter"},
+	string(userdata.CodeUnauthorized):                           {http.StatusUnauthorized, "E1010", "Missing API key"},
+	string(userdata.CodeForbidden):                              {http.StatusForbidden, "E1000", "Invalid API key provided"},
+	string(userdata.CodeNotFound) + userdata.ResourceUser:       {http.StatusNotFound, "E1001", "User not found"},
+	string(userdata.CodeNotFound) + userdata.ResourceCompany:    {http.StatusNotFound, "E1002", "Company not found"},
+	string(userdata.CodeNotFound) + userdata.ResourceMembership: {http.StatusNotFound, "E1003", "Company membership not found"},
+	string(userdata.CodeTooLarge):                               {http.StatusRequestEntityTooLarge, "E1018", "Request body too large"},
+	string(userdata.CodeNoRoute):                                {http.StatusNotFound, "E1033", "Unknown API route"},
+	string(userdata.CodeNoMethod):                               {http.StatusMethodNotAllowed, "E1033", "Unknown API route"},
+}
+
+var internalError = wireError{http.StatusInternalServerError, "E0000", "An unexpected error occurred"}
+
+type errorBody struct {
+	Error errorFields `json:"error"`
+}
+
+type errorFields struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	DocURL  string `json:"doc_url"`
+}
+
+// writeError is the one place errors become responses. Unexpected errors
+// are logged with their whole chain; the client sees a generic message.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var e *userdata.Error
+	we, ok := internalError, false
+	if errors.As(err, &e) {
+		key := string(e.Code)
+		if e.Code == userdata.CodeNotFound {
+			key += e.Resource
+		}
+		we, ok = wireErrors[key]
+	}
+	if !ok {
+		we = internalError
+		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "pattern", r.Pattern, "err", err)
+	}
+	msg := we.message
+	if msg == "" {
+		msg = e.Message
+	}
+	writeJSON(w, we.status, errorBody{errorFields{we.code, msg, s.docURL}})
+}

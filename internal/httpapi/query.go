@@ -1,0 +1,182 @@
+package httpapi
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+
+	"tourd/internal/userdata"
+)
+
+// pair is one decoded key=value of a query string, in request order.
+type pair struct{ key, value string }
+
+// query is a request's query string parsed "qs-style" (§4): it keeps order
+// and duplicates, and knows the list forms name[] and name[N].
+type query []pair
+
+func parseQuery(raw string) (query, error) {
+	var q query
+	for raw != "" {
+		var part string
+		part, raw, _ = strings.Cut(raw, "&")
+		if part == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(part, "=")
+		key, err1 := url.QueryUnescape(k)
+		value, err2 := url.QueryUnescape(v)
+		if err1 != nil || err2 != nil {
+			return nil, userdata.Errorf(userdata.CodeInvalid, "query string is not valid URL encoding")
+		}
+		q = append(q, pair{key, value})
+	}
+	return q, nil
+}
+
+// baseName returns the parameter a key belongs to and whether it is in a
+// list form (name[] or name[...]).
+func baseName(key string) (string, bool) {
+	if i := strings.IndexByte(key, '['); i > 0 && strings.HasSuffix(key, "]") {
+		return key[:i], true
+	}
+	return key, false
+}
+
+// single returns a single-valued parameter. Repeating it, or sending it in
+// a list form, is a validation error.
+func (q query) single(name string) (value string, present bool, err error) {
+	for _, p := range q {
+		base, list := baseName(p.key)
+		if base != name {
+			continue
+		}
+		if list || present {
+			return "", false, userdata.Errorf(userdata.CodeInvalid, "%s must be a single string value", name)
+		}
+		value, present = p.value, true
+	}
+	return value, present, nil
+}
+
+// list returns every value of a list-valued parameter in order, from all
+// its forms; with splitCommas each value is also split on commas. An empty
+// element is a validation error.
+func (q query) list(name string, splitCommas bool) ([]string, error) {
+	var out []string
+	for _, p := range q {
+		if base, _ := baseName(p.key); base != name {
+			continue
+		}
+		values := []string{p.value}
+		if splitCommas {
+			values = strings.Split(p.value, ",")
+		}
+		for _, v := range values {
+			if v == "" {
+				return nil, userdata.Errorf(userdata.CodeInvalid, "each value in %s must not be empty", name)
+			}
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+// limit reads the limit parameter: a plain decimal integer in 1..100.
+func (q query) limit() (int, error) {
+	v, present, err := q.single("limit")
+	if err != nil || !present {
+		return userdata.DefaultLimit, err
+	}
+	digits := strings.TrimPrefix(v, "-")
+	if digits == "" || strings.Trim(digits, "0123456789") != "" {
+		return 0, userdata.Errorf(userdata.CodeInvalid, "limit must be an integer number")
+	}
+	n, err := strconv.Atoi(v)
+	switch {
+	case v[0] == '-' || n < 1:
+		return 0, userdata.Errorf(userdata.CodeInvalid, "limit must not be less than 1")
+	case err != nil || n > userdata.MaxLimit:
+		return 0, userdata.Errorf(userdata.CodeInvalid, "limit must not be greater than %d", userdata.MaxLimit)
+	}
+	return n, nil
+}
+
+// enumList reads a list parameter whose values must all be in allowed (a
+// map from the wire value), splitting on commas (§4, DEVIATION D2).
+func enumList[T any](q query, name string, allowed map[string]T, names string) ([]T, error) {
+	values, err := q.list(name, true)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, 0, len(values))
+	for _, v := range values {
+		t, ok := allowed[v]
+		if !ok {
+			return nil, userdata.Errorf(userdata.CodeInvalid, "each value in %s must be one of the following values: %s", name, names)
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+var (
+	createdAtOrder = map[string]userdata.Sort{
+		"createdAt":  {Field: userdata.SortCreatedAt},
+		"-createdAt": {Field: userdata.SortCreatedAt, Desc: true},
+	}
+	definitionOrder = map[string]userdata.Sort{
+		"createdAt":    {Field: userdata.SortCreatedAt},
+		"-createdAt":   {Field: userdata.SortCreatedAt, Desc: true},
+		"codeName":     {Field: userdata.SortCodeName},
+		"-codeName":    {Field: userdata.SortCodeName, Desc: true},
+		"displayName":  {Field: userdata.SortDisplayName},
+		"-displayName": {Field: userdata.SortDisplayName, Desc: true},
+	}
+	userExpand = map[string]userdata.Expand{
+		"companies":           userdata.ExpandCompanies,
+		"memberships":         userdata.ExpandMemberships,
+		"memberships.company": userdata.ExpandMemberships | userdata.ExpandMembershipCompany,
+	}
+	companyExpand = map[string]userdata.Expand{
+		"users":            userdata.ExpandUsers,
+		"memberships":      userdata.ExpandMemberships,
+		"memberships.user": userdata.ExpandMemberships | userdata.ExpandMembershipUser,
+	}
+)
+
+const (
+	createdAtOrderNames  = "createdAt, -createdAt"
+	definitionOrderNames = "createdAt, -createdAt, codeName, -codeName, displayName, -displayName"
+	userExpandNames      = "companies, memberships, memberships.company"
+	companyExpandNames   = "users, memberships, memberships.user"
+)
+
+// expand reads the expand parameter against the allowed values.
+func (q query) expand(allowed map[string]userdata.Expand, names string) (userdata.Expand, error) {
+	xs, err := enumList(q, "expand", allowed, names)
+	var x userdata.Expand
+	for _, e := range xs {
+		x |= e
+	}
+	return x, err
+}
+
+// page reads limit, cursor and orderBy; def is the default sort.
+func (q query) page(allowed map[string]userdata.Sort, names string, def userdata.Sort) (userdata.PageRequest, error) {
+	var p userdata.PageRequest
+	var err error
+	if p.Limit, err = q.limit(); err != nil {
+		return p, err
+	}
+	if p.Cursor, _, err = q.single("cursor"); err != nil {
+		return p, err
+	}
+	if p.Sort, err = enumList(q, "orderBy", allowed, names); err != nil {
+		return p, err
+	}
+	if len(p.Sort) == 0 {
+		p.Sort = []userdata.Sort{def}
+	}
+	return p, nil
+}

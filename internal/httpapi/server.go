@@ -1,0 +1,210 @@
+// Package httpapi serves the Usertour-compatible v1 REST API (and tourd's
+// service endpoints) over a userdata.Store.
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"tourd/internal/userdata"
+)
+
+// DefaultDocURL is the doc_url of every error envelope unless configured.
+const DefaultDocURL = "https://docs.usertour.io"
+
+// maxBody is the largest JSON body an ordinary request may carry (§15.1).
+const maxBody = 1 << 20
+
+// Server is the http.Handler of the API.
+type Server struct {
+	store  userdata.Store
+	log    *slog.Logger
+	docURL string
+	mux    *http.ServeMux
+}
+
+// handler serves one authenticated v1 route: it returns the status and the
+// value to send as JSON, or an error for writeError.
+type handler func(s *Server, r *http.Request, t userdata.Tenant) (int, any, error)
+
+// route is one row of the route table.
+type route struct {
+	method, path string
+	h            handler
+}
+
+// routes is the v1 route table.
+var routes = []route{
+	{"GET", "/v1/users", (*Server).listUsers},
+	{"POST", "/v1/users", (*Server).upsertUser},
+	{"GET", "/v1/users/{id}", (*Server).getUser},
+	{"DELETE", "/v1/users/{id}", (*Server).deleteUser},
+	{"GET", "/v1/companies", (*Server).listCompanies},
+	{"POST", "/v1/companies", (*Server).upsertCompany},
+	{"GET", "/v1/companies/{id}", (*Server).getCompany},
+	{"DELETE", "/v1/companies/{id}", (*Server).deleteCompany},
+	{"DELETE", "/v1/company-memberships", (*Server).deleteMembership},
+	{"GET", "/v1/attribute-definitions", (*Server).listAttributeDefinitions},
+	{"GET", "/v1/event-definitions", (*Server).listEventDefinitions},
+}
+
+// New returns a Server over store. docURL is the envelope's doc_url; ""
+// means DefaultDocURL.
+func New(store userdata.Store, log *slog.Logger, docURL string) *Server {
+	if docURL == "" {
+		docURL = DefaultDocURL
+	}
+	s := &Server{store: store, log: log, docURL: docURL, mux: http.NewServeMux()}
+	byPath := map[string]map[string]handler{}
+	var paths []string
+	for _, rt := range routes {
+		if byPath[rt.path] == nil {
+			byPath[rt.path] = map[string]handler{}
+			paths = append(paths, rt.path)
+		}
+		byPath[rt.path][rt.method] = rt.h
+	}
+	for _, p := range paths {
+		s.mux.Handle(p, s.dispatch(byPath[p]))
+	}
+	s.mux.HandleFunc("/healthz", s.method("GET", s.healthz))
+	s.mux.HandleFunc("/readyz", s.method("GET", s.readyz))
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, &userdata.Error{Code: userdata.CodeNoRoute})
+	})
+	return s
+}
+
+// ServeHTTP logs each request and turns panics into 500s. Paths that
+// ServeMux would redirect to a cleaned form are unknown routes here.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			s.log.ErrorContext(r.Context(), "panic", "method", r.Method, "pattern", r.Pattern, "panic", p)
+			if !rec.wrote {
+				s.writeError(rec, r, &userdata.Error{Code: userdata.CodeInternal})
+			}
+		}
+		s.log.InfoContext(r.Context(), "request", "method", r.Method, "pattern", r.Pattern,
+			"status", rec.status, "dur_ms", float64(time.Since(start).Microseconds())/1000)
+	}()
+	if p := r.URL.Path; p == "" || p[0] != '/' || (path.Clean(p) != p && path.Clean(p)+"/" != p) {
+		s.writeError(rec, r, &userdata.Error{Code: userdata.CodeNoRoute})
+		return
+	}
+	s.mux.ServeHTTP(rec, r)
+}
+
+// dispatch picks the handler for the request's method (405 otherwise),
+// authenticates, runs it and writes its answer.
+func (s *Server) dispatch(methods map[string]handler) http.Handler {
+	allow := make([]string, 0, len(methods))
+	for m := range methods {
+		allow = append(allow, m)
+	}
+	allowed := strings.Join(allow, ", ")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, ok := methods[r.Method]
+		if !ok && r.Method == http.MethodHead {
+			h, ok = methods[http.MethodGet]
+		}
+		if !ok {
+			w.Header().Set("Allow", allowed)
+			s.writeError(w, r, &userdata.Error{Code: userdata.CodeNoMethod})
+			return
+		}
+		t, err := s.authenticate(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		status, body, err := h(s, r, t)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, status, body)
+	})
+}
+
+// method restricts a service endpoint to one method.
+func (s *Server) method(m string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != m && !(m == http.MethodGet && r.Method == http.MethodHead) {
+			w.Header().Set("Allow", m)
+			s.writeError(w, r, &userdata.Error{Code: userdata.CodeNoMethod})
+			return
+		}
+		h(w, r)
+	}
+}
+
+// authenticate applies §2 to the Authorization header.
+func (s *Server) authenticate(r *http.Request) (userdata.Tenant, error) {
+	missing := &userdata.Error{Code: userdata.CodeUnauthorized}
+	parts := strings.SplitN(r.Header.Get("Authorization"), " ", 3)
+	if parts[0] != "Bearer" || len(parts) < 2 || parts[1] == "" {
+		return userdata.Tenant{}, missing
+	}
+	return s.store.Authenticate(r.Context(), userdata.HashKey(userdata.TokenFromKey(parts[1])))
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		s.log.WarnContext(ctx, "not ready", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// writeJSON sends v as the JSON body with the given status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		status = http.StatusInternalServerError
+		buf.Reset()
+		buf.WriteString(`{"error":{"code":"E0000","message":"An unexpected error occurred","doc_url":"` + DefaultDocURL + `"}}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// statusRecorder remembers the status a handler wrote, for the log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	return r.ResponseWriter.Write(b)
+}

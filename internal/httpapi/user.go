@@ -1,0 +1,107 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"tourd/internal/userdata"
+)
+
+func (s *Server) upsertUser(r *http.Request, t userdata.Tenant) (int, any, error) {
+	body, err := readBody(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	in, err := decodeUserUpsert(body)
+	if err != nil {
+		return 0, nil, err
+	}
+	u, created, err := s.store.UpsertUser(r.Context(), t, in)
+	if err != nil {
+		return 0, nil, err
+	}
+	return createdStatus(created), toUser(u), nil
+}
+
+func (s *Server) getUser(r *http.Request, t userdata.Tenant) (int, any, error) {
+	q, id, err := pathAndQuery(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	x, err := q.expand(userExpand, userExpandNames)
+	if err != nil {
+		return 0, nil, err
+	}
+	u, err := s.store.GetUser(r.Context(), t, id, x)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, toUser(u), nil
+}
+
+func (s *Server) deleteUser(r *http.Request, t userdata.Tenant) (int, any, error) {
+	_, id, err := pathAndQuery(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := s.store.DeleteUser(r.Context(), t, id); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, deletedJSON{id, "user", true}, nil
+}
+
+func (s *Server) listUsers(r *http.Request, t userdata.Tenant) (int, any, error) {
+	q, err := parseQuery(r.URL.RawQuery)
+	if err != nil {
+		return 0, nil, err
+	}
+	var f userdata.UserFilter
+	if f.PageRequest, err = q.page(createdAtOrder, createdAtOrderNames, createdAtOrder["createdAt"]); err != nil {
+		return 0, nil, err
+	}
+	if f.Expand, err = q.expand(userExpand, userExpandNames); err != nil {
+		return 0, nil, err
+	}
+	email, present, err := q.single("email")
+	if err != nil {
+		return 0, nil, err
+	}
+	if present && !isEmail(email) {
+		return 0, nil, userdata.Errorf(userdata.CodeInvalid, "email must be an email")
+	}
+	f.Email = email
+	if f.CompanyID, _, err = q.single("companyId"); err != nil {
+		return 0, nil, err
+	}
+	// tourd has no segments yet: every segmentId is unknown, and an unknown
+	// segment filters nothing (§7.1). It must still be a single value.
+	if _, _, err = q.single("segmentId"); err != nil {
+		return 0, nil, err
+	}
+	l, err := s.store.ListUsers(r.Context(), t, f)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, newList(r, q, mapItems(l.Items, toUser), l, f.Limit, true), nil
+}
+
+// createdStatus is 201 for a created entity and 200 for an updated one.
+func createdStatus(created bool) int {
+	if created {
+		return http.StatusCreated
+	}
+	return http.StatusOK
+}
+
+// pathAndQuery parses the query and reads the {id} path value, which must
+// obey the id length limit (§15.1).
+func pathAndQuery(r *http.Request) (query, string, error) {
+	q, err := parseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, "", err
+	}
+	id := r.PathValue("id")
+	if len(id) > userdata.MaxIDBytes {
+		return nil, "", userdata.Errorf(userdata.CodeInvalid, "id must be at most %d bytes", userdata.MaxIDBytes)
+	}
+	return q, id, nil
+}

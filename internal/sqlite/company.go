@@ -1,0 +1,58 @@
+package sqlite
+
+import (
+	"context"
+
+	"tourd/internal/userdata"
+)
+
+// UpsertCompany creates or updates a company (§7.7).
+func (s *Store) UpsertCompany(ctx context.Context, tn userdata.Tenant, in *userdata.CompanyUpsert) (*userdata.Company, bool, error) {
+	var c *userdata.Company
+	var created bool
+	err := s.write(ctx, func(w *wtx) error {
+		e, cr, err := companiesTable.upsert(w, tn, in.ExternalID, in.Attributes)
+		if err == nil {
+			c, created = e.company(), cr
+		}
+		return err
+	})
+	return c, created, err
+}
+
+// GetCompany returns a company by external id, with the asked-for
+// expansions.
+func (s *Store) GetCompany(ctx context.Context, tn userdata.Tenant, externalID string, x userdata.Expand) (*userdata.Company, error) {
+	e, err := companiesTable.get(ctx, s.rdb, tn.EnvironmentID, externalID)
+	if err != nil {
+		return nil, err
+	}
+	companies := []*userdata.Company{e.company()}
+	if err := s.expandCompanies(ctx, companies, x); err != nil {
+		return nil, err
+	}
+	return companies[0], nil
+}
+
+// DeleteCompany deletes a company and its memberships.
+func (s *Store) DeleteCompany(ctx context.Context, tn userdata.Tenant, externalID string) error {
+	return s.write(ctx, func(w *wtx) error { return companiesTable.remove(w, tn.EnvironmentID, externalID) })
+}
+
+// ListCompanies returns a page of the environment's companies.
+func (s *Store) ListCompanies(ctx context.Context, tn userdata.Tenant, f userdata.CompanyFilter) (*userdata.List[*userdata.Company], error) {
+	l := listing{table: "companies", scopeCol: "environment_id", scope: tn.EnvironmentID}
+	list, err := list(ctx, s.rdb, &l, f.PageRequest, entityColumns, scanCompany)
+	if err != nil {
+		return nil, err
+	}
+	return list, s.expandCompanies(ctx, list.Items, f.Expand)
+}
+
+func scanCompany(r scanner) (*userdata.Company, string, error) {
+	e, err := scanEntity(r)
+	if err != nil {
+		return nil, "", err
+	}
+	return e.company(), e.id, nil
+}

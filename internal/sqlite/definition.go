@@ -1,0 +1,109 @@
+package sqlite
+
+import (
+	"context"
+	"strings"
+
+	"tourd/internal/userdata"
+)
+
+// defKey identifies an attribute definition.
+type defKey struct {
+	project  string
+	scope    userdata.Scope
+	codeName string
+}
+
+// ensureDefinitions creates the missing definitions for a's non-null keys
+// (§8.2), with the type inferred from this value. Definitions known to exist
+// are skipped without a query; the others are inserted if absent.
+func (w *wtx) ensureDefinitions(project string, scope userdata.Scope, a userdata.Attributes) error {
+	for _, k := range a.Keys() {
+		key := defKey{project, scope, k}
+		if _, ok := w.s.defs[key]; ok {
+			continue
+		}
+		if _, err := w.tx.ExecContext(w.ctx, `INSERT INTO attribute_definitions
+			(id, project_id, scope, code_name, display_name, data_type, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (project_id, scope, code_name) DO NOTHING`,
+			userdata.NewID(), project, int(scope), k, userdata.DefaultDisplayName(k), int(userdata.InferDataType(a[k])), micros(w.now)); err != nil {
+			return err
+		}
+		w.newDefs = append(w.newDefs, key)
+	}
+	return nil
+}
+
+// seedProject inserts a new project's predefined definitions and links
+// (§8.6), in the fixture's order.
+func (w *wtx) seedProject(project string) error {
+	attrs, events := userdata.Predefined()
+	eventAttr := map[string]string{} // codeName -> id of eventDefinition-scoped attributes
+	for _, a := range attrs {
+		id := userdata.NewID()
+		if _, err := w.tx.ExecContext(w.ctx, `INSERT INTO attribute_definitions
+			(id, project_id, scope, code_name, display_name, data_type, predefined, created_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?)`,
+			id, project, int(a.Scope), a.CodeName, a.DisplayName, int(a.DataType), micros(w.now)); err != nil {
+			return err
+		}
+		if a.Scope == userdata.ScopeEvent {
+			eventAttr[a.CodeName] = id
+		}
+	}
+	for _, e := range events {
+		id := userdata.NewID()
+		if _, err := w.tx.ExecContext(w.ctx, `INSERT INTO event_definitions
+			(id, project_id, code_name, display_name, predefined, created_at) VALUES (?, ?, ?, ?, 1, ?)`,
+			id, project, e.CodeName, e.DisplayName, micros(w.now)); err != nil {
+			return err
+		}
+		for _, a := range e.Attributes {
+			if _, err := w.tx.ExecContext(w.ctx, `INSERT INTO event_definition_attributes
+				(event_definition_id, attribute_definition_id) VALUES (?, ?)`, id, eventAttr[a]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// ListAttributeDefinitions returns a page of the project's attribute
+// definitions.
+func (s *Store) ListAttributeDefinitions(ctx context.Context, tn userdata.Tenant, f userdata.AttributeDefinitionFilter) (*userdata.List[*userdata.AttributeDefinition], error) {
+	l := listing{table: "attribute_definitions", scopeCol: "project_id", scope: tn.ProjectID}
+	if f.Scope != 0 {
+		l.where("scope = ?", int(f.Scope))
+	}
+	if len(f.EventNames) > 0 {
+		args := []any{tn.ProjectID}
+		for _, n := range f.EventNames {
+			args = append(args, n)
+		}
+		l.where(`id IN (SELECT l.attribute_definition_id FROM event_definition_attributes l
+			JOIN event_definitions e ON e.id = l.event_definition_id
+			WHERE e.project_id = ? AND e.code_name IN (?`+strings.Repeat(", ?", len(f.EventNames)-1)+`))`, args...)
+	}
+	return list(ctx, s.rdb, &l, f.PageRequest,
+		"id, scope, code_name, display_name, description, data_type, predefined, created_at",
+		func(r scanner) (*userdata.AttributeDefinition, string, error) {
+			var d userdata.AttributeDefinition
+			var created int64
+			err := r.Scan(&d.ID, &d.Scope, &d.CodeName, &d.DisplayName, &d.Description, &d.DataType, &d.Predefined, &created)
+			d.CreatedAt = fromMicros(created)
+			return &d, d.ID, err
+		})
+}
+
+// ListEventDefinitions returns a page of the project's event definitions.
+func (s *Store) ListEventDefinitions(ctx context.Context, tn userdata.Tenant, f userdata.EventDefinitionFilter) (*userdata.List[*userdata.EventDefinition], error) {
+	l := listing{table: "event_definitions", scopeCol: "project_id", scope: tn.ProjectID}
+	return list(ctx, s.rdb, &l, f.PageRequest,
+		"id, code_name, display_name, description, predefined, created_at",
+		func(r scanner) (*userdata.EventDefinition, string, error) {
+			var d userdata.EventDefinition
+			var created int64
+			err := r.Scan(&d.ID, &d.CodeName, &d.DisplayName, &d.Description, &d.Predefined, &created)
+			d.CreatedAt = fromMicros(created)
+			return &d, d.ID, err
+		})
+}

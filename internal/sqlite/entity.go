@@ -1,0 +1,121 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"tourd/internal/userdata"
+)
+
+// entityTable is one of the two tables of attribute-carrying entities keyed
+// by an external id: users and companies. Its queries are built once from
+// fixed names.
+type entityTable struct {
+	scope                           userdata.Scope
+	resource                        string
+	qGet, qInsert, qUpdate, qDelete string
+}
+
+func newEntityTable(table string, scope userdata.Scope, resource string) *entityTable {
+	return &entityTable{
+		scope:    scope,
+		resource: resource,
+		qGet:     "SELECT id, attributes, created_at FROM " + table + " WHERE environment_id = ? AND external_id = ?",
+		qInsert:  "INSERT INTO " + table + " (id, environment_id, external_id, attributes, created_at) VALUES (?, ?, ?, ?, ?)",
+		qUpdate:  "UPDATE " + table + " SET attributes = ? WHERE id = ?",
+		qDelete:  "DELETE FROM " + table + " WHERE environment_id = ? AND external_id = ?",
+	}
+}
+
+var (
+	usersTable     = newEntityTable("users", userdata.ScopeUser, userdata.ResourceUser)
+	companiesTable = newEntityTable("companies", userdata.ScopeCompany, userdata.ResourceCompany)
+)
+
+// entity is a stored user or company row.
+type entity struct {
+	id, externalID string
+	attributes     json.RawMessage
+	createdAt      time.Time
+}
+
+func (e *entity) user() *userdata.User {
+	return &userdata.User{ID: e.id, ExternalID: e.externalID, Attributes: e.attributes, CreatedAt: e.createdAt}
+}
+
+func (e *entity) company() *userdata.Company {
+	return &userdata.Company{ID: e.id, ExternalID: e.externalID, Attributes: e.attributes, CreatedAt: e.createdAt}
+}
+
+// get reads one entity by external id, or returns CodeNotFound.
+func (t *entityTable) get(ctx context.Context, q querier, envID, externalID string) (*entity, error) {
+	e := &entity{externalID: externalID}
+	var created int64
+	var attrs []byte
+	err := q.QueryRowContext(ctx, t.qGet, envID, externalID).Scan(&e.id, &attrs, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, userdata.NotFound(t.resource)
+	}
+	if err != nil {
+		return nil, err
+	}
+	e.attributes, e.createdAt = attrs, fromMicros(created)
+	return e, nil
+}
+
+// upsert creates the entity with seeded timestamps, or merges a into the
+// stored attributes (§8), and makes sure a's keys have definitions.
+func (t *entityTable) upsert(w *wtx, tn userdata.Tenant, externalID string, a userdata.Attributes) (*entity, bool, error) {
+	e, err := t.get(w.ctx, w.tx, tn.EnvironmentID, externalID)
+	created := userdata.IsNotFound(err, t.resource)
+	switch {
+	case created:
+		e = &entity{id: userdata.NewID(), externalID: externalID, createdAt: w.now}
+		if e.attributes, err = a.Create(userdata.SeedAttributes(w.now)); err != nil {
+			return nil, false, err
+		}
+		_, err = w.tx.ExecContext(w.ctx, t.qInsert, e.id, tn.EnvironmentID, externalID, string(e.attributes), micros(w.now))
+	case err == nil:
+		var changed bool
+		if e.attributes, changed, err = a.Merge(e.attributes); err == nil && changed {
+			_, err = w.tx.ExecContext(w.ctx, t.qUpdate, string(e.attributes), e.id)
+		}
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if err := w.ensureDefinitions(tn.ProjectID, t.scope, a); err != nil {
+		return nil, false, err
+	}
+	return e, created, nil
+}
+
+// remove deletes the entity; its memberships go with it (ON DELETE CASCADE).
+func (t *entityTable) remove(w *wtx, envID, externalID string) error {
+	res, err := w.tx.ExecContext(w.ctx, t.qDelete, envID, externalID)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err == nil && n == 0 {
+		err = userdata.NotFound(t.resource)
+	}
+	return err
+}
+
+// entityColumns are the columns scanEntity reads.
+const entityColumns = "id, external_id, attributes, created_at"
+
+func scanEntity(r scanner) (*entity, error) {
+	var e entity
+	var created int64
+	var attrs []byte
+	if err := r.Scan(&e.id, &e.externalID, &attrs, &created); err != nil {
+		return nil, err
+	}
+	e.attributes, e.createdAt = attrs, fromMicros(created)
+	return &e, nil
+}

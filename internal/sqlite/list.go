@@ -1,0 +1,183 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+
+	"tourd/internal/userdata"
+)
+
+// listing describes the rows a list endpoint pages through: a table, its
+// tenant column, and extra conditions built from fixed fragments.
+type listing struct {
+	table, scopeCol, scope string
+	conds                  []string
+	args                   []any
+}
+
+// where adds a condition (a fixed SQL fragment with ? placeholders).
+func (l *listing) where(cond string, args ...any) {
+	l.conds = append(l.conds, cond)
+	l.args = append(l.args, args...)
+}
+
+var sortColumns = map[userdata.SortField]string{
+	userdata.SortCreatedAt:   "created_at",
+	userdata.SortCodeName:    "code_name",
+	userdata.SortDisplayName: "display_name",
+}
+
+// scanner is what *sql.Row and *sql.Rows have in common.
+type scanner interface{ Scan(dest ...any) error }
+
+// order is a sort order made of columns, always ending in id ascending.
+type order struct {
+	cols []string
+	desc []bool
+}
+
+func newOrder(sorts []userdata.Sort) order {
+	var o order
+	for _, s := range sorts {
+		o.cols = append(o.cols, sortColumns[s.Field])
+		o.desc = append(o.desc, s.Desc)
+	}
+	o.cols = append(o.cols, "id")
+	o.desc = append(o.desc, false)
+	return o
+}
+
+// by renders the ORDER BY list, reversed for reading backwards.
+func (o order) by(reverse bool) string {
+	parts := make([]string, len(o.cols))
+	for i, c := range o.cols {
+		if o.desc[i] != reverse {
+			c += " DESC"
+		}
+		parts[i] = c
+	}
+	return strings.Join(parts, ", ")
+}
+
+// keyset renders the condition "the row comes after (or, with before,
+// before) the row whose sort values are vals" in this order.
+func (o order) keyset(vals []any, before bool) (string, []any) {
+	var terms []string
+	var args []any
+	for i, c := range o.cols {
+		var t []string
+		for j := 0; j < i; j++ {
+			t = append(t, o.cols[j]+" = ?")
+			args = append(args, vals[j])
+		}
+		op := " > ?"
+		if o.desc[i] != before {
+			op = " < ?"
+		}
+		t = append(t, c+op)
+		args = append(args, vals[i])
+		terms = append(terms, "("+strings.Join(t, " AND ")+")")
+	}
+	return "(" + strings.Join(terms, " OR ") + ")", args
+}
+
+// values reads the sort values of the row with the given id in the
+// listing's tenant scope. It returns CodeInvalidCursor when there is none.
+func (o order) values(ctx context.Context, q querier, l *listing, id string) ([]any, error) {
+	vals := make([]any, len(o.cols))
+	ptrs := make([]any, len(o.cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	query := "SELECT " + strings.Join(o.cols, ", ") + " FROM " + l.table + " WHERE " + l.scopeCol + " = ? AND id = ?"
+	err := q.QueryRowContext(ctx, query, l.scope, id).Scan(ptrs...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, userdata.Errorf(userdata.CodeInvalidCursor, "Invalid cursor parameter")
+	}
+	return vals, err
+}
+
+// list returns one page of the listing under the paging algorithm of §5.3.
+// cols are the selected columns; scan reads one row and returns its id.
+func list[T any](ctx context.Context, q querier, l *listing, p userdata.PageRequest, cols string, scan func(scanner) (T, string, error)) (*userdata.List[T], error) {
+	o := newOrder(p.Sort)
+	from := " FROM " + l.table + " WHERE " + strings.Join(append([]string{l.scopeCol + " = ?"}, l.conds...), " AND ")
+	args := append([]any{l.scope}, l.args...)
+	page := from
+	pageArgs := args
+	if p.Cursor != "" {
+		vals, err := o.values(ctx, q, l, p.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		cond, cargs := o.keyset(vals, false)
+		page += " AND " + cond
+		pageArgs = append(append([]any{}, args...), cargs...)
+	}
+	rows, err := q.QueryContext(ctx, "SELECT "+cols+page+" ORDER BY "+o.by(false)+" LIMIT ?", append(pageArgs, p.Limit+1)...)
+	if err != nil {
+		return nil, err
+	}
+	res := &userdata.List[T]{Items: make([]T, 0, p.Limit)}
+	var ids []string
+	for rows.Next() {
+		item, id, err := scan(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		res.Items = append(res.Items, item)
+		ids = append(ids, id)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, err
+	}
+	if len(res.Items) > p.Limit {
+		res.Items, res.NextCursor = res.Items[:p.Limit], ids[p.Limit-1]
+	}
+	if p.Cursor == "" {
+		return res, nil
+	}
+	if len(res.Items) == 0 {
+		return nil, userdata.Errorf(userdata.CodeInvalidCursor, "Invalid cursor parameter")
+	}
+	return res, previous(ctx, q, l, o, from, args, ids[0], p.Limit, res)
+}
+
+// previous fills in the previous link of a page that starts at row first:
+// the up to limit rows before it form the previous page (§5.3 step 4).
+func previous[T any](ctx context.Context, q querier, l *listing, o order, from string, args []any, first string, limit int, res *userdata.List[T]) error {
+	vals, err := o.values(ctx, q, l, first)
+	if err != nil {
+		return err
+	}
+	cond, cargs := o.keyset(vals, true)
+	rows, err := q.QueryContext(ctx, "SELECT id"+from+" AND "+cond+" ORDER BY "+o.by(true)+" LIMIT ?",
+		append(append(append([]any{}, args...), cargs...), limit+1)...)
+	if err != nil {
+		return err
+	}
+	var before []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		before = append(before, id)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return err
+	}
+	switch {
+	case len(before) == 0:
+		res.Prev = userdata.PrevNone
+	case len(before) <= limit:
+		res.Prev = userdata.PrevFirstPage
+	default:
+		res.Prev, res.PrevCursor = userdata.PrevCursor, before[limit]
+	}
+	return nil
+}

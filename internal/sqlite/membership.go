@@ -1,0 +1,150 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+
+	"tourd/internal/userdata"
+)
+
+// joinCompany upserts a company and makes sure the user is a member of it,
+// merging attrs into the membership (§9.1 steps 2 and 3; nil attrs leave an
+// existing membership untouched).
+func (w *wtx) joinCompany(tn userdata.Tenant, userID string, co userdata.CompanyUpsert, attrs userdata.Attributes) error {
+	c, _, err := companiesTable.upsert(w, tn, co.ExternalID, co.Attributes)
+	if err != nil {
+		return err
+	}
+	var id string
+	var stored []byte
+	err = w.tx.QueryRowContext(w.ctx, "SELECT id, attributes FROM memberships WHERE user_id = ? AND company_id = ?", userID, c.id).Scan(&id, &stored)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		created, err := attrs.Create(nil)
+		if err != nil {
+			return err
+		}
+		if _, err := w.tx.ExecContext(w.ctx, `INSERT INTO memberships (id, environment_id, user_id, company_id, attributes, created_at)
+			VALUES (?, ?, ?, ?, ?, ?)`, userdata.NewID(), tn.EnvironmentID, userID, c.id, string(created), micros(w.now)); err != nil {
+			return err
+		}
+	case err != nil:
+		return err
+	default:
+		merged, changed, err := attrs.Merge(stored)
+		if err != nil {
+			return err
+		}
+		if changed {
+			if _, err := w.tx.ExecContext(w.ctx, "UPDATE memberships SET attributes = ? WHERE id = ?", string(merged), id); err != nil {
+				return err
+			}
+		}
+	}
+	return w.ensureDefinitions(tn.ProjectID, userdata.ScopeMembership, attrs)
+}
+
+// DeleteMembership removes the membership linking two entities given by
+// external ids and returns its internal id.
+func (s *Store) DeleteMembership(ctx context.Context, tn userdata.Tenant, userID, companyID string) (string, error) {
+	var id string
+	err := s.write(ctx, func(w *wtx) error {
+		err := w.tx.QueryRowContext(w.ctx, `SELECT m.id FROM memberships m
+			JOIN users u ON u.id = m.user_id JOIN companies c ON c.id = m.company_id
+			WHERE u.environment_id = ? AND u.external_id = ? AND c.environment_id = ? AND c.external_id = ?`,
+			tn.EnvironmentID, userID, tn.EnvironmentID, companyID).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return userdata.NotFound(userdata.ResourceMembership)
+		}
+		if err != nil {
+			return err
+		}
+		_, err = w.tx.ExecContext(w.ctx, "DELETE FROM memberships WHERE id = ?", id)
+		return err
+	})
+	return id, err
+}
+
+// memberSide says how to read memberships from one side: the column that
+// holds the owner's id and the table of the entity on the other side.
+type memberSide struct{ ownerCol, otherCol, otherTable string }
+
+var (
+	userSide    = memberSide{"user_id", "company_id", "companies"}
+	companySide = memberSide{"company_id", "user_id", "users"}
+)
+
+// members reads the memberships of the given owners, oldest first, each
+// with the entity on the other side set (Company for the user side, User
+// for the company side).
+func (s *Store) members(ctx context.Context, side memberSide, ownerIDs []string) ([]*userdata.Membership, error) {
+	if len(ownerIDs) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(ownerIDs))
+	for i, id := range ownerIDs {
+		args[i] = id
+	}
+	rows, err := s.rdb.QueryContext(ctx, `SELECT m.id, m.user_id, m.company_id, m.attributes, m.created_at,
+		o.id, o.external_id, o.attributes, o.created_at
+		FROM memberships m JOIN `+side.otherTable+` o ON o.id = m.`+side.otherCol+`
+		WHERE m.`+side.ownerCol+` IN (?`+strings.Repeat(", ?", len(ownerIDs)-1)+`)
+		ORDER BY m.created_at, m.id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*userdata.Membership
+	for rows.Next() {
+		m := &userdata.Membership{}
+		var o entity
+		var attrs, oAttrs []byte
+		var created, oCreated int64
+		if err := rows.Scan(&m.ID, &m.UserID, &m.CompanyID, &attrs, &created, &o.id, &o.externalID, &oAttrs, &oCreated); err != nil {
+			return nil, err
+		}
+		m.Attributes, m.CreatedAt = attrs, fromMicros(created)
+		o.attributes, o.createdAt = oAttrs, fromMicros(oCreated)
+		if side == userSide {
+			m.Company = o.company()
+		} else {
+			m.User = o.user()
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// expandUsers reads what the expansions x need for users.
+func (s *Store) expandUsers(ctx context.Context, users []*userdata.User, x userdata.Expand) error {
+	if !x.UserExpansions() {
+		return nil
+	}
+	ids := make([]string, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+	}
+	ms, err := s.members(ctx, userSide, ids)
+	if err == nil {
+		userdata.AttachToUsers(users, ms, x)
+	}
+	return err
+}
+
+// expandCompanies reads what the expansions x need for companies.
+func (s *Store) expandCompanies(ctx context.Context, companies []*userdata.Company, x userdata.Expand) error {
+	if !x.CompanyExpansions() {
+		return nil
+	}
+	ids := make([]string, len(companies))
+	for i, c := range companies {
+		ids[i] = c.ID
+	}
+	ms, err := s.members(ctx, companySide, ids)
+	if err == nil {
+		userdata.AttachToCompanies(companies, ms, x)
+	}
+	return err
+}

@@ -1,0 +1,124 @@
+// Package sqlite is tourd's embedded storage backend: one SQLite file in
+// WAL mode, with every write funnelled through one writer goroutine that
+// commits concurrent writes together (group commit).
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"runtime"
+	"sync"
+	"time"
+
+	"tourd/internal/userdata"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+var _ userdata.Store = (*Store)(nil)
+
+// maxBatch bounds how many queued writes share one transaction.
+const maxBatch = 128
+
+// Store is the SQLite implementation of userdata.Store.
+type Store struct {
+	rdb *sql.DB // readers: many connections, query_only
+	wdb *sql.DB // the writer's single connection
+	log *slog.Logger
+
+	// Now stamps created rows; tests may replace it before the first write.
+	Now func() time.Time
+
+	mu      sync.RWMutex // guards closed against sends on jobs
+	closed  bool
+	jobs    chan *job
+	stopped chan struct{}
+	defs    map[defKey]struct{} // definitions known to exist; writer-owned
+}
+
+// Open opens (creating if needed) the SQLite database at path, applies
+// pending migrations and starts the writer.
+func Open(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
+	wdb, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetConnMaxIdleTime(0)
+	if err := migrate(ctx, wdb); err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("sqlite: migrate %s: %w", path, err)
+	}
+	rdb, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	n := 2 * runtime.GOMAXPROCS(0)
+	rdb.SetMaxOpenConns(n)
+	rdb.SetMaxIdleConns(n)
+	s := &Store{
+		rdb: rdb, wdb: wdb, log: log, Now: time.Now,
+		jobs:    make(chan *job, maxBatch),
+		stopped: make(chan struct{}),
+		defs:    map[defKey]struct{}{},
+	}
+	go s.writer()
+	return s, nil
+}
+
+// dsn builds the modernc.org/sqlite connection string. Every connection
+// waits for locks instead of failing, enforces foreign keys, and runs in WAL
+// mode with synchronous=FULL: a commit is on disk before it is
+// acknowledged.
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+}
+
+// Ping reports whether the database answers a query.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	return s.rdb.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+}
+
+// Close stops the writer once queued writes are done and closes the
+// database.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.jobs)
+	s.mu.Unlock()
+	<-s.stopped
+	return errors.Join(s.rdb.Close(), s.wdb.Close())
+}
+
+// querier is what *sql.DB, *sql.Conn and *sql.Tx have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// micros converts a time to the stored form, microseconds since the epoch.
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+// fromMicros converts a stored time back.
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }

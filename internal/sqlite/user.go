@@ -1,0 +1,76 @@
+package sqlite
+
+import (
+	"context"
+
+	"tourd/internal/userdata"
+)
+
+// UpsertUser creates or updates a user with its companies and memberships
+// in one transaction (§9.1).
+func (s *Store) UpsertUser(ctx context.Context, tn userdata.Tenant, in *userdata.UserUpsert) (*userdata.User, bool, error) {
+	var u *userdata.User
+	var created bool
+	err := s.write(ctx, func(w *wtx) error {
+		e, c, err := usersTable.upsert(w, tn, in.ExternalID, in.Attributes)
+		if err != nil {
+			return err
+		}
+		for _, co := range in.Companies {
+			if err := w.joinCompany(tn, e.id, co, nil); err != nil {
+				return err
+			}
+		}
+		for _, m := range in.Memberships {
+			if err := w.joinCompany(tn, e.id, m.Company, m.Attributes); err != nil {
+				return err
+			}
+		}
+		u, created = e.user(), c
+		return nil
+	})
+	return u, created, err
+}
+
+// GetUser returns a user by external id, with the asked-for expansions.
+func (s *Store) GetUser(ctx context.Context, tn userdata.Tenant, externalID string, x userdata.Expand) (*userdata.User, error) {
+	e, err := usersTable.get(ctx, s.rdb, tn.EnvironmentID, externalID)
+	if err != nil {
+		return nil, err
+	}
+	users := []*userdata.User{e.user()}
+	if err := s.expandUsers(ctx, users, x); err != nil {
+		return nil, err
+	}
+	return users[0], nil
+}
+
+// DeleteUser deletes a user and its memberships.
+func (s *Store) DeleteUser(ctx context.Context, tn userdata.Tenant, externalID string) error {
+	return s.write(ctx, func(w *wtx) error { return usersTable.remove(w, tn.EnvironmentID, externalID) })
+}
+
+// ListUsers returns a page of the environment's users.
+func (s *Store) ListUsers(ctx context.Context, tn userdata.Tenant, f userdata.UserFilter) (*userdata.List[*userdata.User], error) {
+	l := listing{table: "users", scopeCol: "environment_id", scope: tn.EnvironmentID}
+	if f.Email != "" {
+		l.where("json_extract(attributes, '$.email') = ? AND json_type(attributes, '$.email') = 'text'", f.Email)
+	}
+	if f.CompanyID != "" {
+		l.where(`id IN (SELECT m.user_id FROM memberships m JOIN companies c ON c.id = m.company_id
+			WHERE c.environment_id = ? AND c.external_id = ?)`, tn.EnvironmentID, f.CompanyID)
+	}
+	list, err := list(ctx, s.rdb, &l, f.PageRequest, entityColumns, scanUser)
+	if err != nil {
+		return nil, err
+	}
+	return list, s.expandUsers(ctx, list.Items, f.Expand)
+}
+
+func scanUser(r scanner) (*userdata.User, string, error) {
+	e, err := scanEntity(r)
+	if err != nil {
+		return nil, "", err
+	}
+	return e.user(), e.id, nil
+}

@@ -1,0 +1,250 @@
+package userdata
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Scope says what an attribute definition describes. The values are the
+// storage codes of the contract (§6.5).
+type Scope int
+
+// The attribute scopes.
+const (
+	ScopeUser       Scope = 1
+	ScopeCompany    Scope = 2
+	ScopeMembership Scope = 3
+	ScopeEvent      Scope = 4
+)
+
+var scopeNames = map[Scope]string{
+	ScopeUser:       "user",
+	ScopeCompany:    "company",
+	ScopeMembership: "companyMembership",
+	ScopeEvent:      "eventDefinition",
+}
+
+// String returns the scope's wire name.
+func (s Scope) String() string { return scopeNames[s] }
+
+// ParseScope maps a wire name to a scope. It returns false for unknown names.
+func ParseScope(name string) (Scope, bool) {
+	for s, n := range scopeNames {
+		if n == name {
+			return s, true
+		}
+	}
+	return 0, false
+}
+
+// DataType is an attribute definition's type. The values are the storage
+// codes of the contract (§6.5); DataTypeObject is the internal "nil" type
+// created for object values.
+type DataType int
+
+// The data types.
+const (
+	DataTypeObject       DataType = 0
+	DataTypeNumber       DataType = 1
+	DataTypeString       DataType = 2
+	DataTypeBoolean      DataType = 3
+	DataTypeList         DataType = 4
+	DataTypeDatetime     DataType = 5
+	DataTypeRandomAB     DataType = 6
+	DataTypeRandomNumber DataType = 7
+)
+
+var dataTypeNames = [...]string{"string", "number", "string", "boolean", "list", "datetime", "random_ab", "random_number"}
+
+// String returns the wire name; the internal object type reads as "string".
+func (d DataType) String() string {
+	if d < 0 || int(d) >= len(dataTypeNames) {
+		return "string"
+	}
+	return dataTypeNames[d]
+}
+
+// ParseDataType maps a wire name to a data type.
+func ParseDataType(name string) (DataType, bool) {
+	for i, n := range dataTypeNames {
+		if i > 0 && n == name {
+			return DataType(i), true
+		}
+	}
+	return 0, false
+}
+
+// InferDataType returns the type a new definition gets from its first value
+// (§8.3). v is a value as decoded by encoding/json; nil has no type and must
+// not be passed.
+func InferDataType(v any) DataType {
+	switch v := v.(type) {
+	case float64, json.Number:
+		return DataTypeNumber
+	case bool:
+		return DataTypeBoolean
+	case []any:
+		return DataTypeList
+	case string:
+		if IsDatetime(v) {
+			return DataTypeDatetime
+		}
+		return DataTypeString
+	}
+	return DataTypeObject
+}
+
+// IsDatetime reports whether s is a strict ISO-8601 UTC instant of the form
+// 2006-01-02T15:04:05Z or 2006-01-02T15:04:05.000Z that names a real
+// calendar instant.
+func IsDatetime(s string) bool {
+	var layout string
+	switch len(s) {
+	case len("2006-01-02T15:04:05Z"):
+		layout = "2006-01-02T15:04:05Z"
+	case len("2006-01-02T15:04:05.000Z"):
+		if s[19] != '.' {
+			return false
+		}
+		layout = "2006-01-02T15:04:05.000Z"
+	default:
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c, l := s[i], layout[i]
+		if l >= '0' && l <= '9' {
+			if c < '0' || c > '9' {
+				return false
+			}
+		} else if c != l {
+			return false
+		}
+	}
+	t, err := time.Parse(layout, s)
+	return err == nil && t.Format(layout) == s
+}
+
+// DefaultDisplayName is the display name of an auto-created user, company
+// or membership attribute: the codeName with its first character uppercased.
+func DefaultDisplayName(codeName string) string {
+	r, n := utf8.DecodeRuneInString(codeName)
+	if n == 0 {
+		return codeName
+	}
+	return string(unicode.ToUpper(r)) + codeName[n:]
+}
+
+// Attributes is an attribute map as sent by a client: values as decoded by
+// encoding/json, where nil means "delete this key".
+type Attributes map[string]any
+
+// Keys returns the keys with non-null values, sorted: the keys that need a
+// definition.
+func (a Attributes) Keys() []string {
+	keys := make([]string, 0, len(a))
+	for k, v := range a {
+		if v != nil {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Merge returns stored overlaid with a (§8.1): keys in a with a null value
+// are removed, other keys replace the stored value, keys not in a are kept.
+// It reports whether anything changed.
+func (a Attributes) Merge(stored json.RawMessage) (json.RawMessage, bool, error) {
+	return a.overlay(stored, true)
+}
+
+// Create returns the attributes of a new entity: seed (nil for none)
+// overlaid with the non-null values of a. A null never deletes a seeded key.
+func (a Attributes) Create(seed json.RawMessage) (json.RawMessage, error) {
+	out, _, err := a.overlay(seed, false)
+	if len(out) == 0 {
+		out = json.RawMessage("{}")
+	}
+	return out, err
+}
+
+func (a Attributes) overlay(stored json.RawMessage, deleteNulls bool) (json.RawMessage, bool, error) {
+	m := map[string]json.RawMessage{}
+	if len(stored) > 0 {
+		if err := json.Unmarshal(stored, &m); err != nil {
+			return nil, false, fmt.Errorf("decode stored attributes: %w", err)
+		}
+	}
+	changed := false
+	for k, v := range a {
+		old, had := m[k]
+		if v == nil {
+			if had && deleteNulls {
+				delete(m, k)
+				changed = true
+			}
+			continue
+		}
+		b, err := MarshalValue(v)
+		if err != nil {
+			return nil, false, err
+		}
+		if !had || !bytes.Equal(old, b) {
+			m[k] = b
+			changed = true
+		}
+	}
+	if !changed && len(stored) > 0 {
+		return stored, false, nil
+	}
+	out, err := marshal(m)
+	return out, changed, err
+}
+
+// Split returns the non-null values as one JSON object and the keys to
+// delete, for backends that merge in SQL.
+func (a Attributes) Split() (set json.RawMessage, del []string, err error) {
+	m := make(map[string]any, len(a))
+	for k, v := range a {
+		if v == nil {
+			del = append(del, k)
+		} else {
+			m[k] = v
+		}
+	}
+	sort.Strings(del)
+	set, err = marshal(m)
+	return set, del, err
+}
+
+// MarshalValue encodes one attribute value as stored: numbers as doubles,
+// strings as sent, without HTML escaping.
+func MarshalValue(v any) (json.RawMessage, error) { return marshal(v) }
+
+func marshal(v any) (json.RawMessage, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("encode attributes: %w", err)
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+// SeedAttributes returns the attributes every new user and company starts
+// with (§8.5): first_seen_at and last_seen_at set to now.
+func SeedAttributes(now time.Time) json.RawMessage {
+	ts := FormatTime(now)
+	return json.RawMessage(`{"first_seen_at":"` + ts + `","last_seen_at":"` + ts + `"}`)
+}
+
+// FormatTime formats t the one way the contract allows: UTC, milliseconds
+// truncated, Z suffix.
+func FormatTime(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.000Z")
+}

@@ -1,0 +1,67 @@
+package userdata
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code says what kind of failure an Error is. The HTTP layer maps each code
+// (with the Resource, for CodeNotFound) to a status and a wire code.
+type Code string
+
+// The error codes of the domain.
+const (
+	CodeInvalid       Code = "invalid"        // a request fails validation
+	CodeInvalidCursor Code = "invalid_cursor" // a cursor selects an empty page
+	CodeUnauthorized  Code = "unauthorized"   // no usable API key in the request
+	CodeForbidden     Code = "forbidden"      // an unknown or revoked API key
+	CodeNotFound      Code = "not_found"      // see Error.Resource
+	CodeTooLarge      Code = "too_large"      // a request body over the limit
+	CodeNoRoute       Code = "no_route"       // no such path
+	CodeNoMethod      Code = "no_method"      // a known path, another method
+	CodeInternal      Code = "internal"       // anything unexpected
+)
+
+// Resources named by CodeNotFound errors.
+const (
+	ResourceUser       = "user"
+	ResourceCompany    = "company"
+	ResourceMembership = "companyMembership"
+	ResourceKey        = "apiKey"
+)
+
+// Error is the one error type of the domain. Message is safe to show to
+// clients; wrapped causes are for logs.
+type Error struct {
+	Code     Code
+	Resource string // for CodeNotFound: which kind of thing is missing
+	Message  string
+}
+
+func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }
+
+// Errorf returns an *Error with the given code and formatted message.
+func Errorf(c Code, format string, a ...any) error {
+	return &Error{Code: c, Message: fmt.Sprintf(format, a...)}
+}
+
+// NotFound returns a CodeNotFound error for the given resource.
+func NotFound(resource string) error {
+	return &Error{Code: CodeNotFound, Resource: resource, Message: resource + " not found"}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, or
+// CodeInternal when there is none.
+func ErrorCode(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return CodeInternal
+}
+
+// IsNotFound reports whether err is a CodeNotFound error for resource.
+func IsNotFound(err error, resource string) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == CodeNotFound && e.Resource == resource
+}

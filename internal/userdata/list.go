@@ -1,0 +1,91 @@
+package userdata
+
+// SortField is a column a list can be ordered by.
+type SortField string
+
+// The sortable fields.
+const (
+	SortCreatedAt   SortField = "createdAt"
+	SortCodeName    SortField = "codeName"
+	SortDisplayName SortField = "displayName"
+)
+
+// Sort is one entry of an orderBy list.
+type Sort struct {
+	Field SortField
+	Desc  bool
+}
+
+// DefaultLimit is the page size when the request names none; MaxLimit is
+// the largest allowed.
+const (
+	DefaultLimit = 20
+	MaxLimit     = 100
+)
+
+// PageRequest selects a page of a list (§5.3). Sort is applied in order and
+// always followed by the internal id ascending.
+type PageRequest struct {
+	Limit  int
+	Cursor string // internal row id; "" for the first page
+	Sort   []Sort
+}
+
+// PrevKind says what kind of previous link a page has.
+type PrevKind int
+
+// The kinds of previous link.
+const (
+	PrevNone      PrevKind = iota // no previous link
+	PrevFirstPage                 // a link to the first page, without a cursor
+	PrevCursor                    // a link with List.PrevCursor
+)
+
+// List is one page of a list, with what the links need.
+type List[T any] struct {
+	Items      []T
+	NextCursor string // "" when there is no next page
+	Prev       PrevKind
+	PrevCursor string // for PrevCursor
+}
+
+// Expand is a set of expansions asked for on a user or company read.
+type Expand uint8
+
+// The expansions.
+const (
+	ExpandCompanies         Expand = 1 << iota // user: companies
+	ExpandMemberships                          // user or company: memberships
+	ExpandMembershipCompany                    // user: memberships.company
+	ExpandUsers                                // company: users
+	ExpandMembershipUser                       // company: memberships.user
+)
+
+// Has reports whether e includes every expansion of x.
+func (e Expand) Has(x Expand) bool { return e&x == x }
+
+// UserFilter selects a page of users.
+type UserFilter struct {
+	PageRequest
+	Email     string // "" for no filter
+	CompanyID string // external company id; "" for no filter
+	Expand    Expand
+}
+
+// CompanyFilter selects a page of companies.
+type CompanyFilter struct {
+	PageRequest
+	Expand Expand
+}
+
+// AttributeDefinitionFilter selects a page of attribute definitions.
+type AttributeDefinitionFilter struct {
+	PageRequest
+	Scope      Scope    // 0 for all scopes
+	EventNames []string // keep definitions linked to any of these events
+}
+
+// EventDefinitionFilter selects a page of event definitions.
+type EventDefinitionFilter struct {
+	PageRequest
+}

@@ -1,0 +1,68 @@
+package userdata
+
+import "context"
+
+// Store is tourd's storage: one implementation per database backend, all
+// held to the same behaviour by package storetest. Every method is safe for
+// concurrent use. Unless a method says otherwise, unexpected failures are
+// returned as plain (CodeInternal) errors.
+type Store interface {
+	// Authenticate returns the tenant of the active key whose hash is
+	// keyHash (see HashKey). It returns CodeForbidden for an unknown or
+	// revoked key.
+	Authenticate(ctx context.Context, keyHash string) (Tenant, error)
+
+	// UpsertUser creates or updates a user with its companies and
+	// memberships in one transaction (§8, §9), auto-creating attribute
+	// definitions. It returns the user as stored, unexpanded, and whether it
+	// was created. The input must have passed Validate.
+	UpsertUser(ctx context.Context, t Tenant, in *UserUpsert) (u *User, created bool, err error)
+	// GetUser returns a user by external id. It returns a CodeNotFound
+	// error for ResourceUser when the environment has no such user.
+	GetUser(ctx context.Context, t Tenant, externalID string, e Expand) (*User, error)
+	// ListUsers returns a page of users. It returns CodeInvalidCursor when
+	// the cursor is not a user of the environment or selects an empty page.
+	ListUsers(ctx context.Context, t Tenant, f UserFilter) (*List[*User], error)
+	// DeleteUser deletes a user and its memberships (§10). It returns
+	// CodeNotFound for ResourceUser when there is no such user.
+	DeleteUser(ctx context.Context, t Tenant, externalID string) error
+
+	// UpsertCompany creates or updates a company (§7.7), like UpsertUser.
+	UpsertCompany(ctx context.Context, t Tenant, in *CompanyUpsert) (c *Company, created bool, err error)
+	// GetCompany returns a company by external id, or CodeNotFound for
+	// ResourceCompany.
+	GetCompany(ctx context.Context, t Tenant, externalID string, e Expand) (*Company, error)
+	// ListCompanies returns a page of companies; errors as ListUsers.
+	ListCompanies(ctx context.Context, t Tenant, f CompanyFilter) (*List[*Company], error)
+	// DeleteCompany deletes a company and its memberships, or returns
+	// CodeNotFound for ResourceCompany.
+	DeleteCompany(ctx context.Context, t Tenant, externalID string) error
+
+	// DeleteMembership removes the link between a user and a company given
+	// by external ids and returns the membership's internal id. It returns
+	// CodeNotFound for ResourceMembership when either is missing or they
+	// are not linked.
+	DeleteMembership(ctx context.Context, t Tenant, userID, companyID string) (string, error)
+
+	// ListAttributeDefinitions returns a page of the project's attribute
+	// definitions; errors as ListUsers.
+	ListAttributeDefinitions(ctx context.Context, t Tenant, f AttributeDefinitionFilter) (*List[*AttributeDefinition], error)
+	// ListEventDefinitions returns a page of the project's event
+	// definitions; errors as ListUsers.
+	ListEventDefinitions(ctx context.Context, t Tenant, f EventDefinitionFilter) (*List[*EventDefinition], error)
+
+	// CreateKey stores a new active key (by its hash and display prefix) for
+	// the named environment of the named project, creating both, and
+	// seeding a new project's predefined definitions, when missing.
+	CreateKey(ctx context.Context, project, environment, keyHash, prefix string) (*APIKey, error)
+	// ListKeys returns every key, oldest first.
+	ListKeys(ctx context.Context) ([]*APIKey, error)
+	// RevokeKey deactivates the key with the given id or hash. It returns
+	// CodeNotFound for ResourceKey when neither matches a key.
+	RevokeKey(ctx context.Context, idOrHash string) error
+
+	// Ping reports whether the database answers.
+	Ping(ctx context.Context) error
+	// Close releases the store's resources; in-flight calls finish first.
+	Close() error
+}
