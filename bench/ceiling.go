@@ -63,6 +63,13 @@ func ceilingHandler() http.Handler {
 			return
 		}
 		now := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
+		if in.Attributes == nil {
+			in.Attributes = make(map[string]any, 2)
+		}
+		// tourd answers with the stored attributes, which include the
+		// ones it maintains itself.
+		in.Attributes["first_seen_at"] = ceilingCreatedAt
+		in.Attributes["last_seen_at"] = now
 		ceilingJSON(w, http.StatusOK, ceilingUser{
 			ID:             in.ID,
 			Object:         "user",
@@ -80,11 +87,14 @@ func ceilingHandler() http.Handler {
 			ID:     id,
 			Object: "user",
 			Attributes: map[string]any{
-				"name":   "User",
-				"email":  id + "@example.com",
-				"plan":   "pro",
-				"seats":  7,
-				"active": true,
+				"name":          "User",
+				"email":         id + "@example.com",
+				"plan":          "pro",
+				"seats":         7,
+				"active":        true,
+				"last_login":    ceilingCreatedAt,
+				"first_seen_at": ceilingCreatedAt,
+				"last_seen_at":  ceilingCreatedAt,
 			},
 			CreatedAt:      ceilingCreatedAt,
 			CreatedAtSnake: ceilingCreatedAt,

@@ -377,7 +377,8 @@ func (b *bench) runLoad(ctx context.Context, srv *server, ld load, key string) (
 		return nil, fmt.Errorf("preflight request: %w", err)
 	}
 	script := filepath.Join(b.tmp, fmt.Sprintf("%s.lua", ld.slug))
-	if err := os.WriteFile(script, []byte(ld.script(key, b.cfg.users)), 0o644); err != nil {
+	// The script holds the API key.
+	if err := os.WriteFile(script, []byte(ld.script(key, b.cfg.users)), 0o600); err != nil {
 		return nil, err
 	}
 	out := filepath.Join(b.tmp, fmt.Sprintf("wrk-%s-%s.txt", srv.name, ld.slug))

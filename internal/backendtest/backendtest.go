@@ -1,0 +1,52 @@
+// Package backendtest opens test stores on every storage backend, so that
+// tests above the Store (HTTP, CLI) run against each of them.
+package backendtest
+
+import (
+	"io"
+	"log/slog"
+	"path/filepath"
+	"testing"
+
+	"tourd/internal/sqlite"
+	"tourd/internal/userdata"
+	"tourd/internal/userdata/storetest"
+)
+
+// Backend is a storage backend tests can run on.
+type Backend struct {
+	Name string
+	// Open returns a new empty store for one test.
+	Open storetest.Opener
+	// DSN returns a new empty database as a --db value, for tests that run
+	// the tourd binary.
+	DSN func(t *testing.T) string
+}
+
+// Discard is a logger that drops everything.
+var Discard = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// SQLite is the embedded backend, on a file in the test's temp dir.
+var SQLite = Backend{
+	Name: "sqlite",
+	Open: func(t *testing.T) userdata.Store {
+		t.Helper()
+		s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "tourd.db"), Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	},
+	DSN: func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "tourd.db") },
+}
+
+// All lists the backends to test on.
+func All() []Backend { return []Backend{SQLite} }
+
+// Run runs fn as a subtest per backend.
+func Run(t *testing.T, fn func(t *testing.T, b Backend)) {
+	for _, b := range All() {
+		t.Run(b.Name, func(t *testing.T) { fn(t, b) })
+	}
+}

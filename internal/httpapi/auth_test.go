@@ -1,0 +1,91 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"tourd/internal/backendtest"
+	"tourd/internal/userdata"
+)
+
+func TestAuthentication(t *testing.T) {
+	backendtest.Run(t, func(t *testing.T, b backendtest.Backend) {
+		e := newEnv(t, b)
+		token := strings.TrimPrefix(e.key, "ak_")
+		for _, tt := range []struct {
+			auth   string
+			status int
+			code   string
+		}{
+			{"", 401, "E1010"},
+			{"Basic " + token, 401, "E1010"},
+			{"bearer " + e.key, 401, "E1010"},
+			{"Bearer", 401, "E1010"},
+			{"Bearer ", 401, "E1010"},
+			{"Bearer  " + e.key, 401, "E1010"},
+			{"Bearer nope", 403, "E1000"},
+			{"Bearer ak_", 403, "E1000"},
+			{"Bearer ak_ak_" + token, 403, "E1000"},
+			{"Bearer " + strings.ToUpper(e.key), 403, "E1000"},
+		} {
+			r := e.call("GET", "/v1/users", tt.auth, "")
+			t.Run(tt.auth, func(t *testing.T) { r.wantError(t, tt.status, tt.code) })
+		}
+		// With or without the ak_ prefix, and with junk after a second space.
+		for _, auth := range []string{"Bearer " + e.key, "Bearer " + token, "Bearer " + e.key + " trailing words"} {
+			e.call("GET", "/v1/users", auth, "").want(t, http.StatusOK)
+		}
+		// Authentication comes before validation and body parsing.
+		e.call("POST", "/v1/users", "", "{bad json").wantError(t, 401, "E1010")
+		e.call("GET", "/v1/users?limit=0", "Bearer nope", "").wantError(t, 403, "E1000")
+		// A revoked key is refused from then on.
+		if err := e.store.RevokeKey(t.Context(), userdata.HashKey(token)); err != nil {
+			t.Fatal(err)
+		}
+		e.do("GET", "/v1/users", "").wantError(t, 403, "E1000")
+	})
+}
+
+func TestServiceEndpoints(t *testing.T) {
+	e := newEnv(t, backendtest.SQLite)
+	for _, p := range []string{"/healthz", "/readyz"} {
+		if b := e.call("GET", p, "", "").want(t, 200); b["status"] != "ok" {
+			t.Errorf("%s = %v", p, b)
+		}
+	}
+	e.call("POST", "/healthz", "", "").wantError(t, 405, "E1033")
+	// A database that does not answer makes readyz fail, healthz not.
+	e.store.Close()
+	if b := e.call("GET", "/readyz", "", "").want(t, 503); b["status"] != "unavailable" {
+		t.Errorf("readyz on a closed store = %v", b)
+	}
+	e.call("GET", "/healthz", "", "").want(t, 200)
+}
+
+func TestRoutingErrors(t *testing.T) {
+	e := newEnv(t, backendtest.SQLite)
+	for _, tt := range []struct {
+		method, path string
+		status       int
+	}{
+		{"GET", "/nope", 404},
+		{"GET", "/v1/nope", 404},
+		{"GET", "/v1/users/a/b", 404},
+		{"GET", "/v1/users/", 404},
+		{"GET", "/v1//users", 404},
+		{"GET", "/v1/content", 404},
+		{"PUT", "/v1/users", 405},
+		{"PATCH", "/v1/users/x", 405},
+		{"GET", "/v1/company-memberships", 405},
+		{"POST", "/v1/company-memberships", 405},
+		{"POST", "/v1/attribute-definitions", 405},
+		{"DELETE", "/v1/event-definitions", 405},
+	} {
+		r := e.do(tt.method, tt.path, "")
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) { r.wantError(t, tt.status, "E1033") })
+		if tt.status == 405 && r.header.Get("Allow") == "" {
+			t.Errorf("%s %s: 405 without Allow", tt.method, tt.path)
+		}
+	}
+}
