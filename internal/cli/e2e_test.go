@@ -1,0 +1,229 @@
+package cli_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"tourd/internal/backendtest"
+)
+
+// binary is the tourd binary built once for the end-to-end tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "tourd-e2e")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "tourd")
+	build := exec.Command("go", "build", "-o", binary, "tourd/cmd/tourd")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building tourd:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// tourd runs the binary to completion and returns its standard output.
+func tourd(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), binary, args...)
+	cmd.Env = append(os.Environ(), "TOURD_DB=", "TOURD_ADDR=")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("tourd %v: %v\n%s", args, err, stderr.String())
+	}
+	return string(out)
+}
+
+// newKey creates a key with the CLI, which prints it as the last line.
+func newKey(t *testing.T, db string, args ...string) string {
+	t.Helper()
+	out := strings.Split(strings.TrimSpace(tourd(t, append([]string{"keys", "create", "--db", db}, args...)...)), "\n")
+	key := out[len(out)-1]
+	if !regexp.MustCompile(`^ak_[A-Za-z0-9_-]{32,}$`).MatchString(key) {
+		t.Fatalf("keys create printed %q as its last line", key)
+	}
+	return key
+}
+
+// server is a running tourd serve process.
+type server struct {
+	cmd  *exec.Cmd
+	base string
+	done chan error
+}
+
+var listening = regexp.MustCompile(`msg=listening addr=(\S+)`)
+
+// serve starts tourd serve on a random port and waits until it listens.
+func serve(t *testing.T, db string) *server {
+	t.Helper()
+	cmd := exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--db", db)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &server{cmd: cmd, done: make(chan error, 1)}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-s.done
+	})
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+				addr <- m[1]
+			}
+		}
+		s.done <- cmd.Wait()
+	}()
+	select {
+	case a := <-addr:
+		s.base = "http://" + a
+	case err := <-s.done:
+		t.Fatalf("tourd serve exited: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("tourd serve did not start listening")
+	}
+	return s
+}
+
+// request sends a request and decodes the JSON answer.
+func (s *server) request(t *testing.T, method, path, key string, body io.Reader) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, s.base+path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+		t.Fatalf("%s %s: answer is not JSON: %v", method, path, err)
+	}
+	return res.StatusCode, out
+}
+
+func TestEndToEnd(t *testing.T) {
+	backendtest.Run(t, func(t *testing.T, b backendtest.Backend) {
+		db := b.DSN(t)
+		key := newKey(t, db) // before the server runs
+		s := serve(t, db)
+		if code, body := s.request(t, "GET", "/healthz", "", nil); code != 200 || body["status"] != "ok" {
+			t.Fatalf("healthz: %d %v", code, body)
+		}
+		if code, _ := s.request(t, "GET", "/readyz", "", nil); code != 200 {
+			t.Fatalf("readyz: %d", code)
+		}
+		const example = `{"id":"usr_123456789","attributes":{"name":"John Doe","email":"john.doe@example.com","signed_up_at":"2024-03-20T08:30:00.000Z"}}`
+		code, first := s.request(t, "POST", "/v1/users", key, strings.NewReader(example))
+		if code != 201 || first["id"] != "usr_123456789" || first["object"] != "user" || first["createdAt"] != first["created_at"] {
+			t.Fatalf("first POST: %d %v", code, first)
+		}
+		code, second := s.request(t, "POST", "/v1/users", key, strings.NewReader(example))
+		if code != 200 || second["createdAt"] != first["createdAt"] {
+			t.Fatalf("second POST: %d %v", code, second)
+		}
+		// A key made while the server runs works at once; a revoked one is
+		// refused at once.
+		staging := newKey(t, db, "--project", "default", "--environment", "staging")
+		if code, body := s.request(t, "GET", "/v1/users/usr_123456789", staging, nil); code != 404 {
+			t.Errorf("staging key reads production: %d %v", code, body)
+		}
+		tourd(t, "keys", "revoke", "--db", db, staging)
+		if code, _ := s.request(t, "GET", "/v1/users", staging, nil); code != 403 {
+			t.Errorf("revoked key: status %d, want 403", code)
+		}
+		list := tourd(t, "keys", "list", "--db", db)
+		if strings.Contains(list, key) || strings.Count(list, "\n") != 3 || !strings.Contains(list, "false") {
+			t.Errorf("keys list:\n%s", list)
+		}
+		if code, body := s.request(t, "GET", "/v1/attribute-definitions?scope=user&limit=100", key, nil); code != 200 || len(body["results"].([]any)) != 6 {
+			t.Errorf("definitions: %d %v", code, body)
+		}
+
+		// SIGTERM lets an in-flight request finish: its body arrives after
+		// the signal.
+		pr, pw := io.Pipe()
+		type answer struct {
+			code int
+			body map[string]any
+		}
+		answered := make(chan answer, 1)
+		go func() {
+			code, body := s.request(t, "POST", "/v1/users", key, pr)
+			answered <- answer{code, body}
+		}()
+		fmt.Fprint(pw, `{"id":"in-flight",`)
+		time.Sleep(200 * time.Millisecond)
+		if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond)
+		fmt.Fprint(pw, `"attributes":{"late":true}}`)
+		pw.Close()
+		if a := <-answered; a.code != 201 || a.body["id"] != "in-flight" {
+			t.Errorf("in-flight request during shutdown: %d %v", a.code, a.body)
+		}
+		select {
+		case err := <-s.done:
+			if err != nil {
+				t.Errorf("tourd serve exited with %v after SIGTERM", err)
+			}
+			s.done <- err // for the cleanup
+		case <-time.After(10 * time.Second):
+			t.Fatal("tourd serve did not stop after SIGTERM")
+		}
+		// The data survived the restart.
+		s2 := serve(t, db)
+		if code, body := s2.request(t, "GET", "/v1/users/in-flight", key, nil); code != 200 || body["attributes"].(map[string]any)["late"] != true {
+			t.Errorf("after restart: %d %v", code, body)
+		}
+	})
+}
+
+func TestCommandErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{}, {"nope"}, {"keys"}, {"keys", "nope"}, {"serve", "--db", "mysql://x"}, {"serve", "--log-level", "loud"},
+		{"keys", "revoke", "--db", "sqlite:" + filepath.Join(t.TempDir(), "x.db"), "ak_unknown"},
+		{"keys", "create", "--db", "sqlite:" + filepath.Join(t.TempDir(), "y.db"), "--project", ""},
+		{"serve", "--db", "sqlite:"},
+	} {
+		cmd := exec.CommandContext(t.Context(), binary, args...)
+		cmd.Env = append(os.Environ(), "TOURD_DB=", "TOURD_ADDR=")
+		out, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 1 || len(out) == 0 {
+			t.Errorf("tourd %v: err %v, output %q; want exit status 1 with a message", args, err, out)
+		}
+	}
+}
