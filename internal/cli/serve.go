@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"tourd/internal/httpapi"
@@ -24,10 +26,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	c.register(fs, getenv)
 	addr := fs.String("addr", envOr(getenv, "TOURD_ADDR", "127.0.0.1:8080"), "listen address (TOURD_ADDR)")
 	docURL := fs.String("doc-url", envOr(getenv, "TOURD_DOC_URL", httpapi.DefaultDocURL), "doc_url of error responses (TOURD_DOC_URL)")
+	debugAddr := fs.String("debug-addr", getenv("TOURD_DEBUG_ADDR"), "if set, serve Go's pprof profiles on this address (TOURD_DEBUG_ADDR); keep it private")
 	if help, err := parse(fs, args); help || err != nil {
 		return err
 	}
-	log, err := c.logger(stderr)
+	logs := newLogBuffer(stderr)
+	defer logs.Close()
+	log, err := c.logger(logs)
 	if err != nil {
 		return err
 	}
@@ -47,6 +52,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
+	if *debugAddr != "" {
+		if err := serveDebug(*debugAddr, log); err != nil {
+			return err
+		}
+	}
 	log.Info("listening", "addr", ln.Addr().String(), "db", redact(c.db))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -65,5 +75,20 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	log.Info("stopped")
+	return nil
+}
+
+// serveDebug serves net/http/pprof on its own listener, apart from the API.
+func serveDebug(addr string, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("debug listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	log.Info("debug listening", "addr", ln.Addr().String())
+	go (&http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}).Serve(ln)
 	return nil
 }

@@ -23,7 +23,7 @@ func (s *Store) UpsertCompany(ctx context.Context, tn userdata.Tenant, in *userd
 // GetCompany returns a company by external id, with the asked-for
 // expansions.
 func (s *Store) GetCompany(ctx context.Context, tn userdata.Tenant, externalID string, x userdata.Expand) (*userdata.Company, error) {
-	e, err := companiesTable.get(ctx, s.rdb, tn.EnvironmentID, externalID)
+	e, err := companiesTable.get(ctx, s.r, tn.EnvironmentID, externalID)
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +42,7 @@ func (s *Store) DeleteCompany(ctx context.Context, tn userdata.Tenant, externalI
 // ListCompanies returns a page of the environment's companies.
 func (s *Store) ListCompanies(ctx context.Context, tn userdata.Tenant, f userdata.CompanyFilter) (*userdata.List[*userdata.Company], error) {
 	l := listing{table: "companies", scopeCol: "environment_id", scope: tn.EnvironmentID}
-	list, err := list(ctx, s.rdb, &l, f.PageRequest, entityColumns, scanCompany)
+	list, err := list(ctx, s.r, &l, f.PageRequest, entityColumns, scanCompany)
 	if err != nil {
 		return nil, err
 	}

@@ -69,7 +69,7 @@ func (t *entityTable) get(ctx context.Context, q querier, envID, externalID stri
 // upsert creates the entity with seeded timestamps, or merges a into the
 // stored attributes (§8), and makes sure a's keys have definitions.
 func (t *entityTable) upsert(w *wtx, tn userdata.Tenant, externalID string, a userdata.Attributes) (*entity, bool, error) {
-	e, err := t.get(w.ctx, w.tx, tn.EnvironmentID, externalID)
+	e, err := t.get(w.ctx, w.q, tn.EnvironmentID, externalID)
 	created := userdata.IsNotFound(err, t.resource)
 	switch {
 	case created:
@@ -77,11 +77,11 @@ func (t *entityTable) upsert(w *wtx, tn userdata.Tenant, externalID string, a us
 		if e.attributes, err = a.Create(userdata.SeedAttributes(w.now)); err != nil {
 			return nil, false, err
 		}
-		_, err = w.tx.ExecContext(w.ctx, t.qInsert, e.id, tn.EnvironmentID, externalID, string(e.attributes), micros(w.now))
+		_, err = w.q.ExecContext(w.ctx, t.qInsert, e.id, tn.EnvironmentID, externalID, string(e.attributes), micros(w.now))
 	case err == nil:
 		var changed bool
 		if e.attributes, changed, err = a.Merge(e.attributes); err == nil && changed {
-			_, err = w.tx.ExecContext(w.ctx, t.qUpdate, string(e.attributes), e.id)
+			_, err = w.q.ExecContext(w.ctx, t.qUpdate, string(e.attributes), e.id)
 		}
 	}
 	if err != nil {
@@ -95,7 +95,7 @@ func (t *entityTable) upsert(w *wtx, tn userdata.Tenant, externalID string, a us
 
 // remove deletes the entity; its memberships go with it (ON DELETE CASCADE).
 func (t *entityTable) remove(w *wtx, envID, externalID string) error {
-	res, err := w.tx.ExecContext(w.ctx, t.qDelete, envID, externalID)
+	res, err := w.q.ExecContext(w.ctx, t.qDelete, envID, externalID)
 	if err != nil {
 		return err
 	}

@@ -10,8 +10,13 @@ import (
 
 // Authenticate returns the tenant of the active key with the given hash.
 func (s *Store) Authenticate(ctx context.Context, keyHash string) (userdata.Tenant, error) {
+	return s.keys.authenticate(ctx, keyHash, s.lookupKey)
+}
+
+// lookupKey reads a key's tenant from the database.
+func (s *Store) lookupKey(ctx context.Context, keyHash string) (userdata.Tenant, error) {
 	var t userdata.Tenant
-	err := s.rdb.QueryRowContext(ctx, `SELECT e.project_id, e.id FROM api_keys k
+	err := s.r.QueryRowContext(ctx, `SELECT e.project_id, e.id FROM api_keys k
 		JOIN environments e ON e.id = k.environment_id
 		WHERE k.key_hash = ? AND k.active = 1`, keyHash).Scan(&t.ProjectID, &t.EnvironmentID)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -41,7 +46,7 @@ func (s *Store) CreateKey(ctx context.Context, project, environment, keyHash, pr
 			return err
 		}
 		k.CreatedAt = w.now
-		_, err = w.tx.ExecContext(w.ctx, `INSERT INTO api_keys (id, environment_id, key_hash, prefix, active, created_at)
+		_, err = w.q.ExecContext(w.ctx, `INSERT INTO api_keys (id, environment_id, key_hash, prefix, active, created_at)
 			VALUES (?, ?, ?, ?, 1, ?)`, k.ID, envID.id, keyHash, prefix, micros(w.now))
 		return err
 	})
@@ -60,19 +65,19 @@ type found struct {
 // it with a new id, the given values and the write's timestamp.
 func (w *wtx) findOrCreate(find string, findArgs []any, insert string, values ...any) (found, error) {
 	var f found
-	err := w.tx.QueryRowContext(w.ctx, find, findArgs...).Scan(&f.id)
+	err := w.q.QueryRowContext(w.ctx, find, findArgs...).Scan(&f.id)
 	if !errors.Is(err, sql.ErrNoRows) {
 		return f, err
 	}
 	f.id, f.created = userdata.NewID(), true
 	args := append(append([]any{f.id}, values...), micros(w.now))
-	_, err = w.tx.ExecContext(w.ctx, insert, args...)
+	_, err = w.q.ExecContext(w.ctx, insert, args...)
 	return f, err
 }
 
 // ListKeys returns every key, oldest first.
 func (s *Store) ListKeys(ctx context.Context) ([]*userdata.APIKey, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT k.id, p.name, e.name, k.prefix, k.active, k.created_at
+	rows, err := s.r.QueryContext(ctx, `SELECT k.id, p.name, e.name, k.prefix, k.active, k.created_at
 		FROM api_keys k JOIN environments e ON e.id = k.environment_id JOIN projects p ON p.id = e.project_id
 		ORDER BY k.created_at, k.id`)
 	if err != nil {
@@ -92,10 +97,11 @@ func (s *Store) ListKeys(ctx context.Context) ([]*userdata.APIKey, error) {
 	return keys, rows.Err()
 }
 
-// RevokeKey deactivates the key with the given id or hash.
+// RevokeKey deactivates the key with the given id or hash, and signals
+// every process using the database to forget cached keys.
 func (s *Store) RevokeKey(ctx context.Context, idOrHash string) error {
-	return s.write(ctx, func(w *wtx) error {
-		res, err := w.tx.ExecContext(w.ctx, "UPDATE api_keys SET active = 0 WHERE id = ? OR key_hash = ?", idOrHash, idOrHash)
+	err := s.write(ctx, func(w *wtx) error {
+		res, err := w.q.ExecContext(w.ctx, "UPDATE api_keys SET active = 0 WHERE id = ? OR key_hash = ?", idOrHash, idOrHash)
 		if err != nil {
 			return err
 		}
@@ -105,4 +111,8 @@ func (s *Store) RevokeKey(ctx context.Context, idOrHash string) error {
 		}
 		return err
 	})
+	if err != nil {
+		return err
+	}
+	return s.keys.bump()
 }

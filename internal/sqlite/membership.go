@@ -19,14 +19,14 @@ func (w *wtx) joinCompany(tn userdata.Tenant, userID string, co userdata.Company
 	}
 	var id string
 	var stored []byte
-	err = w.tx.QueryRowContext(w.ctx, "SELECT id, attributes FROM memberships WHERE user_id = ? AND company_id = ?", userID, c.id).Scan(&id, &stored)
+	err = w.q.QueryRowContext(w.ctx, "SELECT id, attributes FROM memberships WHERE user_id = ? AND company_id = ?", userID, c.id).Scan(&id, &stored)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		created, err := attrs.Create(nil)
 		if err != nil {
 			return err
 		}
-		if _, err := w.tx.ExecContext(w.ctx, `INSERT INTO memberships (id, environment_id, user_id, company_id, attributes, created_at)
+		if _, err := w.q.ExecContext(w.ctx, `INSERT INTO memberships (id, environment_id, user_id, company_id, attributes, created_at)
 			VALUES (?, ?, ?, ?, ?, ?)`, userdata.NewID(), tn.EnvironmentID, userID, c.id, string(created), micros(w.now)); err != nil {
 			return err
 		}
@@ -38,7 +38,7 @@ func (w *wtx) joinCompany(tn userdata.Tenant, userID string, co userdata.Company
 			return err
 		}
 		if changed {
-			if _, err := w.tx.ExecContext(w.ctx, "UPDATE memberships SET attributes = ? WHERE id = ?", string(merged), id); err != nil {
+			if _, err := w.q.ExecContext(w.ctx, "UPDATE memberships SET attributes = ? WHERE id = ?", string(merged), id); err != nil {
 				return err
 			}
 		}
@@ -51,7 +51,7 @@ func (w *wtx) joinCompany(tn userdata.Tenant, userID string, co userdata.Company
 func (s *Store) DeleteMembership(ctx context.Context, tn userdata.Tenant, userID, companyID string) (string, error) {
 	var id string
 	err := s.write(ctx, func(w *wtx) error {
-		err := w.tx.QueryRowContext(w.ctx, `SELECT m.id FROM memberships m
+		err := w.q.QueryRowContext(w.ctx, `SELECT m.id FROM memberships m
 			JOIN users u ON u.id = m.user_id JOIN companies c ON c.id = m.company_id
 			WHERE u.environment_id = ? AND u.external_id = ? AND c.environment_id = ? AND c.external_id = ?`,
 			tn.EnvironmentID, userID, tn.EnvironmentID, companyID).Scan(&id)
@@ -61,7 +61,7 @@ func (s *Store) DeleteMembership(ctx context.Context, tn userdata.Tenant, userID
 		if err != nil {
 			return err
 		}
-		_, err = w.tx.ExecContext(w.ctx, "DELETE FROM memberships WHERE id = ?", id)
+		_, err = w.q.ExecContext(w.ctx, "DELETE FROM memberships WHERE id = ?", id)
 		return err
 	})
 	return id, err
@@ -87,7 +87,7 @@ func (s *Store) members(ctx context.Context, side memberSide, ownerIDs []string)
 	for i, id := range ownerIDs {
 		args[i] = id
 	}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT m.id, m.user_id, m.company_id, m.attributes, m.created_at,
+	rows, err := s.r.QueryContext(ctx, `SELECT m.id, m.user_id, m.company_id, m.attributes, m.created_at,
 		o.id, o.external_id, o.attributes, o.created_at
 		FROM memberships m JOIN `+side.otherTable+` o ON o.id = m.`+side.otherCol+`
 		WHERE m.`+side.ownerCol+` IN (?`+strings.Repeat(", ?", len(ownerIDs)-1)+`)

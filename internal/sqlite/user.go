@@ -34,7 +34,7 @@ func (s *Store) UpsertUser(ctx context.Context, tn userdata.Tenant, in *userdata
 
 // GetUser returns a user by external id, with the asked-for expansions.
 func (s *Store) GetUser(ctx context.Context, tn userdata.Tenant, externalID string, x userdata.Expand) (*userdata.User, error) {
-	e, err := usersTable.get(ctx, s.rdb, tn.EnvironmentID, externalID)
+	e, err := usersTable.get(ctx, s.r, tn.EnvironmentID, externalID)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +60,7 @@ func (s *Store) ListUsers(ctx context.Context, tn userdata.Tenant, f userdata.Us
 		l.where(`id IN (SELECT m.user_id FROM memberships m JOIN companies c ON c.id = m.company_id
 			WHERE c.environment_id = ? AND c.external_id = ?)`, tn.EnvironmentID, f.CompanyID)
 	}
-	list, err := list(ctx, s.rdb, &l, f.PageRequest, entityColumns, scanUser)
+	list, err := list(ctx, s.r, &l, f.PageRequest, entityColumns, scanUser)
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -23,7 +22,7 @@ type job struct {
 // timestamp, and the definitions it created (cached once committed).
 type wtx struct {
 	ctx     context.Context
-	tx      *sql.Tx
+	q       *stmts
 	now     time.Time
 	s       *Store
 	newDefs []defKey
@@ -74,8 +73,7 @@ func (s *Store) writer() {
 
 func (s *Store) commitBatch(batch []*job) {
 	ctx := context.Background() // a leaving client must not abort the others' transaction
-	tx, err := s.wdb.BeginTx(ctx, nil)
-	if err != nil {
+	if _, err := s.w.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		for _, j := range batch {
 			j.done <- fmt.Errorf("sqlite: begin: %w", err)
 		}
@@ -88,16 +86,17 @@ func (s *Store) commitBatch(batch []*job) {
 			j.done <- err
 			continue
 		}
-		j.w = wtx{ctx: ctx, tx: tx, now: now, s: s}
+		j.w = wtx{ctx: ctx, q: s.w, now: now, s: s}
 		if err := s.runInSavepoint(ctx, j); err != nil {
 			j.done <- err
 			continue
 		}
 		ok = append(ok, j)
 	}
-	if err := tx.Commit(); err != nil {
+	if _, err := s.w.ExecContext(ctx, "COMMIT"); err != nil {
+		_, rerr := s.w.ExecContext(ctx, "ROLLBACK")
 		for _, j := range ok {
-			j.done <- fmt.Errorf("sqlite: commit: %w", err)
+			j.done <- fmt.Errorf("sqlite: commit: %w", errors.Join(err, rerr))
 		}
 		return
 	}
@@ -111,16 +110,16 @@ func (s *Store) commitBatch(batch []*job) {
 
 // runInSavepoint runs one job; on failure everything it wrote is undone.
 func (s *Store) runInSavepoint(ctx context.Context, j *job) error {
-	if _, err := j.w.tx.ExecContext(ctx, "SAVEPOINT job"); err != nil {
+	if _, err := j.w.q.ExecContext(ctx, "SAVEPOINT job"); err != nil {
 		return err
 	}
 	err := runJob(j)
 	if err != nil {
-		if _, rerr := j.w.tx.ExecContext(ctx, "ROLLBACK TO job"); rerr != nil {
+		if _, rerr := j.w.q.ExecContext(ctx, "ROLLBACK TO job"); rerr != nil {
 			return errors.Join(err, rerr)
 		}
 	}
-	if _, rerr := j.w.tx.ExecContext(ctx, "RELEASE job"); rerr != nil {
+	if _, rerr := j.w.q.ExecContext(ctx, "RELEASE job"); rerr != nil {
 		return errors.Join(err, rerr)
 	}
 	return err

@@ -1,0 +1,63 @@
+package cli
+
+import (
+	"bufio"
+	"io"
+	"sync"
+	"time"
+)
+
+// logFlushInterval is the longest a log line waits in the buffer.
+const logFlushInterval = 100 * time.Millisecond
+
+// logBuffer batches log output: under load the server writes one line per
+// request, and one write(2) per line would cost as much as serving a
+// cached read. Lines reach the underlying writer within logFlushInterval,
+// and at Close.
+type logBuffer struct {
+	mu   sync.Mutex
+	w    *bufio.Writer
+	stop chan struct{}
+	done chan struct{}
+}
+
+func newLogBuffer(w io.Writer) *logBuffer {
+	b := &logBuffer{w: bufio.NewWriterSize(w, 64<<10), stop: make(chan struct{}), done: make(chan struct{})}
+	go b.flusher()
+	return b
+}
+
+// Write buffers p.
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.w.Write(p)
+}
+
+func (b *logBuffer) flush() {
+	b.mu.Lock()
+	b.w.Flush()
+	b.mu.Unlock()
+}
+
+func (b *logBuffer) flusher() {
+	defer close(b.done)
+	t := time.NewTicker(logFlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			b.flush()
+		case <-b.stop:
+			b.flush()
+			return
+		}
+	}
+}
+
+// Close flushes what is buffered and stops the flusher.
+func (b *logBuffer) Close() error {
+	close(b.stop)
+	<-b.done
+	return nil
+}
