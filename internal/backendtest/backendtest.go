@@ -18,9 +18,11 @@ type Backend struct {
 	Name string
 	// Open returns a new empty store for one test.
 	Open storetest.Opener
+	// OpenPair returns two stores on one new empty database.
+	OpenPair storetest.PairOpener
 	// DSN returns a new empty database as a --db value, for tests that run
 	// the tourd binary.
-	DSN func(t *testing.T) string
+	DSN func(t testing.TB) string
 }
 
 // Discard is a logger that drops everything.
@@ -29,16 +31,14 @@ var Discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 // SQLite is the embedded backend, on a file in the test's temp dir.
 var SQLite = Backend{
 	Name: "sqlite",
-	Open: func(t *testing.T) userdata.Store {
-		t.Helper()
-		s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "tourd.db"), Discard)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
+	Open: func(t testing.TB) userdata.Store {
+		return openSQLite(t, filepath.Join(t.TempDir(), "tourd.db"))
 	},
-	DSN: func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "tourd.db") },
+	OpenPair: func(t *testing.T) (userdata.Store, userdata.Store) {
+		path := filepath.Join(t.TempDir(), "tourd.db")
+		return openSQLite(t, path), openSQLite(t, path)
+	},
+	DSN: func(t testing.TB) string { return "sqlite:" + filepath.Join(t.TempDir(), "tourd.db") },
 }
 
 // All lists the backends to test on.
@@ -50,3 +50,14 @@ func Run(t *testing.T, fn func(t *testing.T, b Backend)) {
 		t.Run(b.Name, func(t *testing.T) { fn(t, b) })
 	}
 }
+
+func openSQLite(t testing.TB, path string) userdata.Store {
+	t.Helper()
+	s, err := sqlite.Open(t.Context(), path, Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+

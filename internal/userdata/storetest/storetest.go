@@ -11,7 +11,7 @@ import (
 
 // Opener returns a new, empty store for one test; it arranges its own
 // cleanup with t.Cleanup.
-type Opener func(t *testing.T) userdata.Store
+type Opener func(t testing.TB) userdata.Store
 
 // Run runs the whole suite against stores made by open.
 func Run(t *testing.T, open Opener) {
