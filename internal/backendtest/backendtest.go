@@ -60,4 +60,3 @@ func openSQLite(t testing.TB, path string) userdata.Store {
 	t.Cleanup(func() { s.Close() })
 	return s
 }
-
