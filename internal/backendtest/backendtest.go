@@ -5,6 +5,7 @@ package backendtest
 import (
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -32,17 +33,23 @@ var Discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 var SQLite = Backend{
 	Name: "sqlite",
 	Open: func(t testing.TB) userdata.Store {
-		return openSQLite(t, filepath.Join(t.TempDir(), "tourd.db"))
+		return openSQLite(t, filepath.Join(t.TempDir(), "tourd.db"), sqlite.Options{Exclusive: true})
 	},
 	OpenPair: func(t *testing.T) (userdata.Store, userdata.Store) {
 		path := filepath.Join(t.TempDir(), "tourd.db")
-		return openSQLite(t, path), openSQLite(t, path)
+		return openSQLite(t, path, sqlite.Options{}), openSQLite(t, path, sqlite.Options{})
 	},
 	DSN: func(t testing.TB) string { return "sqlite:" + filepath.Join(t.TempDir(), "tourd.db") },
 }
 
-// All lists the backends to test on.
-func All() []Backend { return []Backend{SQLite} }
+// All lists the backends to test on: PostgreSQL only when
+// TOURD_TEST_POSTGRES is set.
+func All() []Backend {
+	if os.Getenv("TOURD_TEST_POSTGRES") == "" {
+		return []Backend{SQLite}
+	}
+	return []Backend{SQLite, Postgres}
+}
 
 // Run runs fn as a subtest per backend.
 func Run(t *testing.T, fn func(t *testing.T, b Backend)) {
@@ -51,9 +58,9 @@ func Run(t *testing.T, fn func(t *testing.T, b Backend)) {
 	}
 }
 
-func openSQLite(t testing.TB, path string) userdata.Store {
+func openSQLite(t testing.TB, path string, opts sqlite.Options) userdata.Store {
 	t.Helper()
-	s, err := sqlite.Open(t.Context(), path, Discard)
+	s, err := sqlite.Open(t.Context(), path, Discard, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

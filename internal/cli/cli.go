@@ -10,8 +10,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 
+	"tourd/internal/postgres"
 	"tourd/internal/sqlite"
 	"tourd/internal/userdata"
 )
@@ -53,15 +55,17 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 // common holds the flags every command takes.
 type common struct {
-	db        string
-	logLevel  string
-	logFormat string
+	db         string
+	logLevel   string
+	logFormat  string
+	pgPoolSize string
 }
 
 func (c *common) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.db, "db", envOr(getenv, "TOURD_DB", "sqlite:tourd.db"), "database: sqlite:PATH or a postgres:// URL (TOURD_DB)")
 	fs.StringVar(&c.logLevel, "log-level", envOr(getenv, "TOURD_LOG_LEVEL", "info"), "log level: debug, info, warn or error (TOURD_LOG_LEVEL)")
 	fs.StringVar(&c.logFormat, "log-format", envOr(getenv, "TOURD_LOG_FORMAT", "text"), "log format: text or json (TOURD_LOG_FORMAT)")
+	fs.StringVar(&c.pgPoolSize, "pg-pool-size", envOr(getenv, "TOURD_PG_POOL_SIZE", "0"), "most PostgreSQL connections to open; 0 for pgx's default or the URL's pool_max_conns (TOURD_PG_POOL_SIZE)")
 }
 
 // logger builds the logger the flags ask for, writing to w.
@@ -80,17 +84,22 @@ func (c *common) logger(w io.Writer) (*slog.Logger, error) {
 	return nil, fmt.Errorf("--log-format must be text or json, not %q", c.logFormat)
 }
 
-// openStore opens the backend the --db value names.
-func (c *common) openStore(ctx context.Context, log *slog.Logger) (userdata.Store, error) {
+// openStore opens the backend the --db value names. server is true for
+// tourd serve, which takes SQLite's server lock.
+func (c *common) openStore(ctx context.Context, log *slog.Logger, server bool) (userdata.Store, error) {
 	switch {
 	case strings.HasPrefix(c.db, "sqlite:"):
 		path := strings.TrimPrefix(c.db, "sqlite:")
 		if path == "" {
 			return nil, errors.New("--db sqlite: needs a file path, e.g. sqlite:tourd.db")
 		}
-		return sqlite.Open(ctx, path, log)
+		return sqlite.Open(ctx, path, log, sqlite.Options{Exclusive: server})
 	case strings.HasPrefix(c.db, "postgres://"), strings.HasPrefix(c.db, "postgresql://"):
-		return nil, errors.New("the PostgreSQL backend is not available in this build yet")
+		size, err := strconv.ParseInt(c.pgPoolSize, 10, 32)
+		if err != nil || size < 0 {
+			return nil, fmt.Errorf("--pg-pool-size must be a non-negative integer, not %q", c.pgPoolSize)
+		}
+		return postgres.Open(ctx, c.db, log, postgres.Options{PoolSize: int32(size), Migrate: true})
 	}
 	return nil, fmt.Errorf("--db must be sqlite:PATH or a postgres:// URL, not %q", redact(c.db))
 }

@@ -33,7 +33,7 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	store, err := c.openStore(ctx, log)
+	store, err := c.openStore(ctx, log, false)
 	if err != nil {
 		return err
 	}
@@ -92,7 +92,7 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	store, err := c.openStore(ctx, log) // opening applies pending migrations
+	store, err := c.openStore(ctx, log, false) // opening applies pending migrations
 	if err != nil {
 		return err
 	}

@@ -36,7 +36,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	store, err := c.openStore(ctx, log)
+	store, err := c.openStore(ctx, log, true)
 	if err != nil {
 		return err
 	}

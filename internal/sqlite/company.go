@@ -10,8 +10,9 @@ import (
 func (s *Store) UpsertCompany(ctx context.Context, tn userdata.Tenant, in *userdata.CompanyUpsert) (*userdata.Company, bool, error) {
 	var c *userdata.Company
 	var created bool
+	pre := s.premerge(companiesTable, tn.EnvironmentID, in.ExternalID, in.Attributes)
 	err := s.write(ctx, func(w *wtx) error {
-		e, cr, err := companiesTable.upsert(w, tn, in.ExternalID, in.Attributes)
+		e, cr, err := companiesTable.upsert(w, tn, in.ExternalID, in.Attributes, pre)
 		if err == nil {
 			c, created = e.company(), cr
 		}
@@ -23,7 +24,7 @@ func (s *Store) UpsertCompany(ctx context.Context, tn userdata.Tenant, in *userd
 // GetCompany returns a company by external id, with the asked-for
 // expansions.
 func (s *Store) GetCompany(ctx context.Context, tn userdata.Tenant, externalID string, x userdata.Expand) (*userdata.Company, error) {
-	e, err := companiesTable.get(ctx, s.r, tn.EnvironmentID, externalID)
+	e, err := s.readEntity(ctx, companiesTable, tn.EnvironmentID, externalID)
 	if err != nil {
 		return nil, err
 	}

@@ -66,11 +66,38 @@ func (t *entityTable) get(ctx context.Context, q querier, envID, externalID stri
 	return e, nil
 }
 
+// premerge is a merge computed before the write, against the cached row,
+// so that the writer goroutine (which every write waits for) need not do
+// it. The writer uses it only if base is still the current row.
+type premerge struct {
+	base    *entity
+	merged  json.RawMessage
+	changed bool
+}
+
+// premerge merges a into the cached row, if there is one.
+func (s *Store) premerge(t *entityTable, envID, externalID string, a userdata.Attributes) *premerge {
+	if s.rows == nil || len(a) == 0 {
+		return nil
+	}
+	base, _ := s.rows.get(rowKey{t, envID, externalID})
+	if base == nil {
+		return nil
+	}
+	merged, changed, err := a.Merge(base.attributes)
+	if err != nil {
+		return nil
+	}
+	return &premerge{base, merged, changed}
+}
+
 // upsert creates the entity with seeded timestamps, or merges a into the
-// stored attributes (§8), and makes sure a's keys have definitions.
-func (t *entityTable) upsert(w *wtx, tn userdata.Tenant, externalID string, a userdata.Attributes) (*entity, bool, error) {
-	e, err := t.get(w.ctx, w.q, tn.EnvironmentID, externalID)
+// stored attributes (§8), and makes sure a's keys have definitions. pre
+// may hold the merge, computed in advance.
+func (t *entityTable) upsert(w *wtx, tn userdata.Tenant, externalID string, a userdata.Attributes, pre *premerge) (*entity, bool, error) {
+	old, err := w.entity(t, tn.EnvironmentID, externalID)
 	created := userdata.IsNotFound(err, t.resource)
+	var e *entity
 	switch {
 	case created:
 		e = &entity{id: userdata.NewID(), externalID: externalID, createdAt: w.now}
@@ -79,14 +106,21 @@ func (t *entityTable) upsert(w *wtx, tn userdata.Tenant, externalID string, a us
 		}
 		_, err = w.q.ExecContext(w.ctx, t.qInsert, e.id, tn.EnvironmentID, externalID, string(e.attributes), micros(w.now))
 	case err == nil:
+		e = &entity{id: old.id, externalID: externalID, createdAt: old.createdAt} // cached rows are never modified
 		var changed bool
-		if e.attributes, changed, err = a.Merge(e.attributes); err == nil && changed {
+		if pre != nil && pre.base == old {
+			e.attributes, changed = pre.merged, pre.changed
+		} else {
+			e.attributes, changed, err = a.Merge(old.attributes)
+		}
+		if err == nil && changed {
 			_, err = w.q.ExecContext(w.ctx, t.qUpdate, string(e.attributes), e.id)
 		}
 	}
 	if err != nil {
 		return nil, false, err
 	}
+	w.wrote(t, tn.EnvironmentID, externalID, e)
 	if err := w.ensureDefinitions(tn.ProjectID, t.scope, a); err != nil {
 		return nil, false, err
 	}
@@ -102,6 +136,9 @@ func (t *entityTable) remove(w *wtx, envID, externalID string) error {
 	n, err := res.RowsAffected()
 	if err == nil && n == 0 {
 		err = userdata.NotFound(t.resource)
+	}
+	if err == nil {
+		w.wrote(t, envID, externalID, gone)
 	}
 	return err
 }

@@ -13,7 +13,7 @@ import (
 // merging attrs into the membership (§9.1 steps 2 and 3; nil attrs leave an
 // existing membership untouched).
 func (w *wtx) joinCompany(tn userdata.Tenant, userID string, co userdata.CompanyUpsert, attrs userdata.Attributes) error {
-	c, _, err := companiesTable.upsert(w, tn, co.ExternalID, co.Attributes)
+	c, _, err := companiesTable.upsert(w, tn, co.ExternalID, co.Attributes, nil)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"runtime"
 	"sync"
 	"time"
@@ -33,6 +34,10 @@ type Store struct {
 	w     *stmts    // prepared writes on wconn
 	log   *slog.Logger
 	keys  *keyCache
+	lock  *os.File // the server lock, with Options.Exclusive
+
+	rows  *rowCache          // nil unless Options.Exclusive
+	batch map[rowKey]*entity // rows the current batch wrote; writer-owned
 
 	// Now stamps created rows; tests may replace it before the first write.
 	Now func() time.Time
@@ -44,9 +49,40 @@ type Store struct {
 	defs    map[defKey]struct{} // definitions known to exist; writer-owned
 }
 
+// Options tune a Store.
+type Options struct {
+	// Exclusive takes the database's server lock, failing if another
+	// process holds it, and with it keeps users and companies cached in
+	// memory. tourd serve opens its database this way; the key commands,
+	// which only touch keys, do not.
+	Exclusive bool
+}
+
 // Open opens (creating if needed) the SQLite database at path, applies
 // pending migrations and starts the writer.
-func Open(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
+func Open(ctx context.Context, path string, log *slog.Logger, opts Options) (*Store, error) {
+	var lock *os.File
+	if opts.Exclusive {
+		var err error
+		if lock, err = lockServer(path); err != nil {
+			return nil, err
+		}
+	}
+	s, err := open(ctx, path, log)
+	if err != nil {
+		if lock != nil {
+			lock.Close()
+		}
+		return nil, err
+	}
+	if lock != nil {
+		s.lock, s.rows, s.batch = lock, newRowCache(), map[rowKey]*entity{}
+	}
+	go s.writer()
+	return s, nil
+}
+
+func open(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
 	wdb, err := sql.Open("sqlite", dsn(path, false))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -78,7 +114,6 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
 		stopped: make(chan struct{}),
 		defs:    map[defKey]struct{}{},
 	}
-	go s.writer()
 	return s, nil
 }
 
@@ -120,7 +155,11 @@ func (s *Store) Close() error {
 	close(s.jobs)
 	s.mu.Unlock()
 	<-s.stopped
-	return errors.Join(s.r.close(), s.w.close(), s.wconn.Close(), s.rdb.Close(), s.wdb.Close())
+	err := errors.Join(s.r.close(), s.w.close(), s.wconn.Close(), s.rdb.Close(), s.wdb.Close())
+	if s.lock != nil {
+		err = errors.Join(err, s.lock.Close()) // closing releases the lock
+	}
+	return err
 }
 
 // querier is what *sql.DB, *sql.Conn and *sql.Tx have in common.

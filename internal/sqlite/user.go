@@ -11,8 +11,9 @@ import (
 func (s *Store) UpsertUser(ctx context.Context, tn userdata.Tenant, in *userdata.UserUpsert) (*userdata.User, bool, error) {
 	var u *userdata.User
 	var created bool
+	pre := s.premerge(usersTable, tn.EnvironmentID, in.ExternalID, in.Attributes)
 	err := s.write(ctx, func(w *wtx) error {
-		e, c, err := usersTable.upsert(w, tn, in.ExternalID, in.Attributes)
+		e, c, err := usersTable.upsert(w, tn, in.ExternalID, in.Attributes, pre)
 		if err != nil {
 			return err
 		}
@@ -34,7 +35,7 @@ func (s *Store) UpsertUser(ctx context.Context, tn userdata.Tenant, in *userdata
 
 // GetUser returns a user by external id, with the asked-for expansions.
 func (s *Store) GetUser(ctx context.Context, tn userdata.Tenant, externalID string, x userdata.Expand) (*userdata.User, error) {
-	e, err := usersTable.get(ctx, s.r, tn.EnvironmentID, externalID)
+	e, err := s.readEntity(ctx, usersTable, tn.EnvironmentID, externalID)
 	if err != nil {
 		return nil, err
 	}

@@ -26,6 +26,7 @@ type wtx struct {
 	now     time.Time
 	s       *Store
 	newDefs []defKey
+	touched []rowKey // rows written, for the row cache
 }
 
 // write runs fn in the writer's transaction and returns once that
@@ -87,13 +88,29 @@ func (s *Store) commitBatch(batch []*job) {
 			continue
 		}
 		j.w = wtx{ctx: ctx, q: s.w, now: now, s: s}
-		if err := s.runInSavepoint(ctx, j); err != nil {
+		run := runJob
+		if len(batch) > 1 { // alone, a failed write rolls back the whole transaction
+			run = s.runInSavepoint
+		}
+		if err := run(j); err != nil {
+			j.w.forget()
 			j.done <- err
 			continue
 		}
 		ok = append(ok, j)
 	}
-	if _, err := s.w.ExecContext(ctx, "COMMIT"); err != nil {
+	end := "COMMIT"
+	if len(ok) == 0 {
+		end = "ROLLBACK"
+	}
+	_, err := s.w.ExecContext(ctx, end)
+	if s.rows != nil {
+		if err == nil {
+			s.rows.apply(s.batch)
+		}
+		clear(s.batch)
+	}
+	if err != nil {
 		_, rerr := s.w.ExecContext(ctx, "ROLLBACK")
 		for _, j := range ok {
 			j.done <- fmt.Errorf("sqlite: commit: %w", errors.Join(err, rerr))
@@ -109,7 +126,8 @@ func (s *Store) commitBatch(batch []*job) {
 }
 
 // runInSavepoint runs one job; on failure everything it wrote is undone.
-func (s *Store) runInSavepoint(ctx context.Context, j *job) error {
+func (s *Store) runInSavepoint(j *job) error {
+	ctx := j.w.ctx
 	if _, err := j.w.q.ExecContext(ctx, "SAVEPOINT job"); err != nil {
 		return err
 	}

@@ -1,0 +1,66 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"tourd/internal/userdata"
+)
+
+// UpsertCompany creates or updates a company (§7.7) in one transaction.
+func (s *Store) UpsertCompany(ctx context.Context, tn userdata.Tenant, in *userdata.CompanyUpsert) (*userdata.Company, bool, error) {
+	var e *entity
+	var created bool
+	err := s.write(ctx, "upsert company", tn, func(w *write) error {
+		w.need(userdata.ScopeCompany, in.Attributes)
+		return companiesTable.upsert(w, userdata.NewID(), in.ExternalID, in.Attributes, func(r *entity, c bool) { e, created = r, c })
+	})
+	if err != nil {
+		return nil, false, translate("upsert company", err)
+	}
+	return e.company(), created, nil
+}
+
+// GetCompany returns a company by external id, with the asked-for
+// expansions. It returns CodeNotFound for ResourceCompany when there is no
+// such company.
+func (s *Store) GetCompany(ctx context.Context, tn userdata.Tenant, externalID string, x userdata.Expand) (*userdata.Company, error) {
+	e, err := companiesTable.get(ctx, s, tn.EnvironmentID, externalID)
+	if err != nil {
+		return nil, translate("get company", err)
+	}
+	companies := []*userdata.Company{e.company()}
+	if err := s.expandCompanies(ctx, companies, x); err != nil {
+		return nil, translate("get company", err)
+	}
+	return companies[0], nil
+}
+
+// DeleteCompany deletes a company and its memberships. It returns
+// CodeNotFound for ResourceCompany when there is no such company.
+func (s *Store) DeleteCompany(ctx context.Context, tn userdata.Tenant, externalID string) error {
+	return translate("delete company", companiesTable.remove(ctx, s, tn.EnvironmentID, externalID))
+}
+
+// ListCompanies returns a page of the environment's companies; errors as
+// ListUsers.
+func (s *Store) ListCompanies(ctx context.Context, tn userdata.Tenant, f userdata.CompanyFilter) (*userdata.List[*userdata.Company], error) {
+	l := newListing("companies", "environment_id", tn.EnvironmentID)
+	list, err := list(ctx, s, l, f.PageRequest, entityColumns, scanCompany)
+	if err == nil {
+		err = s.expandCompanies(ctx, list.Items, f.Expand)
+	}
+	if err != nil {
+		return nil, translate("list companies", err)
+	}
+	return list, nil
+}
+
+func scanCompany(r pgx.Row) (*userdata.Company, string, error) {
+	e, err := scanEntity(r)
+	if err != nil {
+		return nil, "", err
+	}
+	return e.company(), e.id, nil
+}

@@ -1,0 +1,183 @@
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"tourd/internal/userdata"
+)
+
+// defKey identifies an attribute definition.
+type defKey struct {
+	project  string
+	scope    userdata.Scope
+	codeName string
+}
+
+// pendingDefs are the definitions one write makes sure exist (§8.2), in
+// processing order: a key's first value in the write gives the type of a
+// new definition. Keys the store has seen committed are left out.
+type pendingDefs struct {
+	seen map[defKey]bool
+	list []pendingDef
+}
+
+type pendingDef struct {
+	key      defKey
+	dataType userdata.DataType
+}
+
+// need adds a's non-null keys in scope.
+func (p *pendingDefs) need(s *Store, project string, scope userdata.Scope, a userdata.Attributes) {
+	for _, k := range a.Keys() {
+		key := defKey{project, scope, k}
+		if p.seen[key] {
+			continue
+		}
+		if _, ok := s.defs.Load(key); ok {
+			continue
+		}
+		if p.seen == nil {
+			p.seen = map[defKey]bool{}
+		}
+		p.seen[key] = true
+		p.list = append(p.list, pendingDef{key, userdata.InferDataType(a[k])})
+	}
+}
+
+// committed records the definitions as existing, once their write has
+// committed, so that later writes skip them.
+func (p *pendingDefs) committed(cache *sync.Map) {
+	for _, d := range p.list {
+		cache.Store(d.key, struct{}{})
+	}
+}
+
+// qInsertDefinitions inserts definitions given as parallel arrays, in array
+// order, skipping those that exist: concurrent writers never fail on the
+// unique key, and a soft-deleted definition still blocks re-creation.
+const qInsertDefinitions = `INSERT INTO attribute_definitions
+	(id, project_id, scope, code_name, display_name, data_type, predefined, created_at)
+	SELECT d.id, $1::text, d.scope, d.code_name, d.display_name, d.data_type, $2::boolean, $3::timestamptz
+	FROM unnest($4::text[], $5::integer[], $6::text[], $7::text[], $8::integer[])
+		WITH ORDINALITY AS d(id, scope, code_name, display_name, data_type, n)
+	ORDER BY d.n
+	ON CONFLICT (project_id, scope, code_name) DO NOTHING`
+
+// definitionRows are rows for qInsertDefinitions.
+type definitionRows struct {
+	ids, codeNames, displayNames []string
+	scopes, dataTypes            []int32
+}
+
+func (r *definitionRows) add(scope userdata.Scope, codeName, displayName string, dt userdata.DataType) string {
+	id := userdata.NewID()
+	r.ids = append(r.ids, id)
+	r.scopes = append(r.scopes, int32(scope))
+	r.codeNames = append(r.codeNames, codeName)
+	r.displayNames = append(r.displayNames, displayName)
+	r.dataTypes = append(r.dataTypes, int32(dt))
+	return id
+}
+
+func (r *definitionRows) queue(b *pgx.Batch, project string, predefined bool, now time.Time) {
+	b.Queue(qInsertDefinitions, project, predefined, now, r.ids, r.scopes, r.codeNames, r.displayNames, r.dataTypes)
+}
+
+// queueDefinitions queues, as the write's last statement, the insertion of
+// the definitions it needs. They go in (scope, codeName) order, so that
+// concurrent writes wait for each other's new definitions in one global
+// order and cannot deadlock on them.
+func (w *write) queueDefinitions() {
+	if len(w.defs.list) == 0 {
+		return
+	}
+	defs := slices.Clone(w.defs.list)
+	slices.SortFunc(defs, func(a, b pendingDef) int {
+		return cmp.Or(cmp.Compare(a.key.scope, b.key.scope), cmp.Compare(a.key.codeName, b.key.codeName))
+	})
+	var rows definitionRows
+	for _, d := range defs {
+		rows.add(d.key.scope, d.key.codeName, userdata.DefaultDisplayName(d.key.codeName), d.dataType)
+	}
+	rows.queue(&w.batch, w.tn.ProjectID, false, w.now)
+}
+
+const (
+	qInsertEventDefinitions = `INSERT INTO event_definitions (id, project_id, code_name, display_name, predefined, created_at)
+		SELECT d.id, $1::text, d.code_name, d.display_name, true, $2::timestamptz
+		FROM unnest($3::text[], $4::text[], $5::text[]) AS d(id, code_name, display_name)`
+	qInsertEventLinks = `INSERT INTO event_definition_attributes (event_definition_id, attribute_definition_id)
+		SELECT * FROM unnest($1::text[], $2::text[])`
+)
+
+// seedProject inserts a new project's predefined definitions and links
+// (§8.6) in tx, in one round trip. Ids are made in the fixture's order, so
+// that rows created at the same instant list in that order.
+func seedProject(ctx context.Context, tx pgx.Tx, project string, now time.Time) error {
+	attrs, events := userdata.Predefined()
+	var rows definitionRows
+	eventAttr := map[string]string{} // codeName -> id of eventDefinition-scoped attributes
+	for _, a := range attrs {
+		id := rows.add(a.Scope, a.CodeName, a.DisplayName, a.DataType)
+		if a.Scope == userdata.ScopeEvent {
+			eventAttr[a.CodeName] = id
+		}
+	}
+	var ids, codeNames, displayNames, linkEvents, linkAttrs []string
+	for _, e := range events {
+		id := userdata.NewID()
+		ids, codeNames, displayNames = append(ids, id), append(codeNames, e.CodeName), append(displayNames, e.DisplayName)
+		for _, a := range e.Attributes {
+			linkEvents, linkAttrs = append(linkEvents, id), append(linkAttrs, eventAttr[a])
+		}
+	}
+	var b pgx.Batch
+	rows.queue(&b, project, true, now)
+	b.Queue(qInsertEventDefinitions, project, now, ids, codeNames, displayNames)
+	b.Queue(qInsertEventLinks, linkEvents, linkAttrs)
+	return tx.SendBatch(ctx, &b).Close()
+}
+
+// ListAttributeDefinitions returns a page of the project's attribute
+// definitions. It returns CodeInvalidCursor when the cursor is not a
+// definition of the project or selects an empty page.
+func (s *Store) ListAttributeDefinitions(ctx context.Context, tn userdata.Tenant, f userdata.AttributeDefinitionFilter) (*userdata.List[*userdata.AttributeDefinition], error) {
+	l := newListing("attribute_definitions", "project_id", tn.ProjectID)
+	if f.Scope != 0 {
+		l.where("scope = " + l.arg(int32(f.Scope)))
+	}
+	if len(f.EventNames) > 0 {
+		names := slices.DeleteFunc(slices.Clone(f.EventNames), func(n string) bool { return !storable(n) })
+		l.where(`id IN (SELECT l.attribute_definition_id FROM event_definition_attributes l
+			JOIN event_definitions e ON e.id = l.event_definition_id
+			WHERE e.project_id = $1 AND e.code_name = ANY(` + l.arg(names) + `))`)
+	}
+	list, err := list(ctx, s, l, f.PageRequest,
+		"id, scope, code_name, display_name, description, data_type, predefined, created_at",
+		func(r pgx.Row) (*userdata.AttributeDefinition, string, error) {
+			var d userdata.AttributeDefinition
+			err := r.Scan(&d.ID, &d.Scope, &d.CodeName, &d.DisplayName, &d.Description, &d.DataType, &d.Predefined, &d.CreatedAt)
+			return &d, d.ID, err
+		})
+	return list, translate("list attribute definitions", err)
+}
+
+// ListEventDefinitions returns a page of the project's event definitions;
+// errors as ListAttributeDefinitions.
+func (s *Store) ListEventDefinitions(ctx context.Context, tn userdata.Tenant, f userdata.EventDefinitionFilter) (*userdata.List[*userdata.EventDefinition], error) {
+	l := newListing("event_definitions", "project_id", tn.ProjectID)
+	list, err := list(ctx, s, l, f.PageRequest,
+		"id, code_name, display_name, description, predefined, created_at",
+		func(r pgx.Row) (*userdata.EventDefinition, string, error) {
+			var d userdata.EventDefinition
+			err := r.Scan(&d.ID, &d.CodeName, &d.DisplayName, &d.Description, &d.Predefined, &d.CreatedAt)
+			return &d, d.ID, err
+		})
+	return list, translate("list event definitions", err)
+}

@@ -1,0 +1,198 @@
+package postgres
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"tourd/internal/userdata"
+)
+
+// listing describes the rows a list endpoint pages through: a table, its
+// tenant column (always $1), and extra conditions built from fixed
+// fragments whose arguments are added with arg.
+type listing struct {
+	table, scopeCol string
+	conds           []string
+	args            []any
+}
+
+func newListing(table, scopeCol, scope string) *listing {
+	return &listing{table: table, scopeCol: scopeCol, args: []any{scope}}
+}
+
+// arg adds an argument and returns its placeholder.
+func (l *listing) arg(v any) string {
+	l.args = append(l.args, v)
+	return "$" + strconv.Itoa(len(l.args))
+}
+
+// where adds a condition: a fixed SQL fragment with placeholders from arg.
+func (l *listing) where(cond string) { l.conds = append(l.conds, cond) }
+
+// from renders the FROM and WHERE clauses of the listing.
+func (l *listing) from() string {
+	return " FROM " + l.table + " WHERE " + strings.Join(append([]string{l.scopeCol + " = $1"}, l.conds...), " AND ")
+}
+
+var sortColumns = map[userdata.SortField]string{
+	userdata.SortCreatedAt:   "created_at",
+	userdata.SortCodeName:    "code_name",
+	userdata.SortDisplayName: "display_name",
+}
+
+// order is a sort order made of columns, always ending in id ascending.
+type order struct {
+	cols []string
+	desc []bool
+}
+
+func newOrder(sorts []userdata.Sort) order {
+	var o order
+	for _, s := range sorts {
+		o.cols = append(o.cols, sortColumns[s.Field])
+		o.desc = append(o.desc, s.Desc)
+	}
+	o.cols = append(o.cols, "id")
+	o.desc = append(o.desc, false)
+	return o
+}
+
+// by renders the ORDER BY list, reversed for reading backwards.
+func (o order) by(reverse bool) string {
+	parts := make([]string, len(o.cols))
+	for i, c := range o.cols {
+		if o.desc[i] != reverse {
+			c += " DESC"
+		}
+		parts[i] = c
+	}
+	return strings.Join(parts, ", ")
+}
+
+// keyset renders the condition "the row comes strictly after the cursor
+// row" or, with atOrBefore, "the row is the cursor row or comes before it".
+// The cursor row's sort values are read by subqueries in the listing's
+// tenant scope, so a cursor from another table or tenant, or a deleted
+// one, makes them NULL and the condition selects nothing. When every
+// column ascends, the condition is a row comparison, which an index on
+// (scope, columns…, id) serves as a range.
+func (o order) keyset(l *listing, cursor string, atOrBefore bool) string {
+	vals := make([]string, len(o.cols))
+	for i, c := range o.cols {
+		vals[i] = "(SELECT " + c + " FROM " + l.table + " WHERE " + l.scopeCol + " = $1 AND id = " + cursor + ")"
+	}
+	if !slices.Contains(o.desc, true) {
+		op := " > "
+		if atOrBefore {
+			op = " <= "
+		}
+		return "(" + strings.Join(o.cols, ", ") + ")" + op + "(" + strings.Join(vals, ", ") + ")"
+	}
+	terms := make([]string, len(o.cols))
+	for i, c := range o.cols {
+		var t []string
+		for j := 0; j < i; j++ {
+			t = append(t, o.cols[j]+" = "+vals[j])
+		}
+		op := " > "
+		if o.desc[i] {
+			op = " < "
+		}
+		terms[i] = "(" + strings.Join(append(t, c+op+vals[i]), " AND ") + ")"
+	}
+	after := "(" + strings.Join(terms, " OR ") + ")"
+	if atOrBefore {
+		return "NOT " + after // the order is total: every row is after, or at or before
+	}
+	return after
+}
+
+// list returns one page of the listing under the paging algorithm of §5.3.
+// cols are the selected columns; scan reads one row and returns its id.
+// The first page takes one query; later pages are read by pageAfter.
+func list[T any](ctx context.Context, s *Store, l *listing, p userdata.PageRequest, cols string, scan func(pgx.Row) (T, string, error)) (*userdata.List[T], error) {
+	pg := &page[T]{res: &userdata.List[T]{Items: make([]T, 0, p.Limit)}, scan: scan}
+	o := newOrder(p.Sort)
+	if p.Cursor != "" {
+		return pageAfter(ctx, s, l, o, p, cols, pg)
+	}
+	rows, _ := s.pool.Query(ctx, "SELECT "+cols+l.from()+" ORDER BY "+o.by(false)+" LIMIT "+l.arg(p.Limit+1), l.args...)
+	defer rows.Close()
+	if err := pg.read(rows); err != nil {
+		return nil, err
+	}
+	pg.trim(p.Limit)
+	return pg.res, nil
+}
+
+// pageAfter reads the page after a cursor and its previous link in one
+// round trip for two queries: the up to limit+1 rows after the cursor, and
+// the up to limit+1 rows at or before it, which are the rows before the
+// page's first row.
+func pageAfter[T any](ctx context.Context, s *Store, l *listing, o order, p userdata.PageRequest, cols string, pg *page[T]) (*userdata.List[T], error) {
+	if !storable(p.Cursor) {
+		return nil, errInvalidCursor()
+	}
+	cursor, limit := l.arg(p.Cursor), l.arg(p.Limit+1)
+	var before []string
+	var b pgx.Batch
+	b.Queue("SELECT "+cols+l.from()+" AND "+o.keyset(l, cursor, false)+" ORDER BY "+o.by(false)+" LIMIT "+limit, l.args...).
+		Query(pg.read)
+	b.Queue("SELECT id"+l.from()+" AND "+o.keyset(l, cursor, true)+" ORDER BY "+o.by(true)+" LIMIT "+limit, l.args...).
+		Query(func(rows pgx.Rows) (err error) {
+			before, err = pgx.CollectRows(rows, pgx.RowTo[string])
+			return err
+		})
+	if err := s.pool.SendBatch(ctx, &b).Close(); err != nil {
+		return nil, err
+	}
+	if len(pg.res.Items) == 0 {
+		return nil, errInvalidCursor()
+	}
+	pg.trim(p.Limit)
+	setPrevious(pg.res, before, p.Limit)
+	return pg.res, nil
+}
+
+// page collects the rows of one page with their ids.
+type page[T any] struct {
+	res  *userdata.List[T]
+	ids  []string
+	scan func(pgx.Row) (T, string, error)
+}
+
+func (pg *page[T]) read(rows pgx.Rows) error {
+	for rows.Next() {
+		item, id, err := pg.scan(rows)
+		if err != nil {
+			return err
+		}
+		pg.res.Items, pg.ids = append(pg.res.Items, item), append(pg.ids, id)
+	}
+	return rows.Err()
+}
+
+// trim keeps the first limit items of a page read with limit+1, and sets
+// the next cursor when there were more.
+func (pg *page[T]) trim(limit int) {
+	if len(pg.res.Items) > limit {
+		pg.res.Items, pg.res.NextCursor = pg.res.Items[:limit], pg.ids[limit-1]
+	}
+}
+
+// setPrevious fills in the previous link from the up to limit+1 rows
+// before the page, nearest first (§5.3 step 4).
+func setPrevious[T any](res *userdata.List[T], before []string, limit int) {
+	switch {
+	case len(before) == 0:
+		res.Prev = userdata.PrevNone
+	case len(before) <= limit:
+		res.Prev = userdata.PrevFirstPage
+	default:
+		res.Prev, res.PrevCursor = userdata.PrevCursor, before[limit]
+	}
+}

@@ -1,0 +1,199 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"tourd/internal/userdata"
+)
+
+// The membership writes find the user and the company by external id: both
+// were upserted earlier in the same transaction (see write).
+const (
+	// qEnsureMembership creates a missing membership with {} and leaves an
+	// existing one untouched (§9.1 step 2).
+	qEnsureMembership = `INSERT INTO memberships (id, environment_id, user_id, company_id, attributes, created_at)
+		SELECT $1::text, $2::text, u.id, c.id, '{}'::jsonb, $5::timestamptz FROM users u, companies c
+		WHERE u.environment_id = $2 AND u.external_id = $3 AND c.environment_id = $2 AND c.external_id = $4
+		ON CONFLICT (user_id, company_id) DO NOTHING`
+	// qMergeMembership creates the membership with the non-null values, or
+	// merges them into it and removes the null keys (§9.1 step 3, §8.1).
+	qMergeMembership = `INSERT INTO memberships AS m (id, environment_id, user_id, company_id, attributes, created_at)
+		SELECT $1::text, $2::text, u.id, c.id, $6::jsonb, $5::timestamptz FROM users u, companies c
+		WHERE u.environment_id = $2 AND u.external_id = $3 AND c.environment_id = $2 AND c.external_id = $4
+		ON CONFLICT (user_id, company_id) DO UPDATE SET attributes = (m.attributes || EXCLUDED.attributes) - $7::text[]`
+)
+
+// join is one companies[i] (attrs nil) or memberships[i] of a user upsert.
+type join struct {
+	company userdata.CompanyUpsert
+	attrs   userdata.Attributes
+	// ids of the company and the membership if the join creates them
+	companyID, membershipID string
+}
+
+// joinCompanies queues the company and membership writes of a user upsert
+// (§9.1 steps 2 and 3). Ids and definition types are taken in request
+// order, but the statements run sorted by company external id, keeping
+// request order per company. Inside one transaction nothing can tell the
+// two orders apart; across transactions the sorted order means that two
+// upserts naming the same companies lock them in the same order, so they
+// wait for each other instead of deadlocking. (Both lock their user first.)
+func (w *write) joinCompanies(userID string, joins []join) error {
+	for i := range joins {
+		j := &joins[i]
+		j.companyID, j.membershipID = userdata.NewID(), userdata.NewID()
+		w.need(userdata.ScopeCompany, j.company.Attributes)
+		w.need(userdata.ScopeMembership, j.attrs)
+	}
+	slices.SortStableFunc(joins, func(a, b join) int { return strings.Compare(a.company.ExternalID, b.company.ExternalID) })
+	for _, j := range joins {
+		if err := w.joinCompany(userID, j); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// joinCompany queues the upsert of a company and makes sure the user is a
+// member of it, merging the join's attributes into the membership. Without
+// attributes (the companies path, or an empty map) an existing membership
+// is left untouched.
+func (w *write) joinCompany(userID string, j join) error {
+	co := j.company
+	if err := companiesTable.upsert(w, j.companyID, co.ExternalID, co.Attributes, nil); err != nil {
+		return err
+	}
+	if len(j.attrs) == 0 {
+		w.batch.Queue(qEnsureMembership, j.membershipID, w.tn.EnvironmentID, userID, co.ExternalID, w.now)
+		return nil
+	}
+	set, del, err := split(j.attrs)
+	if err != nil {
+		return err
+	}
+	w.batch.Queue(qMergeMembership, j.membershipID, w.tn.EnvironmentID, userID, co.ExternalID, w.now, set, del).
+		Exec(func(tag pgconn.CommandTag) error {
+			if tag.RowsAffected() != 1 { // inserted or updated: the user and company rows were not found
+				return fmt.Errorf("membership of %q in %q not written", userID, co.ExternalID)
+			}
+			return nil
+		})
+	return nil
+}
+
+const qDeleteMembership = `DELETE FROM memberships m USING users u, companies c
+	WHERE m.user_id = u.id AND m.company_id = c.id
+	AND u.environment_id = $1 AND u.external_id = $2 AND c.environment_id = $1 AND c.external_id = $3
+	RETURNING m.id`
+
+// DeleteMembership removes the membership linking two entities given by
+// external ids and returns its internal id. It returns CodeNotFound for
+// ResourceMembership when either is missing or they are not linked.
+func (s *Store) DeleteMembership(ctx context.Context, tn userdata.Tenant, userID, companyID string) (string, error) {
+	if !storable(userID) || !storable(companyID) {
+		return "", userdata.NotFound(userdata.ResourceMembership)
+	}
+	var id string
+	err := s.retry(ctx, "delete membership", func() error {
+		return s.pool.QueryRow(ctx, qDeleteMembership, tn.EnvironmentID, userID, companyID).Scan(&id)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", userdata.NotFound(userdata.ResourceMembership)
+	}
+	return id, translate("delete membership", err)
+}
+
+// memberSide reads memberships from one side: the user side reads each
+// with its Company, the company side each with its User.
+type memberSide struct {
+	query       string
+	withCompany bool
+}
+
+func newMemberSide(ownerCol, otherCol, otherTable string) memberSide {
+	return memberSide{
+		query: `SELECT m.id, m.user_id, m.company_id, m.attributes, m.created_at,
+			o.id, o.external_id, o.attributes, o.created_at
+			FROM memberships m JOIN ` + otherTable + ` o ON o.id = m.` + otherCol + `
+			WHERE m.` + ownerCol + ` = ANY($1) ORDER BY m.created_at, m.id`,
+		withCompany: ownerCol == "user_id",
+	}
+}
+
+var (
+	userSide    = newMemberSide("user_id", "company_id", "companies")
+	companySide = newMemberSide("company_id", "user_id", "users")
+)
+
+// members reads the memberships of the given owners, oldest first, in one
+// query.
+func (s *Store) members(ctx context.Context, side memberSide, ownerIDs []string) ([]*userdata.Membership, error) {
+	if len(ownerIDs) == 0 {
+		return nil, nil
+	}
+	rows, _ := s.pool.Query(ctx, side.query, ownerIDs)
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*userdata.Membership, error) {
+		return side.scan(r)
+	})
+}
+
+func (side memberSide) scan(r pgx.Row) (*userdata.Membership, error) {
+	m := &userdata.Membership{}
+	o := &entity{}
+	var attrs, oAttrs []byte
+	if err := r.Scan(&m.ID, &m.UserID, &m.CompanyID, &attrs, &m.CreatedAt, &o.id, &o.externalID, &oAttrs, &o.createdAt); err != nil {
+		return nil, err
+	}
+	var err error
+	if m.Attributes, err = compact(attrs); err != nil {
+		return nil, err
+	}
+	if o.attributes, err = compact(oAttrs); err != nil {
+		return nil, err
+	}
+	if side.withCompany {
+		m.Company = o.company()
+	} else {
+		m.User = o.user()
+	}
+	return m, nil
+}
+
+// expandUsers reads what the expansions x need for users.
+func (s *Store) expandUsers(ctx context.Context, users []*userdata.User, x userdata.Expand) error {
+	if !x.UserExpansions() {
+		return nil
+	}
+	ids := make([]string, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+	}
+	ms, err := s.members(ctx, userSide, ids)
+	if err == nil {
+		userdata.AttachToUsers(users, ms, x)
+	}
+	return err
+}
+
+// expandCompanies reads what the expansions x need for companies.
+func (s *Store) expandCompanies(ctx context.Context, companies []*userdata.Company, x userdata.Expand) error {
+	if !x.CompanyExpansions() {
+		return nil
+	}
+	ids := make([]string, len(companies))
+	for i, c := range companies {
+		ids[i] = c.ID
+	}
+	ms, err := s.members(ctx, companySide, ids)
+	if err == nil {
+		userdata.AttachToCompanies(companies, ms, x)
+	}
+	return err
+}

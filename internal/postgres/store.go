@@ -1,0 +1,149 @@
+// Package postgres is tourd's production storage backend: PostgreSQL through
+// pgx, shared safely by any number of tourd processes. Every write is one
+// transaction whose statements merge in SQL, so correctness never depends on
+// a lock inside one process.
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"tourd/internal/userdata"
+)
+
+var _ userdata.Store = (*Store)(nil)
+
+// Store is the PostgreSQL implementation of userdata.Store.
+type Store struct {
+	pool *pgxpool.Pool
+	log  *slog.Logger
+
+	// Now stamps created rows; tests may replace it before the first write.
+	Now func() time.Time
+
+	defs sync.Map // defKey -> struct{}: definitions known to be committed
+}
+
+// Options tunes Open.
+type Options struct {
+	// PoolSize is the largest number of connections the store opens; 0
+	// keeps pgx's default or the URL's pool_max_conns.
+	PoolSize int32
+	// Migrate applies pending migrations before the store opens. Without
+	// it, Open refuses a database whose schema is behind.
+	Migrate bool
+}
+
+// Open connects to the database at url (a postgres:// URL or a pgx
+// connection string) and returns a store on it; see OpenConfig.
+func Open(ctx context.Context, url string, log *slog.Logger, opts Options) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	return OpenConfig(ctx, cfg, log, opts)
+}
+
+// OpenConfig returns a store on a pool built from a copy of cfg, for
+// callers that set pool or connection options in code (tests set
+// search_path this way). With opts.Migrate it
+// first applies pending migrations, under an advisory lock so that several
+// processes may start at once; otherwise it returns an error when
+// migrations are pending.
+func OpenConfig(ctx context.Context, cfg *pgxpool.Config, log *slog.Logger, opts Options) (*Store, error) {
+	cfg = cfg.Copy()
+	if opts.PoolSize > 0 {
+		cfg.MaxConns = opts.PoolSize
+	}
+	cfg.AfterConnect = chainAfterConnect(cfg.AfterConnect, registerTypes)
+	if opts.Migrate {
+		if err := migrate(ctx, cfg.ConnConfig, log); err != nil {
+			return nil, fmt.Errorf("postgres: migrate: %w", err)
+		}
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if err := checkSchema(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &Store{pool: pool, log: log, Now: time.Now}, nil
+}
+
+// registerTypes makes every connection scan timestamptz values in UTC, as
+// the SQLite backend returns them.
+func registerTypes(_ context.Context, c *pgx.Conn) error {
+	c.TypeMap().RegisterType(&pgtype.Type{
+		Name: "timestamptz", OID: pgtype.TimestamptzOID,
+		Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC},
+	})
+	return nil
+}
+
+func chainAfterConnect(first, then func(context.Context, *pgx.Conn) error) func(context.Context, *pgx.Conn) error {
+	if first == nil {
+		return then
+	}
+	return func(ctx context.Context, c *pgx.Conn) error {
+		if err := first(ctx, c); err != nil {
+			return err
+		}
+		return then(ctx, c)
+	}
+}
+
+// Ping reports whether the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.pool.Ping(ctx)
+}
+
+// Close waits for connections in use to be released and closes the pool.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// now is the timestamp of one write, at the precision the database keeps.
+func (s *Store) now() time.Time {
+	return s.Now().UTC().Truncate(time.Microsecond)
+}
+
+// maxAttempts bounds how often a transaction that lost a deadlock or a
+// serialization conflict is run again.
+const maxAttempts = 10
+
+// retry runs fn, running it again while it fails with an error that a new
+// attempt can cure (see retryable), after a short jittered backoff.
+func (s *Store) retry(ctx context.Context, op string, fn func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := fn()
+		if err == nil || attempt == maxAttempts || !retryable(err) {
+			return err
+		}
+		s.log.DebugContext(ctx, "retrying transaction", "op", op, "attempt", attempt, "err", err)
+		t := time.NewTimer(backoff(attempt))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+}
+
+// backoff is the pause before attempt+1: doubling from about 2ms up to
+// about 100ms, each time between half and all of it.
+func backoff(attempt int) time.Duration {
+	d := min(time.Millisecond<<attempt, 100*time.Millisecond)
+	return d/2 + rand.N(d/2)
+}

@@ -1,0 +1,388 @@
+package postgres_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"tourd/internal/backendtest"
+	"tourd/internal/postgres"
+	"tourd/internal/userdata"
+	"tourd/internal/userdata/storetest"
+)
+
+func discard() *slog.Logger { return backendtest.Discard }
+
+// openConfig opens a store on cfg, closed when the test ends.
+func openConfig(t testing.TB, cfg *pgxpool.Config, log *slog.Logger, opts postgres.Options) *postgres.Store {
+	t.Helper()
+	s, err := postgres.OpenConfig(t.Context(), cfg, log, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestStore(t *testing.T) {
+	backendtest.PostgresURL(t)
+	storetest.Run(t, backendtest.Postgres.Open)
+}
+
+func TestSharedStore(t *testing.T) {
+	backendtest.PostgresURL(t)
+	storetest.RunShared(t, backendtest.Postgres.OpenPair)
+}
+
+func BenchmarkStore(b *testing.B) {
+	backendtest.PostgresURL(b)
+	storetest.Bench(b, backendtest.Postgres.Open)
+}
+
+// TestMigrate checks that a plain Open refuses an unmigrated schema, that
+// processes migrating at once all succeed, and that a migrated schema then
+// opens without migrating.
+func TestMigrate(t *testing.T) {
+	cfg := backendtest.PostgresConfig(t)
+	_, err := postgres.OpenConfig(t.Context(), cfg.Copy(), discard(), postgres.Options{})
+	if err == nil || !strings.Contains(err.Error(), "tourd migrate") {
+		t.Fatalf("Open without Migrate on an empty schema: error %v, want one telling to run tourd migrate", err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Go(func() {
+			s, err := postgres.OpenConfig(t.Context(), cfg.Copy(), discard(), postgres.Options{Migrate: true, PoolSize: 1})
+			if err == nil {
+				s.Close()
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("concurrent Open with Migrate: %v", err)
+		}
+	}
+	s := openConfig(t, cfg.Copy(), discard(), postgres.Options{})
+	if err := s.Ping(t.Context()); err != nil {
+		t.Errorf("Ping: %v", err)
+	}
+}
+
+// syncBuffer is a log sink safe for concurrent writers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) count(s string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return strings.Count(b.buf.String(), s)
+}
+
+func debugLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// TestTwoStores runs interleaved upserts of the same users and companies
+// through two stores with their own pools, as two tourd processes would:
+// half the ids exist beforehand, every call writes its own attribute keys,
+// and memberships name shared companies in varying orders. No call may
+// fail, each id must be one row, and no attribute may be lost.
+func TestTwoStores(t *testing.T) {
+	cfg := backendtest.PostgresConfig(t)
+	var logs syncBuffer
+	stores := []*postgres.Store{
+		openConfig(t, cfg.Copy(), debugLogger(&logs), postgres.Options{Migrate: true, PoolSize: 4}),
+		openConfig(t, cfg.Copy(), debugLogger(&logs), postgres.Options{Migrate: true, PoolSize: 4}),
+	}
+	ctx := t.Context()
+	_, hash, prefix := userdata.NewKey()
+	if _, err := stores[0].CreateKey(ctx, "p", "e", hash, prefix); err != nil {
+		t.Fatal(err)
+	}
+	tn, err := stores[1].Authenticate(ctx, hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const users, companies, workers, rounds = 6, 3, 8, 12
+	for i := range users / 2 { // the existing half
+		in := &userdata.UserUpsert{ExternalID: fmt.Sprintf("u%d", i), Attributes: userdata.Attributes{"old": true}}
+		if _, _, err := stores[0].UpsertUser(ctx, tn, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*rounds)
+	for w := range workers {
+		wg.Go(func() {
+			s := stores[w%2]
+			for r := range rounds {
+				errs <- upsertRound(ctx, s, tn, w, r, users, companies)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("concurrent upsert: %v", err)
+		}
+	}
+	checkTwoStores(t, stores[1], tn, users, companies, workers, rounds)
+	t.Logf("%d transactions retried", logs.count("retrying transaction"))
+}
+
+// roundKey is the attribute key worker w writes in round r.
+func roundKey(w, r int) string { return fmt.Sprintf("w%d_r%d", w, r) }
+
+// roundUser is the user worker w upserts in round r.
+func roundUser(w, r, users int) string { return fmt.Sprintf("u%d", (w+r)%users) }
+
+// viaCompanies reports whether round r links the companies through the
+// companies path (no membership attributes) rather than memberships.
+func viaCompanies(r int) bool { return r%3 == 2 }
+
+// upsertRound upserts worker w's user of round r with its own key, linked
+// to every company, in an order that alternates between rounds.
+func upsertRound(ctx context.Context, s *postgres.Store, tn userdata.Tenant, w, r, users, companies int) error {
+	k := roundKey(w, r)
+	in := &userdata.UserUpsert{ExternalID: roundUser(w, r, users), Attributes: userdata.Attributes{k: float64(r)}}
+	for j := range companies {
+		if (w+r)%2 == 1 {
+			j = companies - 1 - j
+		}
+		co := userdata.CompanyUpsert{ExternalID: fmt.Sprintf("c%d", j), Attributes: userdata.Attributes{k: float64(w)}}
+		if viaCompanies(r) {
+			in.Companies = append(in.Companies, co)
+		} else {
+			in.Memberships = append(in.Memberships, userdata.MembershipUpsert{Company: co, Attributes: userdata.Attributes{k: true}})
+		}
+	}
+	_, _, err := s.UpsertUser(ctx, tn, in)
+	return err
+}
+
+// checkTwoStores checks that every write of TestTwoStores is stored once.
+func checkTwoStores(t *testing.T, s *postgres.Store, tn userdata.Tenant, users, companies, workers, rounds int) {
+	t.Helper()
+	ctx := t.Context()
+	ul, err := s.ListUsers(ctx, tn, userdata.UserFilter{PageRequest: userdata.PageRequest{Limit: 100}})
+	if err != nil || len(ul.Items) != users {
+		t.Fatalf("ListUsers: %d users, %v; want %d", len(ul.Items), err, users)
+	}
+	cl, err := s.ListCompanies(ctx, tn, userdata.CompanyFilter{PageRequest: userdata.PageRequest{Limit: 100}})
+	if err != nil || len(cl.Items) != companies {
+		t.Fatalf("ListCompanies: %d companies, %v; want %d", len(cl.Items), err, companies)
+	}
+	stored := map[string]map[string]any{} // "user", "company/membership" -> attributes
+	for _, u := range ul.Items {
+		full, err := s.GetUser(ctx, tn, u.ExternalID, userdata.ExpandMemberships|userdata.ExpandMembershipCompany)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored[u.ExternalID] = decode(t, full.Attributes)
+		if len(full.Memberships) != companies {
+			t.Errorf("user %s has %d memberships, want %d", u.ExternalID, len(full.Memberships), companies)
+		}
+		for _, m := range full.Memberships {
+			stored[m.Company.ExternalID+"/"+u.ExternalID] = decode(t, m.Attributes)
+			stored[m.Company.ExternalID] = decode(t, m.Company.Attributes)
+		}
+	}
+	for w := range workers {
+		for r := range rounds {
+			k, u := roundKey(w, r), roundUser(w, r, users)
+			if stored[u][k] != float64(r) {
+				t.Errorf("user %s lost %s: %v", u, k, stored[u])
+			}
+			for j := range companies {
+				c := fmt.Sprintf("c%d", j)
+				if stored[c][k] != float64(w) {
+					t.Errorf("company %s lost %s", c, k)
+				}
+				if _, ok := stored[c+"/"+u][k]; ok == viaCompanies(r) {
+					t.Errorf("membership %s/%s: key %s present = %t, want %t", c, u, k, ok, !viaCompanies(r))
+				}
+			}
+		}
+	}
+	for i := range users / 2 {
+		if u := fmt.Sprintf("u%d", i); stored[u]["old"] != true {
+			t.Errorf("user %s lost the attribute it had before: %v", u, stored[u])
+		}
+	}
+}
+
+func decode(t *testing.T, raw []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatalf("attributes %s: %v", raw, err)
+	}
+	return m
+}
+
+// tenant creates a key and returns its tenant.
+func tenant(t *testing.T, s userdata.Store) userdata.Tenant {
+	t.Helper()
+	_, hash, prefix := userdata.NewKey()
+	if _, err := s.CreateKey(t.Context(), "p", "e", hash, prefix); err != nil {
+		t.Fatal(err)
+	}
+	tn, err := s.Authenticate(t.Context(), hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tn
+}
+
+// TestDeadlockRetry closes a lock cycle between an upsert and an outside
+// transaction. PostgreSQL aborts the upsert's transaction, which started
+// waiting first; the store must run it again and succeed.
+func TestDeadlockRetry(t *testing.T) {
+	cfg := backendtest.PostgresConfig(t)
+	var logs syncBuffer
+	s := openConfig(t, cfg.Copy(), debugLogger(&logs), postgres.Options{Migrate: true})
+	ctx := t.Context()
+	tn := tenant(t, s)
+	two := func(a, b userdata.Attributes) *userdata.UserUpsert {
+		return &userdata.UserUpsert{ExternalID: "u", Companies: []userdata.CompanyUpsert{{ExternalID: "a", Attributes: a}, {ExternalID: "b", Attributes: b}}}
+	}
+	if _, _, err := s.UpsertUser(ctx, tn, two(nil, nil)); err != nil {
+		t.Fatal(err)
+	}
+	outside, err := pgx.ConnectConfig(ctx, cfg.ConnConfig.Copy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer outside.Close(context.Background())
+	tx, err := outside.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	lock := func(company string) error {
+		_, err := tx.Exec(ctx, "UPDATE companies SET attributes = attributes WHERE external_id = $1", company)
+		return err
+	}
+	if err := lock("b"); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := s.UpsertUser(ctx, tn, two(userdata.Attributes{"x": 1.0}, userdata.Attributes{"y": 2.0}))
+		done <- err
+	}()
+	waitBlockedBy(t, cfg, outside.PgConn().PID()) // the upsert holds a and waits for b
+	victim := lock("a")                           // closes the cycle
+	if victim == nil {
+		if err := tx.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("UpsertUser in a deadlock: %v", err)
+	}
+	if victim == nil && logs.count("retrying transaction") == 0 {
+		t.Error("the upsert succeeded although the outside transaction was not the deadlock victim, without a retry")
+	}
+	if victim != nil {
+		t.Logf("the outside transaction was the deadlock victim (%v); the retry path was not exercised", victim)
+	}
+	a, _ := s.GetCompany(ctx, tn, "a", 0)
+	b, _ := s.GetCompany(ctx, tn, "b", 0)
+	if decode(t, a.Attributes)["x"] != 1.0 || decode(t, b.Attributes)["y"] != 2.0 {
+		t.Errorf("after the retried upsert: a %s, b %s", a.Attributes, b.Attributes)
+	}
+}
+
+// waitBlockedBy waits until some session waits for a lock held by pid.
+func waitBlockedBy(t *testing.T, cfg *pgxpool.Config, pid uint32) {
+	t.Helper()
+	conn, err := pgx.ConnectConfig(t.Context(), cfg.ConnConfig.Copy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	for range 500 {
+		var n int
+		err := conn.QueryRow(t.Context(), "SELECT count(*) FROM pg_stat_activity WHERE $1::int = ANY(pg_blocking_pids(pid))", int32(pid)).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("no session ever waited for the outside transaction")
+}
+
+// TestUnstorableText checks values PostgreSQL text cannot hold (NUL, invalid
+// UTF-8): lookups by them find nothing, as in any backend, and writes of
+// them are invalid input rather than internal errors. A very long email
+// still works with the email filter's prefix index.
+func TestUnstorableText(t *testing.T) {
+	s := backendtest.Postgres.Open(t)
+	ctx := t.Context()
+	tn := tenant(t, s)
+	for _, id := range []string{"a\x00b", "\xff"} {
+		_, err := s.GetUser(ctx, tn, id, 0)
+		wantCode(t, fmt.Sprintf("GetUser(%q)", id), err, userdata.CodeNotFound)
+		wantCode(t, fmt.Sprintf("DeleteCompany(%q)", id), s.DeleteCompany(ctx, tn, id), userdata.CodeNotFound)
+		_, err = s.DeleteMembership(ctx, tn, id, id)
+		wantCode(t, fmt.Sprintf("DeleteMembership(%q)", id), err, userdata.CodeNotFound)
+		l, err := s.ListUsers(ctx, tn, userdata.UserFilter{PageRequest: userdata.PageRequest{Limit: 5}, Email: id, CompanyID: id})
+		if err != nil || len(l.Items) != 0 {
+			t.Errorf("ListUsers(email %q) = %v, %v; want an empty page", id, l, err)
+		}
+		_, err = s.ListUsers(ctx, tn, userdata.UserFilter{PageRequest: userdata.PageRequest{Limit: 5, Cursor: id}})
+		wantCode(t, fmt.Sprintf("cursor %q", id), err, userdata.CodeInvalidCursor)
+		wantCode(t, fmt.Sprintf("RevokeKey(%q)", id), s.RevokeKey(ctx, id), userdata.CodeNotFound)
+	}
+	_, _, err := s.UpsertUser(ctx, tn, &userdata.UserUpsert{ExternalID: "a\x00b"})
+	wantCode(t, "UpsertUser(NUL id)", err, userdata.CodeInvalid)
+	_, _, err = s.UpsertUser(ctx, tn, &userdata.UserUpsert{ExternalID: "u", Attributes: userdata.Attributes{"k": "a\x00b"}})
+	wantCode(t, "UpsertUser(NUL value)", err, userdata.CodeInvalid)
+
+	b := make([]byte, 6000)
+	rand.Read(b)
+	email := hex.EncodeToString(b) + "@example.com" // far over a btree entry's limit, and incompressible
+	if _, _, err := s.UpsertUser(ctx, tn, &userdata.UserUpsert{ExternalID: "long", Attributes: userdata.Attributes{"email": email}}); err != nil {
+		t.Fatalf("UpsertUser with a %d-byte email: %v", len(email), err)
+	}
+	l, err := s.ListUsers(ctx, tn, userdata.UserFilter{PageRequest: userdata.PageRequest{Limit: 5}, Email: email})
+	if err != nil || len(l.Items) != 1 || l.Items[0].ExternalID != "long" {
+		t.Errorf("ListUsers(long email) = %v, %v; want the user", l, err)
+	}
+}
+
+func wantCode(t *testing.T, what string, err error, code userdata.Code) {
+	t.Helper()
+	if got := userdata.ErrorCode(err); got != code {
+		t.Errorf("%s: error %v (code %q), want code %q", what, err, got, code)
+	}
+}

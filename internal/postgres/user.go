@@ -1,0 +1,108 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"tourd/internal/userdata"
+)
+
+// UpsertUser creates or updates a user with its companies and memberships
+// in one transaction (§9.1): the user, then each companies[i], then each
+// memberships[i] (see joinCompanies for the order the statements run in).
+func (s *Store) UpsertUser(ctx context.Context, tn userdata.Tenant, in *userdata.UserUpsert) (*userdata.User, bool, error) {
+	var e *entity
+	var created bool
+	err := s.write(ctx, "upsert user", tn, func(w *write) error {
+		w.need(userdata.ScopeUser, in.Attributes)
+		err := usersTable.upsert(w, userdata.NewID(), in.ExternalID, in.Attributes, func(r *entity, c bool) { e, created = r, c })
+		if err != nil {
+			return err
+		}
+		joins := make([]join, 0, len(in.Companies)+len(in.Memberships))
+		for _, co := range in.Companies {
+			joins = append(joins, join{company: co})
+		}
+		for _, m := range in.Memberships {
+			joins = append(joins, join{company: m.Company, attrs: m.Attributes})
+		}
+		return w.joinCompanies(in.ExternalID, joins)
+	})
+	if err != nil {
+		return nil, false, translate("upsert user", err)
+	}
+	return e.user(), created, nil
+}
+
+// GetUser returns a user by external id, with the asked-for expansions. It
+// returns CodeNotFound for ResourceUser when there is no such user.
+func (s *Store) GetUser(ctx context.Context, tn userdata.Tenant, externalID string, x userdata.Expand) (*userdata.User, error) {
+	e, err := usersTable.get(ctx, s, tn.EnvironmentID, externalID)
+	if err != nil {
+		return nil, translate("get user", err)
+	}
+	users := []*userdata.User{e.user()}
+	if err := s.expandUsers(ctx, users, x); err != nil {
+		return nil, translate("get user", err)
+	}
+	return users[0], nil
+}
+
+// DeleteUser deletes a user and its memberships. It returns CodeNotFound
+// for ResourceUser when there is no such user.
+func (s *Store) DeleteUser(ctx context.Context, tn userdata.Tenant, externalID string) error {
+	return translate("delete user", usersTable.remove(ctx, s, tn.EnvironmentID, externalID))
+}
+
+// ListUsers returns a page of the environment's users. It returns
+// CodeInvalidCursor when the cursor is not a user of the environment or
+// selects an empty page.
+func (s *Store) ListUsers(ctx context.Context, tn userdata.Tenant, f userdata.UserFilter) (*userdata.List[*userdata.User], error) {
+	l := newListing("users", "environment_id", tn.EnvironmentID)
+	if f.Email != "" {
+		l.whereEmail(f.Email)
+	}
+	if f.CompanyID != "" {
+		l.whereMemberOf(f.CompanyID)
+	}
+	list, err := list(ctx, s, l, f.PageRequest, entityColumns, scanUser)
+	if err == nil {
+		err = s.expandUsers(ctx, list.Items, f.Expand)
+	}
+	if err != nil {
+		return nil, translate("list users", err)
+	}
+	return list, nil
+}
+
+func scanUser(r pgx.Row) (*userdata.User, string, error) {
+	e, err := scanEntity(r)
+	if err != nil {
+		return nil, "", err
+	}
+	return e.user(), e.id, nil
+}
+
+// whereEmail keeps users whose email attribute is the string email. The
+// users_email index holds a prefix of the value (see 0001_init.sql).
+func (l *listing) whereEmail(email string) {
+	if !storable(email) {
+		l.where("false") // no stored string equals it
+		return
+	}
+	p := l.arg(email)
+	l.where("left(attributes ->> 'email', 256) = left(" + p + ", 256) AND attributes ->> 'email' = " + p +
+		" AND jsonb_typeof(attributes -> 'email') = 'string'")
+}
+
+// whereMemberOf keeps users who are members of the company with the given
+// external id.
+func (l *listing) whereMemberOf(companyID string) {
+	if !storable(companyID) {
+		l.where("false")
+		return
+	}
+	l.where(`id IN (SELECT m.user_id FROM memberships m JOIN companies c ON c.id = m.company_id
+		WHERE c.environment_id = $1 AND c.external_id = ` + l.arg(companyID) + `)`)
+}

@@ -1,0 +1,101 @@
+package sqlite
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"tourd/internal/userdata"
+)
+
+func openExclusive(t *testing.T, path string) *Store {
+	t.Helper()
+	s, err := Open(t.Context(), path, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{Exclusive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// Writes that fail after changing rows roll back in the database and leave
+// no trace in the cache, even when they share a batch with writes that
+// succeed.
+func TestFailedWritesLeaveNoTrace(t *testing.T) {
+	s := openExclusive(t, filepath.Join(t.TempDir(), "tourd.db"))
+	ctx := t.Context()
+	_, hash, prefix := userdata.NewKey()
+	if _, err := s.CreateKey(ctx, "p", "e", hash, prefix); err != nil {
+		t.Fatal(err)
+	}
+	tn, _ := s.Authenticate(ctx, hash)
+	if _, _, err := s.UpsertUser(ctx, tn, &userdata.UserUpsert{ExternalID: "u"}); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	var wg sync.WaitGroup
+	for i := range 100 {
+		wg.Go(func() {
+			err := s.write(ctx, func(w *wtx) error {
+				a := userdata.Attributes{fmt.Sprintf("k%d", i): float64(i)}
+				if _, _, err := usersTable.upsert(w, tn, "u", a, nil); err != nil {
+					return err
+				}
+				if _, _, err := companiesTable.upsert(w, tn, fmt.Sprintf("c%d", i), nil, nil); err != nil {
+					return err
+				}
+				if i%2 == 1 {
+					return boom
+				}
+				return nil
+			})
+			if (i%2 == 1) != errors.Is(err, boom) {
+				t.Errorf("write %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	check := func(what string, attrs []byte) {
+		for i := range 100 {
+			has := strings.Contains(string(attrs), fmt.Sprintf(`"k%d":`, i))
+			if has != (i%2 == 0) {
+				t.Errorf("%s: k%d present = %t: %s", what, i, has, attrs)
+			}
+		}
+	}
+	u, err := s.GetUser(ctx, tn, "u", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("cached read", u.Attributes)
+	e, err := usersTable.get(ctx, s.r, tn.EnvironmentID, "u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("database", e.attributes)
+	for i := range 100 {
+		_, err := s.GetCompany(ctx, tn, fmt.Sprintf("c%d", i), 0)
+		if (err == nil) != (i%2 == 0) {
+			t.Errorf("company c%d: %v", i, err)
+		}
+	}
+}
+
+// Only one server may hold a database; key commands need no lock.
+func TestServerLock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tourd.db")
+	openExclusive(t, path)
+	if _, err := Open(t.Context(), path, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{Exclusive: true}); err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Errorf("second exclusive Open: %v, want an in-use error", err)
+	}
+	s, err := Open(t.Context(), path, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{})
+	if err != nil {
+		t.Fatalf("non-exclusive Open beside a server: %v", err)
+	}
+	s.Close()
+}
