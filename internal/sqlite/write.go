@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"syscall"
 	"time"
 )
 
@@ -48,62 +49,121 @@ func (s *Store) write(ctx context.Context, fn func(w *wtx) error) error {
 	return <-j.done
 }
 
-// writer takes queued writes in batches and commits each batch as one
-// transaction, every write inside its own savepoint so that one failing
-// write leaves the others intact. One fsync then acknowledges the batch.
+// writer runs every write, in one transaction at a time, each write
+// inside its own savepoint (but the first) so that a failing write leaves
+// the others intact. It commits when the syncer is idle: while the syncer
+// fsyncs one commit, the writes arriving meanwhile run in the next
+// transaction, and commit together as soon as the fsync ends (group
+// commit). Commits only write the WAL; no write is acknowledged before the
+// syncer has it on disk.
 func (s *Store) writer() {
-	defer close(s.stopped)
-	batch := make([]*job, 0, maxBatch)
-	for j := range s.jobs {
-		batch = append(batch[:0], j)
-	drain:
-		for len(batch) < maxBatch {
-			select {
-			case j, ok := <-s.jobs:
-				if !ok {
-					break drain
-				}
-				batch = append(batch, j)
-			default:
-				break drain
-			}
+	idle := make(chan struct{}, 1) // the syncer finished a commit
+	go s.syncer(idle)
+	t := &batchTx{s: s}
+	closed, syncing := false, false
+	for !closed || t.open || syncing {
+		var jobs <-chan *job
+		if !closed && len(t.ok) < maxBatch {
+			jobs = s.jobs
 		}
-		s.commitBatch(batch)
+		var wait <-chan struct{}
+		if syncing {
+			wait = idle
+		}
+		select {
+		case j, ok := <-jobs:
+			if !ok {
+				closed = true
+				break
+			}
+			t.run(j)
+			t.drain(s.jobs)
+		case <-wait:
+			syncing = false
+		}
+		if t.open && !syncing {
+			syncing = t.commit()
+		}
+	}
+	close(s.toSync)
+	<-idle // the syncer has exited
+	close(s.stopped)
+}
+
+// batchTx is the writer's open transaction and the writes it holds.
+type batchTx struct {
+	s    *Store
+	open bool
+	ok   []*job // writes that succeeded, waiting for the commit
+}
+
+// drain runs the writes already queued, without waiting for more.
+func (t *batchTx) drain(jobs <-chan *job) {
+	for len(t.ok) < maxBatch {
+		select {
+		case j, ok := <-jobs:
+			if !ok {
+				return
+			}
+			t.run(j)
+		default:
+			return
+		}
 	}
 }
 
-func (s *Store) commitBatch(batch []*job) {
-	ctx := context.Background() // a leaving client must not abort the others' transaction
-	if _, err := s.w.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		for _, j := range batch {
-			j.done <- fmt.Errorf("sqlite: begin: %w", err)
-		}
+// run runs one write in the transaction, opening it if needed. A write
+// that fails is answered at once.
+func (t *batchTx) run(j *job) {
+	s := t.s
+	if err := j.ctx.Err(); err != nil {
+		j.done <- err
 		return
 	}
-	now := s.Now().UTC().Truncate(time.Microsecond)
-	ok := make([]*job, 0, len(batch))
-	for _, j := range batch {
-		if err := j.ctx.Err(); err != nil {
-			j.done <- err
-			continue
+	ctx := context.Background() // a leaving client must not abort the others' writes
+	first := !t.open
+	if first {
+		if _, err := s.w.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+			j.done <- fmt.Errorf("sqlite: begin: %w", err)
+			return
 		}
-		j.w = wtx{ctx: ctx, q: s.w, now: now, s: s}
-		run := runJob
-		if len(batch) > 1 { // alone, a failed write rolls back the whole transaction
-			run = s.runInSavepoint
-		}
-		if err := run(j); err != nil {
-			j.w.forget()
-			j.done <- err
-			continue
-		}
-		ok = append(ok, j)
+		t.open = true
 	}
-	end := "COMMIT"
-	if len(ok) == 0 {
-		end = "ROLLBACK"
+	j.w = wtx{ctx: ctx, q: s.w, now: s.Now().UTC().Truncate(time.Microsecond), s: s}
+	run := s.runInSavepoint
+	if first { // alone in the transaction, a failed write rolls it back whole
+		run = runJob
 	}
-	_, err := s.w.ExecContext(ctx, end)
+	if err := run(j); err != nil {
+		j.w.forget()
+		if first {
+			t.rollback()
+		}
+		j.done <- err
+		return
+	}
+	t.ok = append(t.ok, j)
+}
+
+// rollback ends a transaction that holds no successful write.
+func (t *batchTx) rollback() {
+	if _, err := t.s.w.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+		t.s.log.Error("sqlite: rollback failed", "err", err)
+	}
+	t.open = false
+	if t.s.rows != nil {
+		t.s.rows.apply(t.s.batch) // drops the rows the failed write touched
+		clear(t.s.batch)
+	}
+}
+
+// commit commits the transaction, publishes what it wrote to the caches,
+// and hands its writes to the syncer. It reports whether it did.
+func (t *batchTx) commit() bool {
+	s := t.s
+	ok := t.ok
+	t.ok, t.open = nil, false
+	_, err := s.w.ExecContext(context.Background(), "COMMIT")
 	if s.rows != nil {
 		if err == nil {
 			s.rows.apply(s.batch)
@@ -111,17 +171,37 @@ func (s *Store) commitBatch(batch []*job) {
 		clear(s.batch)
 	}
 	if err != nil {
-		_, rerr := s.w.ExecContext(ctx, "ROLLBACK")
+		_, rerr := s.w.ExecContext(context.Background(), "ROLLBACK")
 		for _, j := range ok {
 			j.done <- fmt.Errorf("sqlite: commit: %w", errors.Join(err, rerr))
 		}
-		return
+		return false
 	}
 	for _, j := range ok {
 		for _, k := range j.w.newDefs {
 			s.defs[k] = struct{}{}
 		}
-		j.done <- nil
+	}
+	s.toSync <- ok
+	return true
+}
+
+// syncer makes each commit durable, fsyncing the WAL, and then
+// acknowledges its writes. Readers may see a commit before its fsync ends;
+// its writers hear of it after. It signals idle after each commit, and
+// once more when it exits.
+func (s *Store) syncer(idle chan<- struct{}) {
+	defer func() { idle <- struct{}{} }()
+	for batch := range s.toSync {
+		err := syscall.Fdatasync(int(s.wal.Fd()))
+		if err != nil {
+			s.log.Error("sqlite: fsync of the WAL failed: writes are not acknowledged", "err", err)
+			err = fmt.Errorf("sqlite: sync: %w", err)
+		}
+		for _, j := range batch {
+			j.done <- err
+		}
+		idle <- struct{}{}
 	}
 }
 

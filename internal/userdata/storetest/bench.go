@@ -40,6 +40,7 @@ func Bench(b *testing.B, open Opener) {
 	})
 	b.Run("UpsertUserParallel", func(b *testing.B) {
 		s, tn := setup(b)
+		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
 			i := 0
 			for pb.Next() {
