@@ -14,32 +14,41 @@ import (
 // by an external id: users and companies. Its queries are built once from
 // fixed names.
 type entityTable struct {
-	scope                           userdata.Scope
-	resource                        string
-	qGet, qInsert, qUpdate, qDelete string
+	scope                                         userdata.Scope
+	resource                                      string
+	hasEmail                                      bool // the table keeps attributes.email in an email column
+	qGet, qInsert, qUpdate, qUpdateEmail, qDelete string
 }
 
-func newEntityTable(table string, scope userdata.Scope, resource string) *entityTable {
+func newEntityTable(table string, scope userdata.Scope, resource string, hasEmail bool) *entityTable {
+	email, insertCols, insertVals := "NULL", "", ""
+	if hasEmail {
+		email, insertCols, insertVals = "email", ", email", ", ?"
+	}
 	return &entityTable{
-		scope:    scope,
-		resource: resource,
-		qGet:     "SELECT id, attributes, created_at FROM " + table + " WHERE environment_id = ? AND external_id = ?",
-		qInsert:  "INSERT INTO " + table + " (id, environment_id, external_id, attributes, created_at) VALUES (?, ?, ?, ?, ?)",
-		qUpdate:  "UPDATE " + table + " SET attributes = ? WHERE id = ?",
-		qDelete:  "DELETE FROM " + table + " WHERE environment_id = ? AND external_id = ?",
+		scope:        scope,
+		resource:     resource,
+		hasEmail:     hasEmail,
+		qGet:         "SELECT rowid, id, attributes, created_at, " + email + " FROM " + table + " WHERE environment_id = ? AND external_id = ?",
+		qInsert:      "INSERT INTO " + table + " (id, environment_id, external_id, attributes, created_at" + insertCols + ") VALUES (?, ?, ?, ?, ?" + insertVals + ")",
+		qUpdate:      "UPDATE " + table + " SET attributes = ? WHERE rowid = ?",
+		qUpdateEmail: "UPDATE " + table + " SET attributes = ?, email = ? WHERE rowid = ?",
+		qDelete:      "DELETE FROM " + table + " WHERE environment_id = ? AND external_id = ?",
 	}
 }
 
 var (
-	usersTable     = newEntityTable("users", userdata.ScopeUser, userdata.ResourceUser)
-	companiesTable = newEntityTable("companies", userdata.ScopeCompany, userdata.ResourceCompany)
+	usersTable     = newEntityTable("users", userdata.ScopeUser, userdata.ResourceUser, true)
+	companiesTable = newEntityTable("companies", userdata.ScopeCompany, userdata.ResourceCompany, false)
 )
 
 // entity is a stored user or company row.
 type entity struct {
+	rowid          int64
 	id, externalID string
 	attributes     json.RawMessage
 	createdAt      time.Time
+	email          sql.NullString // users' email column
 }
 
 func (e *entity) user() *userdata.User {
@@ -55,7 +64,7 @@ func (t *entityTable) get(ctx context.Context, q querier, envID, externalID stri
 	e := &entity{externalID: externalID}
 	var created int64
 	var attrs []byte
-	err := q.QueryRowContext(ctx, t.qGet, envID, externalID).Scan(&e.id, &attrs, &created)
+	err := q.QueryRowContext(ctx, t.qGet, envID, externalID).Scan(&e.rowid, &e.id, &attrs, &created, &e.email)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, userdata.NotFound(t.resource)
 	}
@@ -104,9 +113,17 @@ func (t *entityTable) upsert(w *wtx, tn userdata.Tenant, externalID string, a us
 		if e.attributes, err = a.Create(userdata.SeedAttributes(w.now)); err != nil {
 			return nil, false, err
 		}
-		_, err = w.q.ExecContext(w.ctx, t.qInsert, e.id, tn.EnvironmentID, externalID, string(e.attributes), micros(w.now))
+		args := []any{e.id, tn.EnvironmentID, externalID, string(e.attributes), micros(w.now)}
+		if t.hasEmail {
+			e.email = emailOf(e.attributes)
+			args = append(args, e.email)
+		}
+		var res sql.Result
+		if res, err = w.q.ExecContext(w.ctx, t.qInsert, args...); err == nil {
+			e.rowid, err = res.LastInsertId()
+		}
 	case err == nil:
-		e = &entity{id: old.id, externalID: externalID, createdAt: old.createdAt} // cached rows are never modified
+		e = &entity{rowid: old.rowid, id: old.id, externalID: externalID, createdAt: old.createdAt, email: old.email} // cached rows are never modified
 		var changed bool
 		if pre != nil && pre.base == old {
 			e.attributes, changed = pre.merged, pre.changed
@@ -114,7 +131,7 @@ func (t *entityTable) upsert(w *wtx, tn userdata.Tenant, externalID string, a us
 			e.attributes, changed, err = a.Merge(old.attributes)
 		}
 		if err == nil && changed {
-			_, err = w.q.ExecContext(w.ctx, t.qUpdate, string(e.attributes), e.id)
+			err = t.update(w, e, old.email)
 		}
 	}
 	if err != nil {
@@ -125,6 +142,27 @@ func (t *entityTable) upsert(w *wtx, tn userdata.Tenant, externalID string, a us
 		return nil, false, err
 	}
 	return e, created, nil
+}
+
+// emailOf is the email column's value for attrs.
+func emailOf(attrs json.RawMessage) sql.NullString {
+	email, ok := userdata.StringAttribute(attrs, "email")
+	return sql.NullString{String: email, Valid: ok}
+}
+
+// update writes e's new attributes, and its email column when the email
+// changed from was (so that the email index is touched only then).
+func (t *entityTable) update(w *wtx, e *entity, was sql.NullString) error {
+	if t.hasEmail {
+		e.email = emailOf(e.attributes)
+	}
+	var err error
+	if e.email != was {
+		_, err = w.q.ExecContext(w.ctx, t.qUpdateEmail, string(e.attributes), e.email, e.rowid)
+	} else {
+		_, err = w.q.ExecContext(w.ctx, t.qUpdate, string(e.attributes), e.rowid)
+	}
+	return err
 }
 
 // remove deletes the entity; its memberships go with it (ON DELETE CASCADE).

@@ -55,7 +55,7 @@ func (s *Store) DeleteUser(ctx context.Context, tn userdata.Tenant, externalID s
 func (s *Store) ListUsers(ctx context.Context, tn userdata.Tenant, f userdata.UserFilter) (*userdata.List[*userdata.User], error) {
 	l := listing{table: "users", scopeCol: "environment_id", scope: tn.EnvironmentID}
 	if f.Email != "" {
-		l.where("json_extract(attributes, '$.email') = ? AND json_type(attributes, '$.email') = 'text'", f.Email)
+		l.where("email = ?", f.Email)
 	}
 	if f.CompanyID != "" {
 		l.where(`id IN (SELECT m.user_id FROM memberships m JOIN companies c ON c.id = m.company_id

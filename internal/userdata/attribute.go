@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 	"unicode"
@@ -174,36 +175,43 @@ func (a Attributes) Create(seed json.RawMessage) (json.RawMessage, error) {
 }
 
 func (a Attributes) overlay(stored json.RawMessage, deleteNulls bool) (json.RawMessage, bool, error) {
-	m := map[string]json.RawMessage{}
+	fields := []field{}
 	if len(stored) > 0 {
-		if err := json.Unmarshal(stored, &m); err != nil {
+		var err error
+		if fields, err = splitObject(stored); err != nil {
 			return nil, false, fmt.Errorf("decode stored attributes: %w", err)
 		}
 	}
 	changed := false
+	var vbuf []byte
 	for k, v := range a {
-		old, had := m[k]
+		i := slices.IndexFunc(fields, func(f field) bool { return f.key == k })
 		if v == nil {
-			if had && deleteNulls {
-				delete(m, k)
+			if i >= 0 && deleteNulls {
+				fields = slices.Delete(fields, i, i+1)
 				changed = true
 			}
 			continue
 		}
-		b, err := MarshalValue(v)
-		if err != nil {
+		start := len(vbuf)
+		var err error
+		if vbuf, err = appendValue(vbuf, v); err != nil {
 			return nil, false, err
 		}
-		if !had || !bytes.Equal(old, b) {
-			m[k] = b
+		b := vbuf[start:len(vbuf):len(vbuf)]
+		switch {
+		case i < 0:
+			fields = append(fields, field{k, b})
+			changed = true
+		case !bytes.Equal(fields[i].value, b):
+			fields[i].value = b
 			changed = true
 		}
 	}
 	if !changed && len(stored) > 0 {
 		return stored, false, nil
 	}
-	out, err := marshal(m)
-	return out, changed, err
+	return appendObject(make([]byte, 0, len(stored)+len(vbuf)+16), fields), changed, nil
 }
 
 // Split returns the non-null values as one JSON object and the keys to

@@ -165,3 +165,13 @@ func TestPredefined(t *testing.T) {
 		t.Errorf("%d predefined events, want 26", len(events))
 	}
 }
+
+func BenchmarkMerge(b *testing.B) {
+	stored := json.RawMessage(`{"email":"user42@example.com","first_seen_at":"2026-11-27T10:00:00.000Z","last_login":"2026-11-27T10:00:00.000Z","last_seen_at":"2026-11-27T10:00:00.000Z","name":"User 42","plan":"pro","seats":42}`)
+	a := userdata.Attributes{"name": "User 42", "email": "user42@example.com", "plan": "pro", "seats": 42.0, "last_login": "2026-11-27T10:00:01.000Z"}
+	for b.Loop() {
+		if _, _, err := a.Merge(stored); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,199 @@
+package userdata
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// field is one member of a JSON object: its key and its value as raw JSON.
+type field struct {
+	key   string
+	value []byte
+}
+
+var errNotObject = errors.New("attributes are not a JSON object")
+
+// splitObject returns the members of a JSON object in order, with values
+// as subslices of raw. It is the hot path of every merge, so it scans the
+// text instead of decoding it; keys with escapes go through
+// encoding/json.
+func splitObject(raw []byte) ([]field, error) {
+	p := skipSpace(raw, 0)
+	if p >= len(raw) || raw[p] != '{' {
+		return nil, errNotObject
+	}
+	fields := make([]field, 0, 8)
+	p = skipSpace(raw, p+1)
+	if p < len(raw) && raw[p] == '}' {
+		return fields, nil
+	}
+	for {
+		if p >= len(raw) || raw[p] != '"' {
+			return nil, errNotObject
+		}
+		end, err := stringEnd(raw, p)
+		if err != nil {
+			return nil, err
+		}
+		key, err := decodeKey(raw[p:end])
+		if err != nil {
+			return nil, err
+		}
+		p = skipSpace(raw, end)
+		if p >= len(raw) || raw[p] != ':' {
+			return nil, errNotObject
+		}
+		start := skipSpace(raw, p+1)
+		if end, err = valueEnd(raw, start); err != nil {
+			return nil, err
+		}
+		fields = append(fields, field{key, raw[start:end]})
+		p = skipSpace(raw, end)
+		if p < len(raw) && raw[p] == ',' {
+			p = skipSpace(raw, p+1)
+			continue
+		}
+		if p < len(raw) && raw[p] == '}' {
+			return fields, nil
+		}
+		return nil, errNotObject
+	}
+}
+
+func skipSpace(b []byte, p int) int {
+	for p < len(b) && (b[p] == ' ' || b[p] == '\t' || b[p] == '\n' || b[p] == '\r') {
+		p++
+	}
+	return p
+}
+
+// stringEnd returns the index just past the string that starts at p.
+func stringEnd(b []byte, p int) (int, error) {
+	for i := p + 1; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1, nil
+		}
+	}
+	return 0, errNotObject
+}
+
+// valueEnd returns the index just past the value that starts at p.
+func valueEnd(b []byte, p int) (int, error) {
+	if p >= len(b) {
+		return 0, errNotObject
+	}
+	switch b[p] {
+	case '"':
+		return stringEnd(b, p)
+	case '{', '[':
+		depth := 0
+		for i := p; i < len(b); i++ {
+			switch b[i] {
+			case '"':
+				end, err := stringEnd(b, i)
+				if err != nil {
+					return 0, err
+				}
+				i = end - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1, nil
+				}
+			}
+		}
+		return 0, errNotObject
+	}
+	i := p
+	for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && b[i] != ' ' && b[i] != '\n' && b[i] != '\t' && b[i] != '\r' {
+		i++
+	}
+	if i == p {
+		return 0, errNotObject
+	}
+	return i, nil
+}
+
+// decodeKey unquotes a JSON string.
+func decodeKey(quoted []byte) (string, error) {
+	inner := quoted[1 : len(quoted)-1]
+	if bytes.IndexByte(inner, '\\') < 0 {
+		return string(inner), nil
+	}
+	var s string
+	err := json.Unmarshal(quoted, &s)
+	return s, err
+}
+
+// appendObject writes fields as a compact JSON object, keys sorted.
+func appendObject(buf []byte, fields []field) []byte {
+	slices.SortFunc(fields, func(a, b field) int { return strings.Compare(a.key, b.key) })
+	buf = append(buf, '{')
+	for i, f := range fields {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = appendString(buf, f.key)
+		buf = append(buf, ':')
+		buf = append(buf, f.value...)
+	}
+	return append(buf, '}')
+}
+
+// appendString writes s as a JSON string, as encoding/json would without
+// HTML escaping.
+func appendString(buf []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			b, _ := marshal(s)
+			return append(buf, b...)
+		}
+	}
+	buf = append(buf, '"')
+	buf = append(buf, s...)
+	return append(buf, '"')
+}
+
+// appendValue writes an attribute value as stored: numbers as doubles,
+// strings as sent.
+func appendValue(buf []byte, v any) ([]byte, error) {
+	switch v := v.(type) {
+	case string:
+		return appendString(buf, v), nil
+	case bool:
+		return strconv.AppendBool(buf, v), nil
+	case float64:
+		if abs := math.Abs(v); v == math.Trunc(v) && abs < 1e21 {
+			return strconv.AppendFloat(buf, v, 'f', -1, 64), nil
+		}
+	}
+	b, err := marshal(v)
+	return append(buf, b...), err
+}
+
+// StringAttribute returns the value of key in a stored attribute object
+// when it is a JSON string.
+func StringAttribute(attrs json.RawMessage, key string) (string, bool) {
+	fields, err := splitObject(attrs)
+	if err != nil {
+		return "", false
+	}
+	for _, f := range fields {
+		if f.key == key && len(f.value) > 0 && f.value[0] == '"' {
+			var s string
+			if json.Unmarshal(f.value, &s) == nil {
+				return s, true
+			}
+		}
+	}
+	return "", false
+}
