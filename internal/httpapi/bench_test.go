@@ -28,7 +28,8 @@ func BenchmarkEncodeUser(b *testing.B) {
 		Attributes: []byte(`{"email":"user42@example.com","first_seen_at":"2026-11-27T10:00:00.000Z","last_login":"2026-11-27T10:00:00.000Z","last_seen_at":"2026-11-27T10:00:00.000Z","name":"User 42","plan":"pro","seats":42}`)}
 	for b.Loop() {
 		w := httptest.NewRecorder()
-		writeJSON(w, http.StatusOK, toUser(u))
+		ju := toUser(u)
+		writeJSON(w, http.StatusOK, &ju)
 	}
 }
 

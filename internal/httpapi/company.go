@@ -19,7 +19,8 @@ func (s *Server) upsertCompany(r *http.Request, t userdata.Tenant) (int, any, er
 	if err != nil {
 		return 0, nil, err
 	}
-	return createdStatus(created), toCompany(c), nil
+	jc := toCompany(c)
+	return createdStatus(created), &jc, nil
 }
 
 func (s *Server) getCompany(r *http.Request, t userdata.Tenant) (int, any, error) {
@@ -35,7 +36,8 @@ func (s *Server) getCompany(r *http.Request, t userdata.Tenant) (int, any, error
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, toCompany(c), nil
+	jc := toCompany(c)
+	return http.StatusOK, &jc, nil
 }
 
 func (s *Server) deleteCompany(r *http.Request, t userdata.Tenant) (int, any, error) {

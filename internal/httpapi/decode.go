@@ -30,21 +30,27 @@ func readBody(r *http.Request) ([]byte, error) {
 // wrong type gets its own message.
 type object map[string]json.RawMessage
 
-// decodeObject parses body as a JSON object.
+// decodeObject parses body as a JSON object. Within a request body that
+// was checked already (field != ""), it only checks that it is an object.
 func decodeObject(body []byte, field string) (object, error) {
+	if field == "" && !json.Valid(body) {
+		err := json.Unmarshal(body, new(json.RawMessage)) // for the message
+		return nil, userdata.Errorf(userdata.CodeInvalid, "request body is not valid JSON: %s", jsonProblem(err))
+	}
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 || body[0] != '{' {
 		if field == "" {
-			if json.Valid(body) {
-				return nil, userdata.Errorf(userdata.CodeInvalid, "request body must be a JSON object")
-			}
-			return nil, userdata.Errorf(userdata.CodeInvalid, "request body is not valid JSON")
+			return nil, userdata.Errorf(userdata.CodeInvalid, "request body must be a JSON object")
 		}
 		return nil, userdata.Errorf(userdata.CodeInvalid, "%s must be an object", field)
 	}
-	var o object
-	if err := json.Unmarshal(body, &o); err != nil {
-		return nil, userdata.Errorf(userdata.CodeInvalid, "request body is not valid JSON: %s", jsonProblem(err))
+	members, err := userdata.SplitObject(body)
+	if err != nil {
+		return nil, userdata.Errorf(userdata.CodeInvalid, "request body is not valid JSON")
+	}
+	o := make(object, len(members))
+	for _, m := range members {
+		o[m.Key()] = m.Value() // the last of repeated keys wins, as in encoding/json
 	}
 	return o, nil
 }
@@ -99,8 +105,8 @@ func (o object) attributes(field, name string) (userdata.Attributes, error) {
 	if raw[0] != '{' {
 		return nil, userdata.Errorf(userdata.CodeInvalid, "%s must be an object", field)
 	}
-	var a userdata.Attributes
-	if err := json.Unmarshal(raw, &a); err != nil {
+	a, err := userdata.DecodeAttributes(raw)
+	if err != nil {
 		return nil, userdata.Errorf(userdata.CodeInvalid, "%s is not valid: %v", field, err)
 	}
 	if err := checkNoNUL(field, a); err != nil {

@@ -177,18 +177,27 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 
 // writeJSON sends v as the JSON body with the given status.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		status = http.StatusInternalServerError
-		buf.Reset()
-		buf.WriteString(`{"error":{"code":"E0000","message":"An unexpected error occurred","doc_url":"` + DefaultDocURL + `"}}`)
+	var body []byte
+	if a, ok := v.(jsonAppender); ok {
+		body = append(a.appendJSON(make([]byte, 0, 512)), '\n')
+	} else {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(v); err != nil {
+			status = http.StatusInternalServerError
+			buf.Reset()
+			buf.WriteString(`{"error":{"code":"E0000","message":"An unexpected error occurred","doc_url":"` + DefaultDocURL + `"}}`)
+		}
+		body = buf.Bytes()
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	h := w.Header()
+	h["Content-Type"] = contentTypeJSON
 	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	w.Write(body)
 }
+
+var contentTypeJSON = []string{"application/json; charset=utf-8"}
 
 // statusRecorder remembers the status a handler wrote, for the log.
 type statusRecorder struct {

@@ -19,7 +19,8 @@ func (s *Server) upsertUser(r *http.Request, t userdata.Tenant) (int, any, error
 	if err != nil {
 		return 0, nil, err
 	}
-	return createdStatus(created), toUser(u), nil
+	ju := toUser(u)
+	return createdStatus(created), &ju, nil
 }
 
 func (s *Server) getUser(r *http.Request, t userdata.Tenant) (int, any, error) {
@@ -35,7 +36,8 @@ func (s *Server) getUser(r *http.Request, t userdata.Tenant) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, toUser(u), nil
+	ju := toUser(u)
+	return http.StatusOK, &ju, nil
 }
 
 func (s *Server) deleteUser(r *http.Request, t userdata.Tenant) (int, any, error) {

@@ -8,12 +8,68 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // field is one member of a JSON object: its key and its value as raw JSON.
 type field struct {
 	key   string
 	value []byte
+}
+
+// Member is one member of a JSON object, as SplitObject returns it.
+type Member = field
+
+// Key returns the member's key.
+func (f field) Key() string { return f.key }
+
+// Value returns the member's value as raw JSON.
+func (f field) Value() []byte { return f.value }
+
+// SplitObject returns the members of the JSON object raw, in order, with
+// values as subslices of raw. raw must be valid JSON (json.Valid); what is
+// not an object is an error.
+func SplitObject(raw []byte) ([]Member, error) { return splitObject(raw) }
+
+// AppendString appends s as a JSON string, as encoding/json writes it
+// without HTML escaping.
+func AppendString(buf []byte, s string) []byte { return appendString(buf, s) }
+
+// DecodeAttributes decodes a JSON object (valid JSON, per json.Valid) into
+// Attributes, with the values encoding/json would give, faster.
+func DecodeAttributes(raw []byte) (Attributes, error) {
+	fields, err := splitObject(raw)
+	if err != nil {
+		return nil, err
+	}
+	a := make(Attributes, len(fields))
+	for _, f := range fields {
+		if a[f.key], err = decodeValue(f.value); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// decodeValue decodes one JSON value as encoding/json does into an any,
+// with fast paths for plain strings and scalars.
+func decodeValue(raw []byte) (any, error) {
+	switch c := raw[0]; {
+	case c == '"':
+		inner := raw[1 : len(raw)-1]
+		if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+			return string(inner), nil
+		}
+	case c == 't' || c == 'f':
+		return c == 't', nil
+	case c == 'n':
+		return nil, nil
+	case c == '-' || (c >= '0' && c <= '9'):
+		return strconv.ParseFloat(string(raw), 64)
+	}
+	var v any
+	err := json.Unmarshal(raw, &v)
+	return v, err
 }
 
 var errNotObject = errors.New("attributes are not a JSON object")
@@ -126,7 +182,7 @@ func valueEnd(b []byte, p int) (int, error) {
 // decodeKey unquotes a JSON string.
 func decodeKey(quoted []byte) (string, error) {
 	inner := quoted[1 : len(quoted)-1]
-	if bytes.IndexByte(inner, '\\') < 0 {
+	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
 		return string(inner), nil
 	}
 	var s string

@@ -68,3 +68,29 @@ func TestStringAttribute(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDecodeAttributes checks the fast decoder against encoding/json.
+func FuzzDecodeAttributes(f *testing.F) {
+	for _, seed := range []string{
+		`{"a":"x","b":1.5,"c":true,"d":null,"e":[1,"2"],"f":{"g":"\u00e9\\"}}`,
+		`{"a":"\xff","b":-0,"c":1e400,"d":"tab\tx","a":"dup"}`, ` { } `, `{"k":-1E-7}`,
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		var want map[string]any
+		if !json.Valid([]byte(raw)) {
+			return
+		}
+		wantErr := json.Unmarshal([]byte(raw), &want)
+		got, err := DecodeAttributes([]byte(raw))
+		if (err != nil) != (wantErr != nil || want == nil) {
+			t.Fatalf("DecodeAttributes(%s): error %v, encoding/json %v", raw, err, wantErr)
+		}
+		if err == nil {
+			if diff := cmp.Diff(want, map[string]any(got)); diff != "" {
+				t.Fatalf("DecodeAttributes(%s) (-encoding/json +fast):\n%s", raw, diff)
+			}
+		}
+	})
+}

@@ -1,0 +1,119 @@
+package httpapi
+
+import (
+	"encoding/json"
+
+	"tourd/internal/userdata"
+)
+
+// The user and company objects are the hot path of the API, so they write
+// their own JSON, in the key order of §6. MarshalJSON makes encoding/json
+// (lists, tests) produce exactly the same.
+
+// jsonAppender is a wire value that writes its own JSON.
+type jsonAppender interface {
+	appendJSON(buf []byte) []byte
+}
+
+func (s *summaryJSON) appendJSON(buf []byte) []byte {
+	buf = append(buf, `{"id":`...)
+	buf = userdata.AppendString(buf, s.ID)
+	buf = append(buf, `,"object":`...)
+	buf = userdata.AppendString(buf, s.Object)
+	buf = append(buf, `,"attributes":`...)
+	buf = append(buf, s.Attributes...)
+	buf = append(buf, `,"createdAt":"`...)
+	buf = append(buf, s.CreatedAt...) // a timestamp: nothing to escape
+	buf = append(buf, `","created_at":"`...)
+	buf = append(buf, s.CreatedAtAlias...)
+	return append(buf, `"}`...)
+}
+
+// appendWith writes the summary followed by more members.
+func (s *summaryJSON) appendWith(buf []byte, more func([]byte) []byte) []byte {
+	buf = s.appendJSON(buf)
+	buf = buf[:len(buf)-1] // reopen the object
+	return append(more(buf), '}')
+}
+
+func (u *userJSON) appendJSON(buf []byte) []byte {
+	return u.summaryJSON.appendWith(buf, func(buf []byte) []byte {
+		buf = appendSummaries(append(buf, `,"companies":`...), u.Companies)
+		return appendMemberships(append(buf, `,"memberships":`...), u.Memberships)
+	})
+}
+
+func (c *companyJSON) appendJSON(buf []byte) []byte {
+	return c.summaryJSON.appendWith(buf, func(buf []byte) []byte {
+		buf = appendSummaries(append(buf, `,"users":`...), c.Users)
+		return appendMemberships(append(buf, `,"memberships":`...), c.Memberships)
+	})
+}
+
+func (m *membershipJSON) appendJSON(buf []byte) []byte {
+	buf = append(buf, `{"id":`...)
+	buf = userdata.AppendString(buf, m.ID)
+	buf = append(buf, `,"object":"companyMembership","attributes":`...)
+	buf = append(buf, m.Attributes...)
+	buf = append(buf, `,"createdAt":"`...)
+	buf = append(buf, m.CreatedAt...)
+	buf = append(buf, `","created_at":"`...)
+	buf = append(buf, m.CreatedAtAlias...)
+	buf = append(buf, `","companyId":`...)
+	buf = userdata.AppendString(buf, m.CompanyID)
+	buf = append(buf, `,"userId":`...)
+	buf = userdata.AppendString(buf, m.UserID)
+	if m.Company != nil {
+		buf = m.Company.appendJSON(append(buf, `,"company":`...))
+	}
+	if m.User != nil {
+		buf = m.User.appendJSON(append(buf, `,"user":`...))
+	}
+	return append(buf, '}')
+}
+
+// appendSummaries writes null for nil (not expanded), else an array.
+func appendSummaries(buf []byte, list []summaryJSON) []byte {
+	if list == nil {
+		return append(buf, "null"...)
+	}
+	buf = append(buf, '[')
+	for i := range list {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = list[i].appendJSON(buf)
+	}
+	return append(buf, ']')
+}
+
+func appendMemberships(buf []byte, list []membershipJSON) []byte {
+	if list == nil {
+		return append(buf, "null"...)
+	}
+	buf = append(buf, '[')
+	for i := range list {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = list[i].appendJSON(buf)
+	}
+	return append(buf, ']')
+}
+
+// MarshalJSON implements json.Marshaler with appendJSON.
+func (s summaryJSON) MarshalJSON() ([]byte, error) { return s.appendJSON(nil), nil }
+
+// MarshalJSON implements json.Marshaler with appendJSON.
+func (u userJSON) MarshalJSON() ([]byte, error) { return u.appendJSON(nil), nil }
+
+// MarshalJSON implements json.Marshaler with appendJSON.
+func (c companyJSON) MarshalJSON() ([]byte, error) { return c.appendJSON(nil), nil }
+
+// MarshalJSON implements json.Marshaler with appendJSON.
+func (m membershipJSON) MarshalJSON() ([]byte, error) { return m.appendJSON(nil), nil }
+
+var (
+	_ json.Marshaler = userJSON{}
+	_ jsonAppender   = (*userJSON)(nil)
+)
