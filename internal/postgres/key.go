@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -16,6 +17,11 @@ const qAuthenticate = `SELECT e.project_id, e.id FROM api_keys k
 // Authenticate returns the tenant of the active key with the given hash. It
 // returns CodeForbidden for an unknown or revoked key.
 func (s *Store) Authenticate(ctx context.Context, keyHash string) (userdata.Tenant, error) {
+	return s.keys.Authenticate(ctx, keyHash, s.lookupKey)
+}
+
+// lookupKey reads a key's tenant from the database.
+func (s *Store) lookupKey(ctx context.Context, keyHash string) (userdata.Tenant, error) {
 	var t userdata.Tenant
 	if !storable(keyHash) {
 		return t, userdata.Errorf(userdata.CodeForbidden, "Invalid API key provided")
@@ -103,7 +109,10 @@ func (s *Store) ListKeys(ctx context.Context) ([]*userdata.APIKey, error) {
 	return keys, translate("list keys", err)
 }
 
-const qRevokeKey = `UPDATE api_keys SET active = false WHERE id = $1 OR key_hash = $1`
+// qRevokeKey deactivates keys and, on commit, tells every tourd process
+// listening (see listenKeys) to forget its cached keys.
+const qRevokeKey = `WITH revoked AS (UPDATE api_keys SET active = false WHERE id = $1 OR key_hash = $1 RETURNING 1)
+	SELECT count(*), pg_notify('` + keysChannel + `', '') FROM revoked`
 
 // RevokeKey deactivates the key with the given id or hash. It returns
 // CodeNotFound for ResourceKey when neither matches a key.
@@ -111,9 +120,20 @@ func (s *Store) RevokeKey(ctx context.Context, idOrHash string) error {
 	if !storable(idOrHash) {
 		return userdata.NotFound(userdata.ResourceKey)
 	}
-	n, err := s.exec(ctx, "revoke key", qRevokeKey, idOrHash)
+	var n int64
+	err := s.retry(ctx, "revoke key", func() error {
+		return s.pool.QueryRow(ctx, qRevokeKey, idOrHash).Scan(&n, nil)
+	})
 	if err == nil && n == 0 {
 		err = userdata.NotFound(userdata.ResourceKey)
 	}
-	return translate("revoke key", err)
+	if err != nil {
+		return translate("revoke key", err)
+	}
+	s.keyEpoch.gen.Add(1) // this process forgets at once
+	select {
+	case <-time.After(revocationGrace):
+	case <-ctx.Done():
+	}
+	return nil
 }

@@ -30,6 +30,11 @@ type Store struct {
 	Now func() time.Time
 
 	defs sync.Map // defKey -> struct{}: definitions known to be committed
+
+	keys       *userdata.KeyCache
+	keyEpoch   keyEpoch
+	stopListen context.CancelFunc
+	listenDone chan struct{}
 }
 
 // Options tunes Open.
@@ -77,7 +82,12 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config, log *slog.Logger, opts
 		pool.Close()
 		return nil, err
 	}
-	return &Store{pool: pool, log: log, Now: time.Now}, nil
+	s := &Store{pool: pool, log: log, Now: time.Now, listenDone: make(chan struct{})}
+	s.keys = userdata.NewKeyCache(s.keyEpoch.epoch, maxKeyAge)
+	lctx, cancel := context.WithCancel(context.Background())
+	s.stopListen = cancel
+	go s.listenKeys(lctx, cfg.ConnConfig)
+	return s, nil
 }
 
 // registerTypes makes every connection scan timestamptz values in UTC, as
@@ -107,8 +117,11 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.pool.Ping(ctx)
 }
 
-// Close waits for connections in use to be released and closes the pool.
+// Close stops listening, waits for connections in use to be released and
+// closes the pool.
 func (s *Store) Close() error {
+	s.stopListen()
+	<-s.listenDone
 	s.pool.Close()
 	return nil
 }

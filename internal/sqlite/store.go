@@ -27,14 +27,15 @@ const maxBatch = 128
 
 // Store is the SQLite implementation of userdata.Store.
 type Store struct {
-	rdb   *sql.DB   // readers: many connections, query_only
-	wdb   *sql.DB   // holds the writer's one connection
-	r     *stmts    // prepared reads on rdb
-	wconn *sql.Conn // the writer's connection, owned by the writer goroutine
-	w     *stmts    // prepared writes on wconn
-	log   *slog.Logger
-	keys  *keyCache
-	lock  *os.File // the server lock, with Options.Exclusive
+	rdb    *sql.DB   // readers: many connections, query_only
+	wdb    *sql.DB   // holds the writer's one connection
+	r      *stmts    // prepared reads on rdb
+	wconn  *sql.Conn // the writer's connection, owned by the writer goroutine
+	w      *stmts    // prepared writes on wconn
+	log    *slog.Logger
+	keys   *userdata.KeyCache
+	marker keyMarker
+	lock   *os.File // the server lock, with Options.Exclusive
 
 	rows  *rowCache          // nil unless Options.Exclusive
 	batch map[rowKey]*entity // rows the current batch wrote; writer-owned
@@ -119,13 +120,14 @@ func open(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
 	rdb.SetMaxIdleConns(n)
 	s := &Store{
 		rdb: rdb, wdb: wdb, wconn: wconn, r: newStmts(rdb), w: newStmts(wconn), log: log, Now: time.Now,
-		keys:    newKeyCache(path),
+		marker:  keyMarker(path + "-keys"),
 		jobs:    make(chan *job, maxBatch),
 		toSync:  make(chan []*job, maxBatch),
 		wal:     wal,
 		stopped: make(chan struct{}),
 		defs:    map[defKey]struct{}{},
 	}
+	s.keys = userdata.NewKeyCache(s.marker.epoch, 0)
 	return s, nil
 }
 

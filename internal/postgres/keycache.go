@@ -1,0 +1,79 @@
+package postgres
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// keysChannel is the NOTIFY channel on which a revocation reaches every
+// tourd process.
+const keysChannel = "tourd_keys"
+
+// revocationGrace is how long RevokeKey waits after its commit, so that
+// every running tourd process has heard of the revocation (a notification
+// takes well under a millisecond on a quiet network) when it returns.
+const revocationGrace = 250 * time.Millisecond
+
+// maxKeyAge bounds how long a cached key lives even while notifications
+// flow: a listening connection that died without an error cannot keep a
+// revoked key alive longer than this.
+const maxKeyAge = 30 * time.Second
+
+// keyEpoch is the epoch of the store's key cache: it changes with every
+// notification on keysChannel, and while no connection listens it changes
+// on every read, which turns the cache off.
+type keyEpoch struct {
+	gen       atomic.Int64
+	listening atomic.Bool
+}
+
+func (e *keyEpoch) epoch() int64 {
+	if !e.listening.Load() {
+		return e.gen.Add(1)
+	}
+	return e.gen.Load()
+}
+
+// listenKeys keeps a connection listening on keysChannel until ctx ends,
+// reconnecting after failures.
+func (s *Store) listenKeys(ctx context.Context, cfg *pgx.ConnConfig) {
+	defer close(s.listenDone)
+	for attempt := 1; ctx.Err() == nil; attempt++ {
+		if err := s.listenOnce(ctx, cfg); err != nil && ctx.Err() == nil {
+			s.log.Warn("postgres: not listening for key revocations; keys are not cached until it works again", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(backoff(min(attempt, 7))):
+			}
+			continue
+		}
+		attempt = 0
+	}
+}
+
+// listenOnce listens on one connection until it fails.
+func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) error {
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "LISTEN "+keysChannel); err != nil {
+		return err
+	}
+	s.keyEpoch.listening.Store(true)
+	s.keyEpoch.gen.Add(1) // after: entries read before listening are void
+	defer func() {
+		s.keyEpoch.listening.Store(false)
+		s.keyEpoch.gen.Add(1)
+	}()
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return err
+		}
+		s.keyEpoch.gen.Add(1)
+	}
+}
