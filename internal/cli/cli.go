@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -65,7 +66,7 @@ func (c *common) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.db, "db", envOr(getenv, "TOURD_DB", "sqlite:tourd.db"), "database: sqlite:PATH or a postgres:// URL (TOURD_DB)")
 	fs.StringVar(&c.logLevel, "log-level", envOr(getenv, "TOURD_LOG_LEVEL", "info"), "log level: debug, info, warn or error (TOURD_LOG_LEVEL)")
 	fs.StringVar(&c.logFormat, "log-format", envOr(getenv, "TOURD_LOG_FORMAT", "text"), "log format: text or json (TOURD_LOG_FORMAT)")
-	fs.StringVar(&c.pgPoolSize, "pg-pool-size", envOr(getenv, "TOURD_PG_POOL_SIZE", "0"), "most PostgreSQL connections to open; 0 for pgx's default or the URL's pool_max_conns (TOURD_PG_POOL_SIZE)")
+	fs.StringVar(&c.pgPoolSize, "pg-pool-size", envOr(getenv, "TOURD_PG_POOL_SIZE", "0"), "most PostgreSQL connections to open; 0 for the URL's pool_max_conns, else 16 (TOURD_PG_POOL_SIZE)")
 }
 
 // logger builds the logger the flags ask for, writing to w.
@@ -104,14 +105,21 @@ func (c *common) openStore(ctx context.Context, log *slog.Logger, server bool) (
 	return nil, fmt.Errorf("--db must be sqlite:PATH or a postgres:// URL, not %q", redact(c.db))
 }
 
-// redact hides a password in a database URL before it is shown.
+// redact hides the password of a database URL, in its user part or in a
+// password parameter, before it is logged or shown.
 func redact(dsn string) string {
-	if i := strings.Index(dsn, "://"); i >= 0 {
-		if at := strings.LastIndexByte(dsn, '@'); at > i {
-			return dsn[:i+3] + "…@" + dsn[at+1:]
-		}
+	u, err := url.Parse(dsn)
+	if err != nil || u.Scheme == "" || u.Opaque != "" {
+		return dsn
 	}
-	return dsn
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
 }
 
 // parse parses a subcommand's flags, turning -h into a clean exit.

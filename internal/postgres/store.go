@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,12 +41,17 @@ type Store struct {
 // Options tunes Open.
 type Options struct {
 	// PoolSize is the largest number of connections the store opens; 0
-	// keeps pgx's default or the URL's pool_max_conns.
+	// means the URL's pool_max_conns, or else DefaultPoolSize.
 	PoolSize int32
 	// Migrate applies pending migrations before the store opens. Without
 	// it, Open refuses a database whose schema is behind.
 	Migrate bool
 }
+
+// DefaultPoolSize is the pool size when neither Options nor the URL sets
+// one: enough connections for concurrent commits to share WAL flushes
+// (pgx's own default, one per core, serializes them on small machines).
+const DefaultPoolSize = 16
 
 // Open connects to the database at url (a postgres:// URL or a pgx
 // connection string) and returns a store on it; see OpenConfig.
@@ -53,6 +59,9 @@ func Open(ctx context.Context, url string, log *slog.Logger, opts Options) (*Sto
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if opts.PoolSize == 0 && !strings.Contains(url, "pool_max_conns") {
+		opts.PoolSize = DefaultPoolSize
 	}
 	return OpenConfig(ctx, cfg, log, opts)
 }
