@@ -22,7 +22,14 @@ type entityTable struct {
 	qGet, qUpsert, qDelete string
 }
 
-func newEntityTable(table string, scope userdata.Scope, resource string) *entityTable {
+func newEntityTable(table string, scope userdata.Scope, resource string, hasEmail bool) *entityTable {
+	// Users keep attributes.email in a column of its own (0003_user_email.sql).
+	emailCol, emailVal, emailSet := "", "", ""
+	if hasEmail {
+		emailCol = ", email"
+		emailVal = ", tourd_email($4::jsonb || $5::jsonb)"
+		emailSet = ", email = tourd_email((t.attributes || $5::jsonb) - $7::text[])"
+	}
 	return &entityTable{
 		scope:    scope,
 		resource: resource,
@@ -31,17 +38,17 @@ func newEntityTable(table string, scope userdata.Scope, resource string) *entity
 		// new values, or merges into what is stored (§8.1): jsonb || is a
 		// shallow merge per top-level key, and - removes the null keys.
 		// The row lock it takes orders concurrent merges; none is lost.
-		qUpsert: "INSERT INTO " + table + ` AS t (id, environment_id, external_id, attributes, created_at)
-			VALUES ($1, $2, $3, $4::jsonb || $5::jsonb, $6)
-			ON CONFLICT (environment_id, external_id) DO UPDATE SET attributes = (t.attributes || $5::jsonb) - $7::text[]
+		qUpsert: "INSERT INTO " + table + ` AS t (id, environment_id, external_id, attributes, created_at` + emailCol + `)
+			VALUES ($1, $2, $3, $4::jsonb || $5::jsonb, $6` + emailVal + `)
+			ON CONFLICT (environment_id, external_id) DO UPDATE SET attributes = (t.attributes || $5::jsonb) - $7::text[]` + emailSet + `
 			RETURNING id, attributes, created_at, xmax = 0`,
 		qDelete: "DELETE FROM " + table + " WHERE environment_id = $1 AND external_id = $2",
 	}
 }
 
 var (
-	usersTable     = newEntityTable("users", userdata.ScopeUser, userdata.ResourceUser)
-	companiesTable = newEntityTable("companies", userdata.ScopeCompany, userdata.ResourceCompany)
+	usersTable     = newEntityTable("users", userdata.ScopeUser, userdata.ResourceUser, true)
+	companiesTable = newEntityTable("companies", userdata.ScopeCompany, userdata.ResourceCompany, false)
 )
 
 // entity is a stored user or company row.

@@ -85,15 +85,14 @@ func scanUser(r pgx.Row) (*userdata.User, string, error) {
 }
 
 // whereEmail keeps users whose email attribute is the string email. The
-// users_email index holds a prefix of the value (see 0001_init.sql).
+// users_email index holds a prefix of the value (see 0003_user_email.sql).
 func (l *listing) whereEmail(email string) {
 	if !storable(email) {
 		l.where("false") // no stored string equals it
 		return
 	}
 	p := l.arg(email)
-	l.where("left(attributes ->> 'email', 256) = left(" + p + ", 256) AND attributes ->> 'email' = " + p +
-		" AND jsonb_typeof(attributes -> 'email') = 'string'")
+	l.where("email IS NOT NULL AND left(email, 256) = left(" + p + ", 256) AND email = " + p)
 }
 
 // whereMemberOf keeps users who are members of the company with the given
