@@ -22,14 +22,18 @@ setup_postgres() {
 		log "WARNING: not root and TOURD_TEST_POSTGRES unset: PostgreSQL tests will be skipped"
 		return 0
 	fi
-	if ! command -v pg_ctlcluster >/dev/null 2>&1 || [ -z "$(ls /etc/postgresql 2>/dev/null)" ]; then
+	if ! command -v pg_ctlcluster >/dev/null 2>&1 || [ -z "$(ls /usr/lib/postgresql 2>/dev/null)" ]; then
 		log "PostgreSQL: installing from Debian's packages"
 		export DEBIAN_FRONTEND=noninteractive
 		apt-get update -qq
 		apt-get install -y -qq postgresql >/dev/null
 	fi
 	local version
-	version=$(ls /etc/postgresql | sort -V | tail -n 1)
+	version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
+	if [ ! -d "/etc/postgresql/$version/main" ]; then
+		log "PostgreSQL: creating cluster $version/main"
+		pg_createcluster "$version" main >/dev/null
+	fi
 	if ! pg_ctlcluster "$version" main status >/dev/null 2>&1; then
 		log "PostgreSQL: starting cluster $version/main"
 		pg_ctlcluster --skip-systemctl-redirect "$version" main start
