@@ -38,15 +38,15 @@ func (s *summaryJSON) appendWith(buf []byte, more func([]byte) []byte) []byte {
 
 func (u *userJSON) appendJSON(buf []byte) []byte {
 	return u.summaryJSON.appendWith(buf, func(buf []byte) []byte {
-		buf = appendSummaries(append(buf, `,"companies":`...), u.Companies)
-		return appendMemberships(append(buf, `,"memberships":`...), u.Memberships)
+		buf = appendArray(append(buf, `,"companies":`...), u.Companies)
+		return appendArray(append(buf, `,"memberships":`...), u.Memberships)
 	})
 }
 
 func (c *companyJSON) appendJSON(buf []byte) []byte {
 	return c.summaryJSON.appendWith(buf, func(buf []byte) []byte {
-		buf = appendSummaries(append(buf, `,"users":`...), c.Users)
-		return appendMemberships(append(buf, `,"memberships":`...), c.Memberships)
+		buf = appendArray(append(buf, `,"users":`...), c.Users)
+		return appendArray(append(buf, `,"memberships":`...), c.Memberships)
 	})
 }
 
@@ -72,8 +72,11 @@ func (m *membershipJSON) appendJSON(buf []byte) []byte {
 	return append(buf, '}')
 }
 
-// appendSummaries writes null for nil (not expanded), else an array.
-func appendSummaries(buf []byte, list []summaryJSON) []byte {
+// appendArray writes null for nil (not expanded), else an array.
+func appendArray[T any, P interface {
+	*T
+	jsonAppender
+}](buf []byte, list []T) []byte {
 	if list == nil {
 		return append(buf, "null"...)
 	}
@@ -82,21 +85,7 @@ func appendSummaries(buf []byte, list []summaryJSON) []byte {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
-		buf = list[i].appendJSON(buf)
-	}
-	return append(buf, ']')
-}
-
-func appendMemberships(buf []byte, list []membershipJSON) []byte {
-	if list == nil {
-		return append(buf, "null"...)
-	}
-	buf = append(buf, '[')
-	for i := range list {
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		buf = list[i].appendJSON(buf)
+		buf = P(&list[i]).appendJSON(buf)
 	}
 	return append(buf, ']')
 }

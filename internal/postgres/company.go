@@ -31,7 +31,7 @@ func (s *Store) GetCompany(ctx context.Context, tn userdata.Tenant, externalID s
 		return nil, translate("get company", err)
 	}
 	companies := []*userdata.Company{e.company()}
-	if err := s.expandCompanies(ctx, companies, x); err != nil {
+	if err := userdata.LoadCompanyExpansions(ctx, companies, x, s.companyMembers); err != nil {
 		return nil, translate("get company", err)
 	}
 	return companies[0], nil
@@ -49,7 +49,7 @@ func (s *Store) ListCompanies(ctx context.Context, tn userdata.Tenant, f userdat
 	l := newListing("companies", "environment_id", tn.EnvironmentID)
 	list, err := list(ctx, s, l, f.PageRequest, entityColumns, scanCompany)
 	if err == nil {
-		err = s.expandCompanies(ctx, list.Items, f.Expand)
+		err = userdata.LoadCompanyExpansions(ctx, list.Items, f.Expand, s.companyMembers)
 	}
 	if err != nil {
 		return nil, translate("list companies", err)

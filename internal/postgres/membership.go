@@ -166,34 +166,12 @@ func (side memberSide) scan(r pgx.Row) (*userdata.Membership, error) {
 	return m, nil
 }
 
-// expandUsers reads what the expansions x need for users.
-func (s *Store) expandUsers(ctx context.Context, users []*userdata.User, x userdata.Expand) error {
-	if !x.UserExpansions() {
-		return nil
-	}
-	ids := make([]string, len(users))
-	for i, u := range users {
-		ids[i] = u.ID
-	}
-	ms, err := s.members(ctx, userSide, ids)
-	if err == nil {
-		userdata.AttachToUsers(users, ms, x)
-	}
-	return err
+// userMembers reads the memberships of users, each with its company.
+func (s *Store) userMembers(ctx context.Context, userIDs []string) ([]*userdata.Membership, error) {
+	return s.members(ctx, userSide, userIDs)
 }
 
-// expandCompanies reads what the expansions x need for companies.
-func (s *Store) expandCompanies(ctx context.Context, companies []*userdata.Company, x userdata.Expand) error {
-	if !x.CompanyExpansions() {
-		return nil
-	}
-	ids := make([]string, len(companies))
-	for i, c := range companies {
-		ids[i] = c.ID
-	}
-	ms, err := s.members(ctx, companySide, ids)
-	if err == nil {
-		userdata.AttachToCompanies(companies, ms, x)
-	}
-	return err
+// companyMembers reads the memberships of companies, each with its user.
+func (s *Store) companyMembers(ctx context.Context, companyIDs []string) ([]*userdata.Membership, error) {
+	return s.members(ctx, companySide, companyIDs)
 }

@@ -43,7 +43,7 @@ func (s *Store) GetUser(ctx context.Context, tn userdata.Tenant, externalID stri
 		return nil, translate("get user", err)
 	}
 	users := []*userdata.User{e.user()}
-	if err := s.expandUsers(ctx, users, x); err != nil {
+	if err := userdata.LoadUserExpansions(ctx, users, x, s.userMembers); err != nil {
 		return nil, translate("get user", err)
 	}
 	return users[0], nil
@@ -68,7 +68,7 @@ func (s *Store) ListUsers(ctx context.Context, tn userdata.Tenant, f userdata.Us
 	}
 	list, err := list(ctx, s, l, f.PageRequest, entityColumns, scanUser)
 	if err == nil {
-		err = s.expandUsers(ctx, list.Items, f.Expand)
+		err = userdata.LoadUserExpansions(ctx, list.Items, f.Expand, s.userMembers)
 	}
 	if err != nil {
 		return nil, translate("list users", err)

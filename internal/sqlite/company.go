@@ -29,7 +29,7 @@ func (s *Store) GetCompany(ctx context.Context, tn userdata.Tenant, externalID s
 		return nil, err
 	}
 	companies := []*userdata.Company{e.company()}
-	if err := s.expandCompanies(ctx, companies, x); err != nil {
+	if err := userdata.LoadCompanyExpansions(ctx, companies, x, s.companyMembers); err != nil {
 		return nil, err
 	}
 	return companies[0], nil
@@ -47,7 +47,7 @@ func (s *Store) ListCompanies(ctx context.Context, tn userdata.Tenant, f userdat
 	if err != nil {
 		return nil, err
 	}
-	return list, s.expandCompanies(ctx, list.Items, f.Expand)
+	return list, userdata.LoadCompanyExpansions(ctx, list.Items, f.Expand, s.companyMembers)
 }
 
 func scanCompany(r scanner) (*userdata.Company, string, error) {

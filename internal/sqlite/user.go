@@ -40,7 +40,7 @@ func (s *Store) GetUser(ctx context.Context, tn userdata.Tenant, externalID stri
 		return nil, err
 	}
 	users := []*userdata.User{e.user()}
-	if err := s.expandUsers(ctx, users, x); err != nil {
+	if err := userdata.LoadUserExpansions(ctx, users, x, s.userMembers); err != nil {
 		return nil, err
 	}
 	return users[0], nil
@@ -65,7 +65,7 @@ func (s *Store) ListUsers(ctx context.Context, tn userdata.Tenant, f userdata.Us
 	if err != nil {
 		return nil, err
 	}
-	return list, s.expandUsers(ctx, list.Items, f.Expand)
+	return list, userdata.LoadUserExpansions(ctx, list.Items, f.Expand, s.userMembers)
 }
 
 func scanUser(r scanner) (*userdata.User, string, error) {

@@ -1,9 +1,50 @@
 package userdata
 
-// AttachToUsers hands out memberships, each read with its Company, to the
+import "context"
+
+// MembersFunc reads the memberships of the given owners (internal user or
+// company ids), oldest first: for users each with its Company, for
+// companies each with its User.
+type MembersFunc func(ctx context.Context, ownerIDs []string) ([]*Membership, error)
+
+// LoadUserExpansions reads, with members, what the expansions x ask for, and
+// attaches it to users (§6.1). It does nothing when x asks for nothing.
+func LoadUserExpansions(ctx context.Context, users []*User, x Expand, members MembersFunc) error {
+	if !x.UserExpansions() {
+		return nil
+	}
+	return expand(ctx, users, func(u *User) string { return u.ID }, members, func(ms []*Membership) {
+		attachToUsers(users, ms, x)
+	})
+}
+
+// LoadCompanyExpansions does for companies what LoadUserExpansions does for
+// users (§6.2).
+func LoadCompanyExpansions(ctx context.Context, companies []*Company, x Expand, members MembersFunc) error {
+	if !x.CompanyExpansions() {
+		return nil
+	}
+	return expand(ctx, companies, func(c *Company) string { return c.ID }, members, func(ms []*Membership) {
+		attachToCompanies(companies, ms, x)
+	})
+}
+
+func expand[T any](ctx context.Context, owners []T, id func(T) string, members MembersFunc, attach func([]*Membership)) error {
+	ids := make([]string, len(owners))
+	for i, o := range owners {
+		ids[i] = id(o)
+	}
+	ms, err := members(ctx, ids)
+	if err == nil {
+		attach(ms)
+	}
+	return err
+}
+
+// attachToUsers hands out memberships, each read with its Company, to the
 // users they belong to, as the expansions x ask (§6.1). Every user gets
 // non-nil (possibly empty) slices for what was expanded.
-func AttachToUsers(users []*User, ms []*Membership, x Expand) {
+func attachToUsers(users []*User, ms []*Membership, x Expand) {
 	byID := make(map[string]*User, len(users))
 	for _, u := range users {
 		byID[u.ID] = u
@@ -25,9 +66,9 @@ func AttachToUsers(users []*User, ms []*Membership, x Expand) {
 	}
 }
 
-// AttachToCompanies does for companies what AttachToUsers does for users,
+// attachToCompanies does for companies what attachToUsers does for users,
 // with memberships read with their User (§6.2).
-func AttachToCompanies(companies []*Company, ms []*Membership, x Expand) {
+func attachToCompanies(companies []*Company, ms []*Membership, x Expand) {
 	byID := make(map[string]*Company, len(companies))
 	for _, c := range companies {
 		byID[c.ID] = c
