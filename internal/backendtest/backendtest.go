@@ -3,10 +3,12 @@
 package backendtest
 
 import (
+	"bytes"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"tourd/internal/sqlite"
@@ -66,4 +68,24 @@ func openSQLite(t testing.TB, path string, opts sqlite.Options) userdata.Store {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// Buffer is a bytes.Buffer safe for concurrent writers, to capture logs.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+// Write appends p.
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+// String returns what was written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }

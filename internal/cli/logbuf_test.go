@@ -1,33 +1,15 @@
 package cli
 
 import (
-	"bytes"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"tourd/internal/backendtest"
 )
 
-// lockedBuffer is a bytes.Buffer safe for the flusher goroutine.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestLogBuffer(t *testing.T) {
-	var out lockedBuffer
+	var out backendtest.Buffer
 	b := newLogBuffer(&out)
 	b.Write([]byte("one\n"))
 	if out.String() != "" {

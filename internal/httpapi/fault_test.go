@@ -1,13 +1,11 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"tourd/internal/backendtest"
@@ -29,28 +27,10 @@ func (f faultyStore) GetUser(ctx context.Context, t userdata.Tenant, id string, 
 	return nil, errors.New("database on fire: password=hunter2")
 }
 
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestUnexpectedErrors(t *testing.T) {
 	for _, panics := range []bool{false, true} {
 		store := backendtest.SQLite.Open(t)
-		var logs syncBuffer
+		var logs backendtest.Buffer
 		e := newEnvOn(t, store)
 		srv := httptest.NewServer(httpapi.New(faultyStore{store, panics}, slog.New(slog.NewTextHandler(&logs, nil)), ""))
 		t.Cleanup(srv.Close)
@@ -71,7 +51,7 @@ func TestUnexpectedErrors(t *testing.T) {
 // Neither keys nor bodies reach the log.
 func TestLogsHoldNoSecrets(t *testing.T) {
 	store := backendtest.SQLite.Open(t)
-	var logs syncBuffer
+	var logs backendtest.Buffer
 	e := newEnvOn(t, store)
 	srv := httptest.NewServer(httpapi.New(store, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})), ""))
 	t.Cleanup(srv.Close)

@@ -1,7 +1,6 @@
 package postgres_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -84,24 +83,6 @@ func TestMigrate(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) count(s string) int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.Count(b.buf.String(), s)
-}
-
 func debugLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
@@ -113,7 +94,7 @@ func debugLogger(w io.Writer) *slog.Logger {
 // fail, each id must be one row, and no attribute may be lost.
 func TestTwoStores(t *testing.T) {
 	cfg := backendtest.PostgresConfig(t)
-	var logs syncBuffer
+	var logs backendtest.Buffer
 	stores := []*postgres.Store{
 		openConfig(t, cfg.Copy(), debugLogger(&logs), postgres.Options{Migrate: true, PoolSize: 4}),
 		openConfig(t, cfg.Copy(), debugLogger(&logs), postgres.Options{Migrate: true, PoolSize: 4}),
@@ -152,7 +133,7 @@ func TestTwoStores(t *testing.T) {
 		}
 	}
 	checkTwoStores(t, stores[1], tn, users, companies, workers, rounds)
-	t.Logf("%d transactions retried", logs.count("retrying transaction"))
+	t.Logf("%d transactions retried", strings.Count(logs.String(), "retrying transaction"))
 }
 
 // roundKey is the attribute key worker w writes in round r.
@@ -264,7 +245,7 @@ func tenant(t *testing.T, s userdata.Store) userdata.Tenant {
 // waiting first; the store must run it again and succeed.
 func TestDeadlockRetry(t *testing.T) {
 	cfg := backendtest.PostgresConfig(t)
-	var logs syncBuffer
+	var logs backendtest.Buffer
 	s := openConfig(t, cfg.Copy(), debugLogger(&logs), postgres.Options{Migrate: true})
 	ctx := t.Context()
 	tn := tenant(t, s)
@@ -306,7 +287,7 @@ func TestDeadlockRetry(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("UpsertUser in a deadlock: %v", err)
 	}
-	if victim == nil && logs.count("retrying transaction") == 0 {
+	if victim == nil && strings.Count(logs.String(), "retrying transaction") == 0 {
 		t.Error("the upsert succeeded although the outside transaction was not the deadlock victim, without a retry")
 	}
 	if victim != nil {
