@@ -1,11 +1,14 @@
 package cli_test
 
 import (
+	"bufio"
 	"fmt"
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"tourd/internal/backendtest"
 )
@@ -76,14 +79,45 @@ func TestTwoNodes(t *testing.T) {
 	}
 }
 
-// A second server on one SQLite file is refused with a clear message:
-// SQLite serves one node; scaling out is PostgreSQL's job.
+// One SQLite file serves one server at a time: a second one waits for the
+// first to stop (as in a restart) and then takes over; key commands work
+// beside either. Scaling out is PostgreSQL's job.
 func TestSQLiteServesOneNode(t *testing.T) {
 	db := backendtest.SQLite.DSN(t)
-	serve(t, db)
-	out, err := exec.CommandContext(t.Context(), binary, "serve", "--addr", "127.0.0.1:0", "--db", db).CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "in use by another tourd server") {
-		t.Errorf("second serve: %v\n%s", err, out)
+	key := newKey(t, db)
+	first := serve(t, db)
+	second := exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--db", db)
+	stderr, err := second.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
 	}
-	newKey(t, db) // key commands still work beside the server
+	if err := second.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { second.Process.Kill(); second.Wait() }()
+	started := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+				started <- m[1]
+			}
+		}
+	}()
+	select {
+	case <-started:
+		t.Fatal("a second server started while the first held the database")
+	case <-time.After(500 * time.Millisecond):
+	}
+	newKey(t, db)
+	first.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case addr := <-started:
+		s := &server{base: "http://" + addr}
+		if code, _ := s.request(t, "GET", "/v1/users", key, nil); code != 200 {
+			t.Errorf("the second server answers %d", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second server did not take over after the first stopped")
+	}
 }

@@ -1,26 +1,46 @@
 package sqlite
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"syscall"
+	"time"
 )
 
+// lockWait is how long Open waits for another server to release the
+// database, as when a restarted server starts before the old one has quite
+// finished shutting down.
+var lockWait = 15 * time.Second
+
 // lockServer takes the server lock of the database at path: an exclusive
-// flock on path-lock, held as long as the returned file is open. It fails
-// at once if another process holds it.
-func lockServer(path string) (*os.File, error) {
+// flock on path-lock, held as long as the returned file is open. It waits
+// up to lockWait for another process to release it.
+func lockServer(ctx context.Context, path string) (*os.File, error) {
 	f, err := os.OpenFile(path+"-lock", os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: server lock: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
+	deadline := time.Now().Add(lockWait)
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return f, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("sqlite: server lock: %w", err)
+		}
+		if time.Now().After(deadline) {
+			f.Close()
 			return nil, fmt.Errorf("sqlite: %s is in use by another tourd server (run several servers on PostgreSQL instead)", path)
 		}
-		return nil, fmt.Errorf("sqlite: server lock: %w", err)
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
-	return f, nil
 }

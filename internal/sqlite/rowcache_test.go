@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"tourd/internal/userdata"
 )
@@ -88,6 +89,8 @@ func TestFailedWritesLeaveNoTrace(t *testing.T) {
 
 // Only one server may hold a database; key commands need no lock.
 func TestServerLock(t *testing.T) {
+	defer func(d time.Duration) { lockWait = d }(lockWait)
+	lockWait = 200 * time.Millisecond
 	path := filepath.Join(t.TempDir(), "tourd.db")
 	openExclusive(t, path)
 	if _, err := Open(t.Context(), path, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{Exclusive: true}); err == nil || !strings.Contains(err.Error(), "in use") {

@@ -67,7 +67,7 @@ func Open(ctx context.Context, path string, log *slog.Logger, opts Options) (*St
 	var lock *os.File
 	if opts.Exclusive {
 		var err error
-		if lock, err = lockServer(path); err != nil {
+		if lock, err = lockServer(ctx, path); err != nil {
 			return nil, err
 		}
 	}
