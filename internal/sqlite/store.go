@@ -34,7 +34,7 @@ type Store struct {
 	w      *stmts    // prepared writes on wconn
 	log    *slog.Logger
 	keys   *userdata.KeyCache
-	marker keyMarker
+	marker *keyMarker
 	lock   *os.File // the server lock, with Options.Exclusive
 
 	rows  *rowCache          // nil unless Options.Exclusive
@@ -120,7 +120,7 @@ func open(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
 	rdb.SetMaxIdleConns(n)
 	s := &Store{
 		rdb: rdb, wdb: wdb, wconn: wconn, r: newStmts(rdb), w: newStmts(wconn), log: log, Now: time.Now,
-		marker:  keyMarker(path + "-keys"),
+		marker:  openKeyMarker(path + "-keys"),
 		jobs:    make(chan *job, maxBatch),
 		toSync:  make(chan []*job, maxBatch),
 		wal:     wal,
@@ -171,7 +171,7 @@ func (s *Store) Close() error {
 	close(s.jobs)
 	s.mu.Unlock()
 	<-s.stopped
-	err := errors.Join(s.r.close(), s.w.close(), s.wconn.Close(), s.rdb.Close(), s.wdb.Close(), s.wal.Close())
+	err := errors.Join(s.r.close(), s.w.close(), s.wconn.Close(), s.rdb.Close(), s.wdb.Close(), s.wal.Close(), s.marker.close())
 	if s.lock != nil {
 		err = errors.Join(err, s.lock.Close()) // closing releases the lock
 	}
