@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -180,6 +181,11 @@ func TestListParameters(t *testing.T) {
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("GET /v1/users?%s (-want +got):\n%s", q, diff)
 			}
+		}
+		// A repeated field changes nothing, however often it is repeated.
+		long := "orderBy=" + strings.Repeat("-createdAt,", 3000) + "createdAt"
+		if got := ids(t, e.do("GET", "/v1/users?limit=2&"+long, "").want(t, 200)); !slices.Equal(got, []string{"u2", "u1"}) {
+			t.Errorf("a long repeated orderBy: %v", got)
 		}
 		for _, q := range []string{"limit=0", "orderBy=name", "expand=companies", "cursor=a&cursor=b"} {
 			e.do("GET", "/v1/companies?"+q, "").wantError(t, 400, "E1017")

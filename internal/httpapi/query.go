@@ -175,7 +175,7 @@ func (q query) page(allowed map[string]userdata.Sort, names string, def userdata
 	if p.Sort, err = enumList(q, "orderBy", allowed, names); err != nil {
 		return p, err
 	}
-	if len(p.Sort) == 0 {
+	if p.Sort = userdata.UniqueSorts(p.Sort); len(p.Sort) == 0 {
 		p.Sort = []userdata.Sort{def}
 	}
 	return p, nil

@@ -40,12 +40,7 @@ type order struct {
 
 func newOrder(sorts []userdata.Sort) order {
 	var o order
-	seen := map[userdata.SortField]bool{}
 	for _, s := range sorts {
-		if seen[s.Field] { // a repeated field cannot change the order
-			continue
-		}
-		seen[s.Field] = true
 		o.cols = append(o.cols, sortColumns[s.Field])
 		o.desc = append(o.desc, s.Desc)
 	}

@@ -1,5 +1,7 @@
 package userdata
 
+import "slices"
+
 // SortField is a column a list can be ordered by.
 type SortField string
 
@@ -14,6 +16,19 @@ const (
 type Sort struct {
 	Field SortField
 	Desc  bool
+}
+
+// UniqueSorts drops every entry whose field came before: a repeated field
+// cannot change the order, and dropping it keeps queries small whatever
+// the request repeats.
+func UniqueSorts(sorts []Sort) []Sort {
+	out := sorts[:0:0]
+	for _, s := range sorts {
+		if !slices.ContainsFunc(out, func(o Sort) bool { return o.Field == s.Field }) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // DefaultLimit is the page size when the request names none; MaxLimit is

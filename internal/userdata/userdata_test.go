@@ -175,3 +175,11 @@ func BenchmarkMerge(b *testing.B) {
 		}
 	}
 }
+
+func TestUniqueSorts(t *testing.T) {
+	in := []userdata.Sort{{Field: userdata.SortCreatedAt, Desc: true}, {Field: userdata.SortCodeName}, {Field: userdata.SortCreatedAt}, {Field: userdata.SortCodeName, Desc: true}}
+	want := []userdata.Sort{{Field: userdata.SortCreatedAt, Desc: true}, {Field: userdata.SortCodeName}}
+	if diff := cmp.Diff(want, userdata.UniqueSorts(in)); diff != "" {
+		t.Errorf("UniqueSorts (-want +got):\n%s", diff)
+	}
+}
