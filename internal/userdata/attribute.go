@@ -174,6 +174,29 @@ func (a Attributes) Create(seed json.RawMessage) (json.RawMessage, error) {
 	return out, err
 }
 
+// fieldFinder returns a function that finds a key among the stored fields
+// (-1 when absent): a scan for the usual handful of attributes, a map for
+// large objects, so that merging n keys into m costs O(n+m), not O(n·m).
+// Only the stored fields are searched: the keys of an Attributes map are
+// distinct, so a field the merge appends is never looked up again.
+func fieldFinder(stored []field) func(string) int {
+	if len(stored) <= 16 {
+		return func(k string) int {
+			return slices.IndexFunc(stored, func(f field) bool { return f.key == k })
+		}
+	}
+	index := make(map[string]int, len(stored))
+	for i, f := range stored {
+		index[f.key] = i
+	}
+	return func(k string) int {
+		if i, ok := index[k]; ok {
+			return i
+		}
+		return -1
+	}
+}
+
 func (a Attributes) overlay(stored json.RawMessage, deleteNulls bool) (json.RawMessage, bool, error) {
 	fields := []field{}
 	if len(stored) > 0 {
@@ -184,11 +207,12 @@ func (a Attributes) overlay(stored json.RawMessage, deleteNulls bool) (json.RawM
 	}
 	changed := false
 	var vbuf []byte
+	find := fieldFinder(slices.Clip(fields))
 	for k, v := range a {
-		i := slices.IndexFunc(fields, func(f field) bool { return f.key == k })
+		i := find(k)
 		if v == nil {
 			if i >= 0 && deleteNulls {
-				fields = slices.Delete(fields, i, i+1)
+				fields[i].value = nil // removed below
 				changed = true
 			}
 			continue
@@ -208,6 +232,7 @@ func (a Attributes) overlay(stored json.RawMessage, deleteNulls bool) (json.RawM
 			changed = true
 		}
 	}
+	fields = slices.DeleteFunc(fields, func(f field) bool { return f.value == nil })
 	if !changed && len(stored) > 0 {
 		return stored, false, nil
 	}

@@ -2,6 +2,7 @@ package userdata_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -181,5 +182,35 @@ func TestUniqueSorts(t *testing.T) {
 	want := []userdata.Sort{{Field: userdata.SortCreatedAt, Desc: true}, {Field: userdata.SortCodeName}}
 	if diff := cmp.Diff(want, userdata.UniqueSorts(in)); diff != "" {
 		t.Errorf("UniqueSorts (-want +got):\n%s", diff)
+	}
+}
+
+// Merging many keys into many stored keys works (and stays linear: 60,000
+// keys each way would take minutes if it were quadratic).
+func TestMergeLarge(t *testing.T) {
+	const n = 60000
+	stored := userdata.Attributes{}
+	patch := userdata.Attributes{}
+	for i := range n {
+		stored[fmt.Sprintf("s%d", i)] = float64(i)
+		patch[fmt.Sprintf("p%d", i)] = float64(i)
+		if i%2 == 0 {
+			patch[fmt.Sprintf("s%d", i)] = nil
+		}
+	}
+	raw, err := stored.Create(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged, changed, err := patch.Merge(raw)
+	if err != nil || !changed {
+		t.Fatalf("Merge: %v, changed %t", err, changed)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(merged, &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != n+n/2 || got["s1"] != 1.0 || got["p7"] != 7.0 || got["s2"] != nil {
+		t.Errorf("merged %d keys", len(got))
 	}
 }
