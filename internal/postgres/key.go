@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -121,6 +120,7 @@ func (s *Store) RevokeKey(ctx context.Context, idOrHash string) error {
 		return userdata.NotFound(userdata.ResourceKey)
 	}
 	var n int64
+	heard := s.keyEpoch.heard.Load()
 	err := s.retry(ctx, "revoke key", func() error {
 		return s.pool.QueryRow(ctx, qRevokeKey, idOrHash).Scan(&n, nil)
 	})
@@ -131,9 +131,6 @@ func (s *Store) RevokeKey(ctx context.Context, idOrHash string) error {
 		return translate("revoke key", err)
 	}
 	s.keyEpoch.gen.Add(1) // this process forgets at once
-	select {
-	case <-time.After(revocationGrace):
-	case <-ctx.Done():
-	}
+	s.awaitRevocation(ctx, heard)
 	return nil
 }

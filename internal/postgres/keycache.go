@@ -12,10 +12,14 @@ import (
 // tourd process.
 const keysChannel = "tourd_keys"
 
-// revocationGrace is how long RevokeKey waits after its commit, so that
-// every running tourd process has heard of the revocation (a notification
-// takes well under a millisecond on a quiet network) when it returns.
-const revocationGrace = 250 * time.Millisecond
+// RevokeKey returns once every running tourd process has heard of the
+// revocation: it waits until its own listener hears the notification (or
+// notifyWait passes), which PostgreSQL sends every listener at the same
+// time, then revocationGrace more for the other processes to read it.
+const (
+	notifyWait      = 2 * time.Second
+	revocationGrace = 100 * time.Millisecond
+)
 
 // maxKeyAge bounds how long a cached key lives even while notifications
 // flow: a listening connection that died without an error cannot keep a
@@ -28,6 +32,7 @@ const maxKeyAge = 30 * time.Second
 type keyEpoch struct {
 	gen       atomic.Int64
 	listening atomic.Bool
+	heard     atomic.Int64 // notifications received
 }
 
 func (e *keyEpoch) epoch() int64 {
@@ -75,5 +80,23 @@ func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) error {
 			return err
 		}
 		s.keyEpoch.gen.Add(1)
+		s.keyEpoch.heard.Add(1)
+	}
+}
+
+// awaitRevocation waits, after a revocation committed, until this process's
+// listener has heard more than heard notifications, then revocationGrace.
+func (s *Store) awaitRevocation(ctx context.Context, heard int64) {
+	deadline := time.Now().Add(notifyWait)
+	for s.keyEpoch.listening.Load() && s.keyEpoch.heard.Load() <= heard && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Millisecond):
+		}
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(revocationGrace):
 	}
 }
