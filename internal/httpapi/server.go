@@ -27,6 +27,8 @@ type Server struct {
 	log    *slog.Logger
 	docURL string
 	mux    *http.ServeMux
+
+	requests requestMetrics
 }
 
 // handler serves one authenticated v1 route: it returns the status and the
@@ -75,6 +77,7 @@ func New(store userdata.Store, log *slog.Logger, docURL string) *Server {
 	}
 	s.mux.HandleFunc("/healthz", s.method("GET", s.healthz))
 	s.mux.HandleFunc("/readyz", s.method("GET", s.readyz))
+	s.mux.HandleFunc("/metrics", s.method("GET", s.metrics))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &userdata.Error{Code: userdata.CodeNoRoute})
 	})
@@ -96,8 +99,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				s.writeError(rec, r, &userdata.Error{Code: userdata.CodeInternal})
 			}
 		}
+		d := time.Since(start)
+		s.requests.observe(r.Method, r.Pattern, rec.status, d)
 		s.log.InfoContext(r.Context(), "request", "method", r.Method, "pattern", r.Pattern,
-			"status", rec.status, "dur_ms", float64(time.Since(start).Microseconds())/1000)
+			"status", rec.status, "dur_ms", float64(d.Microseconds())/1000)
 	}()
 	if p := r.URL.Path; p == "" || p[0] != '/' || (path.Clean(p) != p && path.Clean(p)+"/" != p) {
 		s.writeError(rec, r, &userdata.Error{Code: userdata.CodeNoRoute})

@@ -169,3 +169,10 @@ func backoff(attempt int) time.Duration {
 	d := min(time.Millisecond<<attempt, 100*time.Millisecond)
 	return d/2 + rand.N(d/2)
 }
+
+// PoolStats reports the connection pool.
+func (s *Store) PoolStats() userdata.PoolStats {
+	st := s.pool.Stat()
+	return userdata.PoolStats{MaxOpen: int(st.MaxConns()), Open: int(st.TotalConns()), InUse: int(st.AcquiredConns()),
+		Idle: int(st.IdleConns()), WaitCount: st.EmptyAcquireCount(), WaitDuration: st.EmptyAcquireWaitTime()}
+}

@@ -190,3 +190,10 @@ func micros(t time.Time) int64 { return t.UnixMicro() }
 
 // fromMicros converts a stored time back.
 func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// PoolStats reports the pool of read connections.
+func (s *Store) PoolStats() userdata.PoolStats {
+	st := s.rdb.Stats()
+	return userdata.PoolStats{MaxOpen: st.MaxOpenConnections, Open: st.OpenConnections, InUse: st.InUse,
+		Idle: st.Idle, WaitCount: st.WaitCount, WaitDuration: st.WaitDuration}
+}
