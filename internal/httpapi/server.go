@@ -41,6 +41,17 @@ type route struct {
 	h            handler
 }
 
+// serviceRoutes are the GET routes served without authentication (§15.2).
+var serviceRoutes = []struct {
+	path string
+	h    func(*Server, http.ResponseWriter, *http.Request)
+}{
+	{"/healthz", (*Server).healthz},
+	{"/readyz", (*Server).readyz},
+	{"/metrics", (*Server).metrics},
+	{"/v1/openapi.json", (*Server).openAPI},
+}
+
 // routes is the v1 route table.
 var routes = []route{
 	{"GET", "/v1/users", (*Server).listUsers},
@@ -75,9 +86,9 @@ func New(store userdata.Store, log *slog.Logger, docURL string) *Server {
 	for _, p := range paths {
 		s.mux.Handle(p, s.dispatch(byPath[p]))
 	}
-	s.mux.HandleFunc("/healthz", s.method("GET", s.healthz))
-	s.mux.HandleFunc("/readyz", s.method("GET", s.readyz))
-	s.mux.HandleFunc("/metrics", s.method("GET", s.metrics))
+	for _, rt := range serviceRoutes {
+		s.mux.HandleFunc(rt.path, s.method("GET", func(w http.ResponseWriter, r *http.Request) { rt.h(s, w, r) }))
+	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &userdata.Error{Code: userdata.CodeNoRoute})
 	})
