@@ -45,6 +45,13 @@ type errorFields struct {
 // writeError is the one place errors become responses. Unexpected errors
 // are logged with their whole chain; the client sees a generic message.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, fields := s.wire(r, err)
+	writeJSON(w, status, errorBody{fields})
+}
+
+// wire maps an error to its status and envelope fields (§3), logging the
+// unexpected ones.
+func (s *Server) wire(r *http.Request, err error) (int, errorFields) {
 	var e *userdata.Error
 	we, ok := internalError, false
 	if errors.As(err, &e) {
@@ -62,5 +69,5 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if msg == "" {
 		msg = e.Message
 	}
-	writeJSON(w, we.status, errorBody{errorFields{we.code, msg, s.docURL}})
+	return we.status, errorFields{we.code, msg, s.docURL}
 }

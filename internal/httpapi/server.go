@@ -41,6 +41,10 @@ type route struct {
 	h            handler
 }
 
+// streams are the routes whose body is a stream of any length (§15.3):
+// they run without the server's read and write deadlines.
+var streams = map[string]bool{"POST /v1/users/import": true, "POST /v1/companies/import": true}
+
 // serviceRoutes are the GET routes served without authentication (§15.2).
 var serviceRoutes = []struct {
 	path string
@@ -56,10 +60,16 @@ var serviceRoutes = []struct {
 var routes = []route{
 	{"GET", "/v1/users", (*Server).listUsers},
 	{"POST", "/v1/users", (*Server).upsertUser},
+	{"POST", "/v1/users/import", (*Server).importUsers},
+	{"GET", "/v1/users/import", (*Server).getUser}, // the user whose id is "import"
+	{"DELETE", "/v1/users/import", (*Server).deleteUser},
 	{"GET", "/v1/users/{id}", (*Server).getUser},
 	{"DELETE", "/v1/users/{id}", (*Server).deleteUser},
 	{"GET", "/v1/companies", (*Server).listCompanies},
 	{"POST", "/v1/companies", (*Server).upsertCompany},
+	{"POST", "/v1/companies/import", (*Server).importCompanies},
+	{"GET", "/v1/companies/import", (*Server).getCompany}, // the company whose id is "import"
+	{"DELETE", "/v1/companies/import", (*Server).deleteCompany},
 	{"GET", "/v1/companies/{id}", (*Server).getCompany},
 	{"DELETE", "/v1/companies/{id}", (*Server).deleteCompany},
 	{"DELETE", "/v1/company-memberships", (*Server).deleteMembership},
@@ -144,6 +154,11 @@ func (s *Server) dispatch(methods map[string]handler) http.Handler {
 		if err != nil {
 			s.writeError(w, r, err)
 			return
+		}
+		if streams[r.Method+" "+r.Pattern] {
+			rc := http.NewResponseController(w)
+			rc.SetReadDeadline(time.Time{})
+			rc.SetWriteDeadline(time.Time{})
 		}
 		status, body, err := h(s, r, t)
 		if err != nil {

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
 
 	"tourd/internal/userdata"
 )
@@ -102,6 +103,9 @@ func pathAndQuery(r *http.Request) (query, string, error) {
 		return nil, "", err
 	}
 	id := r.PathValue("id")
+	if id == "" { // a literal route such as /v1/users/import: the id is its last segment
+		id = r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
+	}
 	if len(id) > userdata.MaxIDBytes {
 		return nil, "", userdata.Errorf(userdata.CodeInvalid, "id must be at most %d bytes", userdata.MaxIDBytes)
 	}

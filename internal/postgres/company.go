@@ -13,13 +13,28 @@ func (s *Store) UpsertCompany(ctx context.Context, tn userdata.Tenant, in *userd
 	var e *entity
 	var created bool
 	err := s.write(ctx, "upsert company", tn, func(w *write) error {
-		w.need(userdata.ScopeCompany, in.Attributes)
-		return companiesTable.upsert(w, userdata.NewID(), in.ExternalID, in.Attributes, func(r *entity, c bool) { e, created = r, c })
+		return w.upsertCompany(in, func(r *entity, c bool) { e, created = r, c })
 	})
 	if err != nil {
 		return nil, false, translate("upsert company", err)
 	}
 	return e.company(), created, nil
+}
+
+// upsertCompany queues the upsert of one company; done receives it.
+func (w *write) upsertCompany(in *userdata.CompanyUpsert, done func(*entity, bool)) error {
+	w.need(userdata.ScopeCompany, in.Attributes)
+	return companiesTable.upsert(w, userdata.NewID(), in.ExternalID, in.Attributes, done)
+}
+
+// ImportCompanies applies the upserts in order, as UpsertCompany would,
+// many to a transaction and a round trip.
+func (s *Store) ImportCompanies(ctx context.Context, tn userdata.Tenant, ins []*userdata.CompanyUpsert) []userdata.ImportResult {
+	return importAll(ctx, s, tn, ins, (*write).upsertCompany,
+		func(in *userdata.CompanyUpsert) (bool, error) {
+			_, created, err := s.UpsertCompany(ctx, tn, in)
+			return created, err
+		})
 }
 
 // GetCompany returns a company by external id, with the asked-for

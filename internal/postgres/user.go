@@ -15,24 +15,40 @@ func (s *Store) UpsertUser(ctx context.Context, tn userdata.Tenant, in *userdata
 	var e *entity
 	var created bool
 	err := s.write(ctx, "upsert user", tn, func(w *write) error {
-		w.need(userdata.ScopeUser, in.Attributes)
-		err := usersTable.upsert(w, userdata.NewID(), in.ExternalID, in.Attributes, func(r *entity, c bool) { e, created = r, c })
-		if err != nil {
-			return err
-		}
-		joins := make([]join, 0, len(in.Companies)+len(in.Memberships))
-		for _, co := range in.Companies {
-			joins = append(joins, join{company: co})
-		}
-		for _, m := range in.Memberships {
-			joins = append(joins, join{company: m.Company, attrs: m.Attributes})
-		}
-		return w.joinCompanies(in.ExternalID, joins)
+		return w.upsertUser(in, func(r *entity, c bool) { e, created = r, c })
 	})
 	if err != nil {
 		return nil, false, translate("upsert user", err)
 	}
 	return e.user(), created, nil
+}
+
+// upsertUser queues the statements of one user upsert; done receives the
+// stored user.
+func (w *write) upsertUser(in *userdata.UserUpsert, done func(*entity, bool)) error {
+	w.need(userdata.ScopeUser, in.Attributes)
+	if err := usersTable.upsert(w, userdata.NewID(), in.ExternalID, in.Attributes, done); err != nil {
+		return err
+	}
+	joins := make([]join, 0, len(in.Companies)+len(in.Memberships))
+	for _, co := range in.Companies {
+		joins = append(joins, join{company: co})
+	}
+	for _, m := range in.Memberships {
+		joins = append(joins, join{company: m.Company, attrs: m.Attributes})
+	}
+	return w.joinCompanies(in.ExternalID, joins)
+}
+
+// ImportUsers applies the upserts in order, as UpsertUser would, many to a
+// transaction and a round trip.
+func (s *Store) ImportUsers(ctx context.Context, tn userdata.Tenant, ins []*userdata.UserUpsert) []userdata.ImportResult {
+	return importAll(ctx, s, tn, ins,
+		func(w *write, in *userdata.UserUpsert, done func(*entity, bool)) error { return w.upsertUser(in, done) },
+		func(in *userdata.UserUpsert) (bool, error) {
+			_, created, err := s.UpsertUser(ctx, tn, in)
+			return created, err
+		})
 }
 
 // GetUser returns a user by external id, with the asked-for expansions. It

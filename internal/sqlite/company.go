@@ -21,6 +21,15 @@ func (s *Store) UpsertCompany(ctx context.Context, tn userdata.Tenant, in *userd
 	return c, created, err
 }
 
+// ImportCompanies applies the upserts in order, each as UpsertCompany
+// would, queued at once like ImportUsers.
+func (s *Store) ImportCompanies(ctx context.Context, tn userdata.Tenant, ins []*userdata.CompanyUpsert) []userdata.ImportResult {
+	return importAll(ctx, s, ins, func(w *wtx, in *userdata.CompanyUpsert) (bool, error) {
+		_, created, err := companiesTable.upsert(w, tn, in.ExternalID, in.Attributes, nil)
+		return created, err
+	})
+}
+
 // GetCompany returns a company by external id, with the asked-for
 // expansions.
 func (s *Store) GetCompany(ctx context.Context, tn userdata.Tenant, externalID string, x userdata.Expand) (*userdata.Company, error) {

@@ -12,25 +12,55 @@ func (s *Store) UpsertUser(ctx context.Context, tn userdata.Tenant, in *userdata
 	var u *userdata.User
 	var created bool
 	pre := s.premerge(usersTable, tn.EnvironmentID, in.ExternalID, in.Attributes)
-	err := s.write(ctx, func(w *wtx) error {
-		e, c, err := usersTable.upsert(w, tn, in.ExternalID, in.Attributes, pre)
-		if err != nil {
-			return err
-		}
-		for _, co := range in.Companies {
-			if err := w.joinCompany(tn, e.id, co, nil); err != nil {
-				return err
-			}
-		}
-		for _, m := range in.Memberships {
-			if err := w.joinCompany(tn, e.id, m.Company, m.Attributes); err != nil {
-				return err
-			}
-		}
-		u, created = e.user(), c
-		return nil
+	err := s.write(ctx, func(w *wtx) (err error) {
+		u, created, err = w.upsertUser(tn, in, pre)
+		return err
 	})
 	return u, created, err
+}
+
+// upsertUser is the write of UpsertUser.
+func (w *wtx) upsertUser(tn userdata.Tenant, in *userdata.UserUpsert, pre *premerge) (*userdata.User, bool, error) {
+	e, created, err := usersTable.upsert(w, tn, in.ExternalID, in.Attributes, pre)
+	if err != nil {
+		return nil, false, err
+	}
+	for _, co := range in.Companies {
+		if err := w.joinCompany(tn, e.id, co, nil); err != nil {
+			return nil, false, err
+		}
+	}
+	for _, m := range in.Memberships {
+		if err := w.joinCompany(tn, e.id, m.Company, m.Attributes); err != nil {
+			return nil, false, err
+		}
+	}
+	return e.user(), created, nil
+}
+
+// ImportUsers applies the upserts in order, each as UpsertUser would, with
+// all of them queued at once so that they share commits.
+func (s *Store) ImportUsers(ctx context.Context, tn userdata.Tenant, ins []*userdata.UserUpsert) []userdata.ImportResult {
+	return importAll(ctx, s, ins, func(w *wtx, in *userdata.UserUpsert) (bool, error) {
+		_, created, err := w.upsertUser(tn, in, nil)
+		return created, err
+	})
+}
+
+// importAll queues one write per item, in order, then waits for them all.
+func importAll[T any](ctx context.Context, s *Store, items []T, apply func(*wtx, T) (bool, error)) []userdata.ImportResult {
+	res := make([]userdata.ImportResult, len(items))
+	waits := make([]func() error, len(items))
+	for i, it := range items {
+		waits[i] = s.submit(ctx, func(w *wtx) (err error) {
+			res[i].Created, err = apply(w, it)
+			return err
+		})
+	}
+	for i, wait := range waits {
+		res[i].Err = wait()
+	}
+	return res
 }
 
 // GetUser returns a user by external id, with the asked-for expansions.

@@ -33,20 +33,26 @@ type wtx struct {
 // write runs fn in the writer's transaction and returns once that
 // transaction has committed (or fn failed and its part was rolled back).
 func (s *Store) write(ctx context.Context, fn func(w *wtx) error) error {
+	return s.submit(ctx, fn)()
+}
+
+// submit queues fn for the writer and returns a function that waits for
+// its outcome. Writes submitted by one goroutine run in the order it
+// submitted them (the writer takes them first in, first out), so a caller
+// may queue many before waiting for any.
+func (s *Store) submit(ctx context.Context, fn func(w *wtx) error) (wait func() error) {
 	j := &job{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	s.mu.RLock()
+	defer s.mu.RUnlock()
 	if s.closed {
-		s.mu.RUnlock()
-		return errClosed
+		return func() error { return errClosed }
 	}
 	select {
 	case s.jobs <- j:
+		return func() error { return <-j.done }
 	case <-ctx.Done():
-		s.mu.RUnlock()
-		return ctx.Err()
+		return ctx.Err
 	}
-	s.mu.RUnlock()
-	return <-j.done
 }
 
 // writer runs every write, in one transaction at a time, each write

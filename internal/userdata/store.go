@@ -2,6 +2,12 @@ package userdata
 
 import "context"
 
+// ImportResult is the outcome of one upsert of an import.
+type ImportResult struct {
+	Created bool
+	Err     error
+}
+
 // Store is tourd's storage: one implementation per database backend, all
 // held to the same behaviour by package storetest. Every method is safe for
 // concurrent use. Unless a method says otherwise, unexpected failures are
@@ -17,6 +23,11 @@ type Store interface {
 	// definitions. It returns the user as stored, unexpanded, and whether it
 	// was created. The input must have passed Validate.
 	UpsertUser(ctx context.Context, t Tenant, in *UserUpsert) (u *User, created bool, err error)
+	// ImportUsers applies upserts in order, each exactly as UpsertUser would
+	// (a later upsert of an id after an earlier one), batching their
+	// commits. The result holds, per upsert, whether it created the user or
+	// the error that made it fail; an upsert without error is committed.
+	ImportUsers(ctx context.Context, t Tenant, ins []*UserUpsert) []ImportResult
 	// GetUser returns a user by external id. It returns a CodeNotFound
 	// error for ResourceUser when the environment has no such user.
 	GetUser(ctx context.Context, t Tenant, externalID string, e Expand) (*User, error)
@@ -29,6 +40,8 @@ type Store interface {
 
 	// UpsertCompany creates or updates a company (§7.7), like UpsertUser.
 	UpsertCompany(ctx context.Context, t Tenant, in *CompanyUpsert) (c *Company, created bool, err error)
+	// ImportCompanies does for company upserts what ImportUsers does.
+	ImportCompanies(ctx context.Context, t Tenant, ins []*CompanyUpsert) []ImportResult
 	// GetCompany returns a company by external id, or CodeNotFound for
 	// ResourceCompany.
 	GetCompany(ctx context.Context, t Tenant, externalID string, e Expand) (*Company, error)

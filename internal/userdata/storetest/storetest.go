@@ -38,6 +38,7 @@ func Run(t *testing.T, open Opener) {
 		{"UserFilters", testUserFilters},
 		{"ConcurrentUpserts", testConcurrentUpserts},
 		{"ConcurrentMemberships", testConcurrentMemberships},
+		{"Import", testImport},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

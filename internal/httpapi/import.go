@@ -1,0 +1,116 @@
+package httpapi
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+
+	"tourd/internal/userdata"
+)
+
+// importBatch is how many valid lines go to the store at once.
+const importBatch = 500
+
+// maxImportErrors bounds the errors an import reports.
+const maxImportErrors = 100
+
+// importJSON is the answer of an import (§15.3).
+type importJSON struct {
+	Object  string            `json:"object"`
+	Created int               `json:"created"`
+	Updated int               `json:"updated"`
+	Failed  int               `json:"failed"`
+	Errors  []importErrorJSON `json:"errors"`
+}
+
+type importErrorJSON struct {
+	Line    int    `json:"line"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (s *Server) importUsers(r *http.Request, t userdata.Tenant) (int, any, error) {
+	return importStream(s, r, t, decodeUserUpsert, s.store.ImportUsers)
+}
+
+func (s *Server) importCompanies(r *http.Request, t userdata.Tenant) (int, any, error) {
+	return importStream(s, r, t, decodeCompanyUpsert, s.store.ImportCompanies)
+}
+
+// importStream reads an NDJSON body line by line: blank lines are skipped,
+// a line that fails decoding or validation is reported and skipped, and
+// the valid lines are applied in order, importBatch at a time.
+func importStream[T any](s *Server, r *http.Request, t userdata.Tenant, decode func([]byte) (T, error),
+	apply func(context.Context, userdata.Tenant, []T) []userdata.ImportResult) (int, any, error) {
+	out := &importJSON{Object: "import", Errors: []importErrorJSON{}}
+	var pending []T
+	var lines []int
+	flush := func() {
+		for i, res := range apply(r.Context(), t, pending) {
+			switch {
+			case res.Err != nil:
+				out.fail(s, r, lines[i], res.Err)
+			case res.Created:
+				out.Created++
+			default:
+				out.Updated++
+			}
+		}
+		pending, lines = pending[:0], lines[:0]
+	}
+	br := bufio.NewReaderSize(r.Body, 64<<10)
+	for n := 1; ; n++ {
+		line, tooLong, err := readLine(br, maxBody)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return 0, nil, userdata.Errorf(userdata.CodeInvalid, "could not read the request body at line %d", n)
+		}
+		switch {
+		case tooLong:
+			out.fail(s, r, n, &userdata.Error{Code: userdata.CodeTooLarge})
+		case len(bytes.TrimSpace(line)) > 0:
+			if item, derr := decode(line); derr != nil {
+				out.fail(s, r, n, derr)
+			} else {
+				pending, lines = append(pending, item), append(lines, n)
+			}
+		}
+		if len(pending) >= importBatch || (errors.Is(err, io.EOF) && len(pending) > 0) {
+			flush()
+		}
+		if errors.Is(err, io.EOF) {
+			return http.StatusOK, out, nil
+		}
+	}
+}
+
+// fail counts a failed line and reports it, up to maxImportErrors.
+func (o *importJSON) fail(s *Server, r *http.Request, line int, err error) {
+	o.Failed++
+	if len(o.Errors) < maxImportErrors {
+		_, f := s.wire(r, err)
+		o.Errors = append(o.Errors, importErrorJSON{line, f.Code, f.Message})
+	}
+}
+
+// readLine reads one line without its newline. A line longer than max is
+// read to its end and dropped: tooLong reports it. err is io.EOF after the
+// last line.
+func readLine(br *bufio.Reader, max int) (line []byte, tooLong bool, err error) {
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if !tooLong {
+			if len(line)+len(chunk) > max+1 { // +1: the newline
+				tooLong, line = true, nil
+			} else {
+				line = append(line, chunk...)
+			}
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		return bytes.TrimSuffix(line, []byte("\n")), tooLong, err
+	}
+}

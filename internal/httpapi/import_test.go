@@ -1,0 +1,93 @@
+package httpapi_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"tourd/internal/backendtest"
+)
+
+func TestImportUsers(t *testing.T) {
+	backendtest.Run(t, func(t *testing.T, b backendtest.Backend) {
+		e := newEnv(t, b)
+		e.do("POST", "/v1/users", `{"id":"old","attributes":{"a":1}}`).want(t, 201)
+		lines := []string{
+			`{"id":"u1","attributes":{"n":1},"companies":[{"id":"acme"}]}`, // 1
+			``,   // 2: blank
+			`  `, // 3: blank
+			`{"id":"u1","attributes":{"n":2,"m":true}}`, // 4: later line wins
+			`{bad json`, // 5
+			`{"id":"x","companies":[],"memberships":[]}`,  // 6: both set
+			`{"id":"old","attributes":{"a":null,"b":2}}`,  // 7: update
+			`{"id":"import","attributes":{"k":"v"}}`,      // 8
+			`{"id":"` + strings.Repeat("x", 1<<20) + `"}`, // 9: over 1 MiB
+			`{"id":""}`, // 10
+			`{"id":"u2","memberships":[{"company":{"id":"acme"},"attributes":{"role":"admin"}}]}`, // 11, no newline after
+		}
+		got := e.do("POST", "/v1/users/import", strings.Join(lines, "\n")).want(t, 200)
+		want := map[string]any{"object": "import", "created": 3.0, "updated": 2.0, "failed": 4.0, "errors": []any{
+			map[string]any{"line": 5.0, "code": "E1017"}, map[string]any{"line": 6.0, "code": "E1017"},
+			map[string]any{"line": 9.0, "code": "E1018"}, map[string]any{"line": 10.0, "code": "E1017"},
+		}}
+		for _, er := range got["errors"].([]any) {
+			m := er.(map[string]any)
+			if msg, _ := m["message"].(string); msg == "" {
+				t.Errorf("error without message: %v", m)
+			}
+			delete(m, "message")
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("import answer (-want +got):\n%s", diff)
+		}
+		u1 := e.do("GET", "/v1/users/u1?expand=companies", "").want(t, 200)
+		if a := u1["attributes"].(map[string]any); a["n"] != 2.0 || a["m"] != true || len(u1["companies"].([]any)) != 1 {
+			t.Errorf("u1 after import: %v", u1)
+		}
+		if a := e.do("GET", "/v1/users/old", "").want(t, 200)["attributes"].(map[string]any); a["a"] != nil || a["b"] != 2.0 {
+			t.Errorf("old after import: %v", a)
+		}
+		// The user whose id is "import" is reachable like any other.
+		if u := e.do("GET", "/v1/users/import", "").want(t, 200); u["id"] != "import" {
+			t.Errorf("GET /v1/users/import = %v", u)
+		}
+		e.do("DELETE", "/v1/users/import", "").want(t, 200)
+		e.do("GET", "/v1/users/import", "").wantError(t, 404, "E1001")
+		m := e.do("GET", "/v1/users/u2?expand=memberships", "").want(t, 200)["memberships"].([]any)
+		if len(m) != 1 || m[0].(map[string]any)["attributes"].(map[string]any)["role"] != "admin" {
+			t.Errorf("u2 memberships: %v", m)
+		}
+		e.do("GET", "/v1/users/x", "").wantError(t, 404, "E1001")
+		e.call("POST", "/v1/users/import", "", lines[0]).wantError(t, 401, "E1010")
+		e.do("PUT", "/v1/users/import", "").wantError(t, 405, "E1033")
+	})
+}
+
+func TestImportCompaniesAndErrorCap(t *testing.T) {
+	backendtest.Run(t, func(t *testing.T, b backendtest.Backend) {
+		e := newEnv(t, b)
+		var body strings.Builder
+		for i := range 1200 { // more than one store batch
+			fmt.Fprintf(&body, `{"id":"c%d","attributes":{"i":%d}}`+"\n", i%1000, i)
+		}
+		for range 150 {
+			body.WriteString(`{"id":"c1","attributes":"not an object"}` + "\n")
+		}
+		got := e.do("POST", "/v1/companies/import", body.String()).want(t, 200)
+		if got["created"] != 1000.0 || got["updated"] != 200.0 || got["failed"] != 150.0 || len(got["errors"].([]any)) != 100 {
+			t.Errorf("import: created %v updated %v failed %v, %d errors", got["created"], got["updated"], got["failed"], len(got["errors"].([]any)))
+		}
+		if first := got["errors"].([]any)[0].(map[string]any); first["line"] != 1201.0 {
+			t.Errorf("first error %v, want line 1201", first)
+		}
+		if a := e.do("GET", "/v1/companies/c5", "").want(t, 200)["attributes"].(map[string]any); a["i"] != 1005.0 {
+			t.Errorf("c5 = %v, want the later line's value", a)
+		}
+		empty := e.do("POST", "/v1/companies/import", "").want(t, 200)
+		if empty["created"] != 0.0 || empty["failed"] != 0.0 {
+			t.Errorf("empty import: %v", empty)
+		}
+	})
+}
