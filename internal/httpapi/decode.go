@@ -95,6 +95,16 @@ func (o object) id(field, name string) (string, error) {
 	return id, userdata.ValidateID(field, id)
 }
 
+// str decodes a string field that must not contain NUL characters.
+func (o object) str(name string) (string, error) {
+	raw := o[name]
+	var v string
+	if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &v) != nil {
+		return "", userdata.Errorf(userdata.CodeInvalid, "%s must be a string", name)
+	}
+	return v, checkNoNUL(name, v)
+}
+
 // attributes decodes an attribute map: absent or null is none, anything but
 // an object is an error.
 func (o object) attributes(field, name string) (userdata.Attributes, error) {

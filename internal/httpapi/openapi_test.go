@@ -84,7 +84,7 @@ func TestOpenAPISchemas(t *testing.T) {
 		"User": userJSON{}, "Company": companyJSON{}, "Membership": membershipJSON{},
 		"UserSummary": summaryJSON{}, "CompanySummary": summaryJSON{},
 		"AttributeDefinition": attributeDefinitionJSON{}, "EventDefinition": eventDefinitionJSON{},
-		"Deleted": deletedJSON{}, "Error": errorBody{}, "UserList": listJSON{}, "Import": importJSON{},
+		"Deleted": deletedJSON{}, "Error": errorBody{}, "UserList": listJSON{}, "Import": importJSON{}, "Event": eventJSON{},
 	} {
 		s, ok := spec.Components.Schemas[schema]
 		if !ok {

@@ -75,6 +75,8 @@ var routes = []route{
 	{"DELETE", "/v1/company-memberships", (*Server).deleteMembership},
 	{"GET", "/v1/attribute-definitions", (*Server).listAttributeDefinitions},
 	{"GET", "/v1/event-definitions", (*Server).listEventDefinitions},
+	{"POST", "/v1/events", (*Server).trackEvent},
+	{"GET", "/v1/events", (*Server).listEvents},
 }
 
 // New returns a Server over store. docURL is the envelope's doc_url; ""

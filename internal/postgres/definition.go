@@ -103,7 +103,7 @@ func (w *write) queueDefinitions() {
 	})
 	var rows definitionRows
 	for _, d := range defs {
-		rows.add(d.key.scope, d.key.codeName, userdata.DefaultDisplayName(d.key.codeName), d.dataType)
+		rows.add(d.key.scope, d.key.codeName, userdata.DisplayName(d.key.scope, d.key.codeName), d.dataType)
 	}
 	rows.queue(&w.batch, w.tn.ProjectID, false, w.now)
 }

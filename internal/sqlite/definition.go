@@ -26,7 +26,7 @@ func (w *wtx) ensureDefinitions(project string, scope userdata.Scope, a userdata
 		if _, err := w.q.ExecContext(w.ctx, `INSERT INTO attribute_definitions
 			(id, project_id, scope, code_name, display_name, data_type, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (project_id, scope, code_name) DO NOTHING`,
-			userdata.NewID(), project, int(scope), k, userdata.DefaultDisplayName(k), int(userdata.InferDataType(a[k])), micros(w.now)); err != nil {
+			userdata.NewID(), project, int(scope), k, userdata.DisplayName(scope, k), int(userdata.InferDataType(a[k])), micros(w.now)); err != nil {
 			return err
 		}
 		w.newDefs = append(w.newDefs, key)

@@ -130,6 +130,16 @@ func IsDatetime(s string) bool {
 	return err == nil && t.Format(layout) == s
 }
 
+// DisplayName is the display name of an auto-created attribute definition
+// of scope: event attributes are title-cased word by word (§15.4), the
+// others get DefaultDisplayName (§8.2).
+func DisplayName(scope Scope, codeName string) string {
+	if scope == ScopeEvent {
+		return EventDisplayName(codeName)
+	}
+	return DefaultDisplayName(codeName)
+}
+
 // DefaultDisplayName is the display name of an auto-created user, company
 // or membership attribute: the codeName with its first character uppercased.
 func DefaultDisplayName(codeName string) string {

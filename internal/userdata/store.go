@@ -64,6 +64,15 @@ type Store interface {
 	// definitions; errors as ListUsers.
 	ListEventDefinitions(ctx context.Context, t Tenant, f EventDefinitionFilter) (*List[*EventDefinition], error)
 
+	// TrackEvent records an event of a user (§15.4), creating its event
+	// definition, and eventDefinition-scoped attribute definitions linked
+	// to it, when missing. It returns CodeNotFound for ResourceUser or
+	// ResourceCompany when the user or the given company does not exist.
+	TrackEvent(ctx context.Context, t Tenant, in *EventInput) (*Event, error)
+	// ListEvents returns a page of the environment's events; errors as
+	// ListUsers.
+	ListEvents(ctx context.Context, t Tenant, f EventFilter) (*List[*Event], error)
+
 	// CreateKey stores a new active key (by its hash and display prefix) for
 	// the named environment of the named project, creating both, and
 	// seeding a new project's predefined definitions, when missing.

@@ -214,3 +214,12 @@ func TestMergeLarge(t *testing.T) {
 		t.Errorf("merged %d keys", len(got))
 	}
 }
+
+func TestEventDisplayName(t *testing.T) {
+	for in, want := range map[string]string{"flow_step_number": "Flow Step Number", "page_viewed": "Page Viewed",
+		"signup": "Signup", "a__b": "A B", "checkout-started": "Checkout Started", "élan_vital": "Élan Vital"} {
+		if got := userdata.EventDisplayName(in); got != want {
+			t.Errorf("EventDisplayName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

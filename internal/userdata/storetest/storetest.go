@@ -39,6 +39,7 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentUpserts", testConcurrentUpserts},
 		{"ConcurrentMemberships", testConcurrentMemberships},
 		{"Import", testImport},
+		{"Events", testEvents},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

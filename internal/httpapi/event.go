@@ -1,0 +1,103 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"tourd/internal/userdata"
+)
+
+// eventJSON is a tracked event (§15.4).
+type eventJSON struct {
+	ID             string          `json:"id"`
+	Object         string          `json:"object"`
+	Name           string          `json:"name"`
+	UserID         string          `json:"userId"`
+	CompanyID      *string         `json:"companyId"`
+	Attributes     json.RawMessage `json:"attributes"`
+	CreatedAt      string          `json:"createdAt"`
+	CreatedAtAlias string          `json:"created_at"`
+}
+
+func toEvent(e *userdata.Event) eventJSON {
+	ts := userdata.FormatTime(e.CreatedAt)
+	out := eventJSON{ID: e.ID, Object: "event", Name: e.Name, UserID: e.UserID, Attributes: e.Attributes, CreatedAt: ts, CreatedAtAlias: ts}
+	if e.CompanyID != "" {
+		out.CompanyID = &e.CompanyID
+	}
+	return out
+}
+
+// decodeEvent decodes and validates the body of POST /v1/events.
+func decodeEvent(body []byte) (*userdata.EventInput, error) {
+	o, err := decodeObject(body, "")
+	if err != nil {
+		return nil, err
+	}
+	in := &userdata.EventInput{}
+	if in.UserID, err = o.id("userId", "userId"); err != nil {
+		return nil, err
+	}
+	if !isNull(o["companyId"]) {
+		if in.CompanyID, err = o.id("companyId", "companyId"); err != nil {
+			return nil, err
+		}
+	}
+	if in.Name, err = o.str("name"); err != nil {
+		return nil, err
+	}
+	if in.Attributes, err = o.attributes("attributes", "attributes"); err != nil {
+		return nil, err
+	}
+	if !isNull(o["timestamp"]) {
+		ts, err := o.str("timestamp")
+		if err == nil {
+			in.Timestamp, err = time.Parse(time.RFC3339Nano, ts)
+		}
+		if err != nil {
+			return nil, userdata.Errorf(userdata.CodeInvalid, "timestamp must be an ISO-8601 date and time, such as 2025-04-27T13:39:47.024Z")
+		}
+	}
+	return in, in.Validate()
+}
+
+func (s *Server) trackEvent(r *http.Request, t userdata.Tenant) (int, any, error) {
+	body, err := readBody(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	in, err := decodeEvent(body)
+	if err != nil {
+		return 0, nil, err
+	}
+	ev, err := s.store.TrackEvent(r.Context(), t, in)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, toEvent(ev), nil
+}
+
+func (s *Server) listEvents(r *http.Request, t userdata.Tenant) (int, any, error) {
+	q, err := parseQuery(r.URL.RawQuery)
+	if err != nil {
+		return 0, nil, err
+	}
+	var f userdata.EventFilter
+	if f.PageRequest, err = q.page(createdAtOrder, createdAtOrderNames, createdAtOrder["-createdAt"]); err != nil {
+		return 0, nil, err
+	}
+	for _, p := range []struct {
+		name string
+		dst  *string
+	}{{"userId", &f.UserID}, {"companyId", &f.CompanyID}, {"name", &f.Name}} {
+		if *p.dst, _, err = q.single(p.name); err != nil {
+			return 0, nil, err
+		}
+	}
+	l, err := s.store.ListEvents(r.Context(), t, f)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, newList(r, q, mapItems(l.Items, toEvent), l, f.Limit, false), nil
+}

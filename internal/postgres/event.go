@@ -1,0 +1,136 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"tourd/internal/userdata"
+)
+
+const (
+	qEventUser             = `SELECT id FROM users WHERE environment_id = $1 AND external_id = $2`
+	qEventCompany          = `SELECT id FROM companies WHERE environment_id = $1 AND external_id = $2`
+	qInsertEventDefinition = `INSERT INTO event_definitions (id, project_id, code_name, display_name, created_at)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (project_id, code_name) DO NOTHING`
+	qLinkEventAttributes = `INSERT INTO event_definition_attributes (event_definition_id, attribute_definition_id)
+		SELECT e.id, d.id FROM event_definitions e, attribute_definitions d
+		WHERE e.project_id = $1 AND e.code_name = $2 AND d.project_id = $1 AND d.scope = $3 AND d.code_name = ANY($4)
+		ON CONFLICT DO NOTHING`
+	qInsertEvent = `INSERT INTO events (id, environment_id, user_id, company_id, name, attributes, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`
+)
+
+// TrackEvent records an event in one transaction, creating its
+// definitions when missing. It returns CodeNotFound for ResourceUser or
+// ResourceCompany when the user or the given company does not exist.
+func (s *Store) TrackEvent(ctx context.Context, tn userdata.Tenant, in *userdata.EventInput) (*userdata.Event, error) {
+	if !storable(in.UserID) {
+		return nil, userdata.NotFound(userdata.ResourceUser)
+	}
+	if !storable(in.CompanyID) {
+		return nil, userdata.NotFound(userdata.ResourceCompany)
+	}
+	attrs, err := in.Attributes.Create(nil)
+	if err != nil {
+		return nil, err
+	}
+	ev := &userdata.Event{ID: userdata.NewID(), Name: in.Name, UserID: in.UserID, CompanyID: in.CompanyID, Attributes: attrs}
+	err = s.retry(ctx, "track event", func() error {
+		now := s.now()
+		ev.CreatedAt = now
+		if !in.Timestamp.IsZero() {
+			ev.CreatedAt = in.Timestamp.UTC()
+		}
+		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			return trackEvent(ctx, tx, tn, in, ev, now)
+		})
+	})
+	if err != nil {
+		return nil, translate("track event", err)
+	}
+	return ev, nil
+}
+
+func trackEvent(ctx context.Context, tx pgx.Tx, tn userdata.Tenant, in *userdata.EventInput, ev *userdata.Event, now time.Time) error {
+	var userID string
+	err := tx.QueryRow(ctx, qEventUser, tn.EnvironmentID, in.UserID).Scan(&userID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return userdata.NotFound(userdata.ResourceUser)
+	}
+	if err != nil {
+		return err
+	}
+	var companyID *string
+	if in.CompanyID != "" {
+		companyID = new(string)
+		err := tx.QueryRow(ctx, qEventCompany, tn.EnvironmentID, in.CompanyID).Scan(companyID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return userdata.NotFound(userdata.ResourceCompany)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if _, err := tx.Exec(ctx, qInsertEventDefinition, userdata.NewID(), tn.ProjectID, in.Name, userdata.EventDisplayName(in.Name), now); err != nil {
+		return err
+	}
+	if keys := in.Attributes.Keys(); len(keys) > 0 {
+		var rows definitionRows
+		for _, k := range keys {
+			rows.add(userdata.ScopeEvent, k, userdata.EventDisplayName(k), userdata.InferDataType(in.Attributes[k]))
+		}
+		var b pgx.Batch
+		rows.queue(&b, tn.ProjectID, false, now)
+		b.Queue(qLinkEventAttributes, tn.ProjectID, in.Name, int32(userdata.ScopeEvent), keys)
+		if err := tx.SendBatch(ctx, &b).Close(); err != nil {
+			return err
+		}
+	}
+	_, err = tx.Exec(ctx, qInsertEvent, ev.ID, tn.EnvironmentID, userID, companyID, in.Name, ev.Attributes, ev.CreatedAt)
+	return err
+}
+
+// eventColumns are the columns scanEvent reads: the user and company are
+// shown by their external ids.
+const eventColumns = `id, name, (SELECT external_id FROM users WHERE users.id = events.user_id),
+	(SELECT external_id FROM companies WHERE companies.id = events.company_id), attributes, created_at`
+
+// ListEvents returns a page of the environment's events.
+func (s *Store) ListEvents(ctx context.Context, tn userdata.Tenant, f userdata.EventFilter) (*userdata.List[*userdata.Event], error) {
+	l := newListing("events", "environment_id", tn.EnvironmentID)
+	for _, filter := range []struct{ value, cond string }{
+		{f.UserID, "user_id IN (SELECT id FROM users WHERE environment_id = $1 AND external_id = %s)"},
+		{f.CompanyID, "company_id IN (SELECT id FROM companies WHERE environment_id = $1 AND external_id = %s)"},
+		{f.Name, "name = %s"},
+	} {
+		if filter.value == "" {
+			continue
+		}
+		if !storable(filter.value) {
+			return &userdata.List[*userdata.Event]{Items: []*userdata.Event{}}, nil
+		}
+		l.where(fmt.Sprintf(filter.cond, l.arg(filter.value)))
+	}
+	list, err := list(ctx, s, l, f.PageRequest, eventColumns, func(r pgx.Row) (*userdata.Event, string, error) {
+		var ev userdata.Event
+		var company *string
+		var attrs []byte
+		err := r.Scan(&ev.ID, &ev.Name, &ev.UserID, &company, &attrs, &ev.CreatedAt)
+		if err != nil {
+			return nil, "", err
+		}
+		if company != nil {
+			ev.CompanyID = *company
+		}
+		ev.Attributes, err = compact(attrs)
+		return &ev, ev.ID, err
+	})
+	if err != nil {
+		return nil, translate("list events", err)
+	}
+	return list, nil
+}
