@@ -90,7 +90,7 @@ func (c *common) logger(w io.Writer) (*slog.Logger, error) {
 func (c *common) openStore(ctx context.Context, log *slog.Logger, server bool) (userdata.Store, error) {
 	switch {
 	case strings.HasPrefix(c.db, "sqlite:"):
-		path := strings.TrimPrefix(c.db, "sqlite:")
+		path := strings.TrimPrefix(strings.TrimPrefix(c.db, "sqlite:"), "//") // sqlite:PATH or sqlite://PATH
 		if path == "" {
 			return nil, errors.New("--db sqlite: needs a file path, e.g. sqlite:tourd.db")
 		}

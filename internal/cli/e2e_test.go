@@ -211,6 +211,18 @@ func TestEndToEnd(t *testing.T) {
 	})
 }
 
+// A database path in directories that do not exist yet is created, and
+// sqlite:// URLs work too.
+func TestSQLitePaths(t *testing.T) {
+	dir := t.TempDir()
+	for _, db := range []string{"sqlite:" + filepath.Join(dir, "a", "b", "tourd.db"), "sqlite://" + filepath.Join(dir, "c.db")} {
+		newKey(t, db)
+		if list := tourd(t, "keys", "list", "--db", db); strings.Count(list, "\n") != 2 {
+			t.Errorf("keys list --db %s:\n%s", db, list)
+		}
+	}
+}
+
 func TestCommandErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{}, {"nope"}, {"keys"}, {"keys", "nope"}, {"serve", "--db", "mysql://x"}, {"serve", "--log-level", "loud"},

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"time"
@@ -64,6 +65,9 @@ type Options struct {
 // Open opens (creating if needed) the SQLite database at path, applies
 // pending migrations and starts the writer.
 func Open(ctx context.Context, path string, log *slog.Logger, opts Options) (*Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
 	var lock *os.File
 	if opts.Exclusive {
 		var err error
