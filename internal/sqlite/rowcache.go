@@ -7,8 +7,18 @@ import (
 	"tourd/internal/userdata"
 )
 
-// maxCachedRows bounds the row cache (about 300 bytes a row).
-const maxCachedRows = 1 << 16
+// The row cache holds at most maxCachedRows rows and about
+// maxCachedBytes of them; rows over maxCachedRowBytes are not cached.
+const (
+	maxCachedRows     = 1 << 16
+	maxCachedBytes    = 32 << 20
+	maxCachedRowBytes = maxCachedBytes / 64
+)
+
+// size is about how much memory a cached row takes.
+func (e *entity) size() int {
+	return len(e.id) + len(e.externalID) + len(e.attributes) + len(e.email.String) + 128
+}
 
 // rowKey identifies a user or company row.
 type rowKey struct {
@@ -27,9 +37,10 @@ var gone = &entity{}
 // commit happened since they began reading (seq), which could make what
 // they read stale.
 type rowCache struct {
-	mu  sync.RWMutex
-	seq uint64
-	m   map[rowKey]*entity
+	mu    sync.RWMutex
+	seq   uint64
+	m     map[rowKey]*entity
+	bytes int // the size of the cached rows
 }
 
 func newRowCache() *rowCache { return &rowCache{m: map[rowKey]*entity{}} }
@@ -59,26 +70,39 @@ func (c *rowCache) apply(changes map[rowKey]*entity) {
 	c.seq++
 	for k, e := range changes {
 		if e == nil || e == gone {
-			delete(c.m, k)
+			c.remove(k)
 		} else {
 			c.put(k, e)
 		}
 	}
 }
 
+func (c *rowCache) remove(k rowKey) {
+	if old, ok := c.m[k]; ok {
+		c.bytes -= old.size()
+		delete(c.m, k)
+	}
+}
+
 // put inserts a row, first dropping about an eighth of the cache when it
-// is full (map order is random enough for that).
+// is full (map order is random enough for that). Rows too large to cache
+// are only removed.
 func (c *rowCache) put(k rowKey, e *entity) {
-	if _, ok := c.m[k]; !ok && len(c.m) >= maxCachedRows {
-		n := maxCachedRows / 8
+	c.remove(k)
+	if e.size() > maxCachedRowBytes {
+		return
+	}
+	if len(c.m) >= maxCachedRows || c.bytes+e.size() > maxCachedBytes {
+		n := max(len(c.m)/8, 1)
 		for old := range c.m {
-			delete(c.m, old)
+			c.remove(old)
 			if n--; n == 0 {
 				break
 			}
 		}
 	}
 	c.m[k] = e
+	c.bytes += e.size()
 }
 
 // readEntity reads a user or company for a request: from the cache when

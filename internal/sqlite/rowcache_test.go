@@ -102,3 +102,27 @@ func TestServerLock(t *testing.T) {
 	}
 	s.Close()
 }
+
+// The cache stays within its bounds, whatever the rows' sizes.
+func TestRowCacheBounds(t *testing.T) {
+	c := newRowCache()
+	big := &entity{id: "big", attributes: make([]byte, maxCachedRowBytes+1)}
+	c.put(rowKey{usersTable, "e", "big"}, big)
+	if e, _ := c.get(rowKey{usersTable, "e", "big"}); e != nil {
+		t.Error("a row over maxCachedRowBytes was cached")
+	}
+	row := &entity{id: "r", attributes: make([]byte, maxCachedRowBytes/2)}
+	for i := range 1000 {
+		c.put(rowKey{usersTable, "e", fmt.Sprint(i)}, row)
+		if c.bytes > maxCachedBytes || len(c.m) > maxCachedRows {
+			t.Fatalf("after %d rows: %d bytes in %d rows", i+1, c.bytes, len(c.m))
+		}
+	}
+	sum := 0
+	for _, e := range c.m {
+		sum += e.size()
+	}
+	if sum != c.bytes || len(c.m) == 0 {
+		t.Errorf("accounted %d bytes, rows hold %d (%d rows)", c.bytes, sum, len(c.m))
+	}
+}
