@@ -5,6 +5,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -52,9 +53,15 @@ func (p *pendingDefs) need(s *Store, project string, scope userdata.Scope, a use
 
 // committed records the definitions as existing, once their write has
 // committed, so that later writes skip them.
-func (p *pendingDefs) committed(cache *sync.Map) {
+func (p *pendingDefs) committed(cache *sync.Map, size *atomic.Int64) {
+	if size.Load() > userdata.MaxCachedDefinitions {
+		cache.Clear()
+		size.Store(0)
+	}
 	for _, d := range p.list {
-		cache.Store(d.key, struct{}{})
+		if _, loaded := cache.LoadOrStore(d.key, struct{}{}); !loaded {
+			size.Add(1)
+		}
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -30,7 +31,8 @@ type Store struct {
 	// Now stamps created rows; tests may replace it before the first write.
 	Now func() time.Time
 
-	defs sync.Map // defKey -> struct{}: definitions known to be committed
+	defs     sync.Map     // defKey -> struct{}: definitions known to be committed
+	defCount atomic.Int64 // about how many defs holds
 
 	keys       *userdata.KeyCache
 	keyEpoch   keyEpoch

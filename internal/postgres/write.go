@@ -38,7 +38,7 @@ func (s *Store) write(ctx context.Context, op string, tn userdata.Tenant, build 
 		if err := s.pool.SendBatch(ctx, &w.batch).Close(); err != nil {
 			return err
 		}
-		w.defs.committed(&s.defs)
+		w.defs.committed(&s.defs, &s.defCount)
 		return nil
 	})
 }

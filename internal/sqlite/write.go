@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"syscall"
 	"time"
+
+	"tourd/internal/userdata"
 )
 
 // errClosed is returned for writes submitted after Close.
@@ -182,6 +184,9 @@ func (t *batchTx) commit() bool {
 			j.done <- fmt.Errorf("sqlite: commit: %w", errors.Join(err, rerr))
 		}
 		return false
+	}
+	if len(s.defs) > userdata.MaxCachedDefinitions {
+		clear(s.defs)
 	}
 	for _, j := range ok {
 		for _, k := range j.w.newDefs {

@@ -130,6 +130,11 @@ func IsDatetime(s string) bool {
 	return err == nil && t.Format(layout) == s
 }
 
+// MaxCachedDefinitions bounds how many known definitions a store
+// remembers (to skip inserting them again); past it, it forgets them all
+// and relearns.
+const MaxCachedDefinitions = 100000
+
 // DisplayName is the display name of an auto-created attribute definition
 // of scope: event attributes are title-cased word by word (§15.4), the
 // others get DefaultDisplayName (§8.2).
