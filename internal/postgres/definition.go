@@ -54,7 +54,7 @@ func (p *pendingDefs) need(s *Store, project string, scope userdata.Scope, a use
 // committed records the definitions as existing, once their write has
 // committed, so that later writes skip them.
 func (p *pendingDefs) committed(cache *sync.Map, size *atomic.Int64) {
-	if size.Load() > userdata.MaxCachedDefinitions {
+	if size.Load() > int64(userdata.MaxCachedDefinitions) {
 		cache.Clear()
 		size.Store(0)
 	}

@@ -126,3 +126,32 @@ func TestRowCacheBounds(t *testing.T) {
 		t.Errorf("accounted %d bytes, rows hold %d (%d rows)", c.bytes, sum, len(c.m))
 	}
 }
+
+// The cache of known definitions forgets everything past its bound, and
+// definitions keep being created correctly.
+func TestDefinitionCacheBound(t *testing.T) {
+	defer func(n int) { userdata.MaxCachedDefinitions = n }(userdata.MaxCachedDefinitions)
+	userdata.MaxCachedDefinitions = 10
+	s := openExclusive(t, filepath.Join(t.TempDir(), "tourd.db"))
+	ctx := t.Context()
+	_, hash, prefix := userdata.NewKey()
+	if _, err := s.CreateKey(ctx, "p", "e", hash, prefix); err != nil {
+		t.Fatal(err)
+	}
+	tn, _ := s.Authenticate(ctx, hash)
+	for i := range 30 {
+		a := userdata.Attributes{fmt.Sprintf("k%d", i): 1.0}
+		if _, _, err := s.UpsertUser(ctx, tn, &userdata.UserUpsert{ExternalID: "u", Attributes: a}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l, err := s.ListAttributeDefinitions(ctx, tn, userdata.AttributeDefinitionFilter{PageRequest: userdata.PageRequest{Limit: 100,
+		Sort: []userdata.Sort{{Field: userdata.SortCodeName}}}, Scope: userdata.ScopeUser})
+	if err != nil || len(l.Items) != 6+30 {
+		t.Fatalf("%d user definitions, %v; want 36", len(l.Items), err)
+	}
+	s.Close() // the writer, which owns the cache, has stopped
+	if len(s.defs) > userdata.MaxCachedDefinitions+1 {
+		t.Errorf("%d definitions cached, bound %d", len(s.defs), userdata.MaxCachedDefinitions)
+	}
+}

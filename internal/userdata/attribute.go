@@ -132,8 +132,8 @@ func IsDatetime(s string) bool {
 
 // MaxCachedDefinitions bounds how many known definitions a store
 // remembers (to skip inserting them again); past it, it forgets them all
-// and relearns.
-const MaxCachedDefinitions = 100000
+// and relearns. Tests lower it.
+var MaxCachedDefinitions = 100000
 
 // DisplayName is the display name of an auto-created attribute definition
 // of scope: event attributes are title-cased word by word (§15.4), the
