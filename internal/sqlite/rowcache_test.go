@@ -24,17 +24,27 @@ func openExclusive(t *testing.T, path string) *Store {
 	return s
 }
 
+// newTenant creates a key in s and returns its tenant.
+func newTenant(t *testing.T, s *Store) userdata.Tenant {
+	t.Helper()
+	_, hash, prefix := userdata.NewKey()
+	if _, err := s.CreateKey(t.Context(), "p", "e", hash, prefix); err != nil {
+		t.Fatal(err)
+	}
+	tn, err := s.Authenticate(t.Context(), hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tn
+}
+
 // Writes that fail after changing rows roll back in the database and leave
 // no trace in the cache, even when they share a batch with writes that
 // succeed.
 func TestFailedWritesLeaveNoTrace(t *testing.T) {
 	s := openExclusive(t, filepath.Join(t.TempDir(), "tourd.db"))
 	ctx := t.Context()
-	_, hash, prefix := userdata.NewKey()
-	if _, err := s.CreateKey(ctx, "p", "e", hash, prefix); err != nil {
-		t.Fatal(err)
-	}
-	tn, _ := s.Authenticate(ctx, hash)
+	tn := newTenant(t, s)
 	if _, _, err := s.UpsertUser(ctx, tn, &userdata.UserUpsert{ExternalID: "u"}); err != nil {
 		t.Fatal(err)
 	}
@@ -134,11 +144,7 @@ func TestDefinitionCacheBound(t *testing.T) {
 	userdata.MaxCachedDefinitions = 10
 	s := openExclusive(t, filepath.Join(t.TempDir(), "tourd.db"))
 	ctx := t.Context()
-	_, hash, prefix := userdata.NewKey()
-	if _, err := s.CreateKey(ctx, "p", "e", hash, prefix); err != nil {
-		t.Fatal(err)
-	}
-	tn, _ := s.Authenticate(ctx, hash)
+	tn := newTenant(t, s)
 	for i := range 30 {
 		a := userdata.Attributes{fmt.Sprintf("k%d", i): 1.0}
 		if _, _, err := s.UpsertUser(ctx, tn, &userdata.UserUpsert{ExternalID: "u", Attributes: a}); err != nil {

@@ -270,10 +270,6 @@ func (a Attributes) Split() (set json.RawMessage, del []string, err error) {
 	return set, del, err
 }
 
-// MarshalValue encodes one attribute value as stored: numbers as doubles,
-// strings as sent, without HTML escaping.
-func MarshalValue(v any) (json.RawMessage, error) { return marshal(v) }
-
 func marshal(v any) (json.RawMessage, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
