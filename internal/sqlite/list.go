@@ -107,8 +107,10 @@ func list[T any](ctx context.Context, q querier, l *listing, p userdata.PageRequ
 	args := append([]any{l.scope}, l.args...)
 	page := from
 	pageArgs := args
+	var vals []any // the cursor row's sort values
 	if p.Cursor != "" {
-		vals, err := o.values(ctx, q, l, p.Cursor)
+		var err error
+		vals, err = o.values(ctx, q, l, p.Cursor)
 		if err != nil {
 			return nil, err
 		}
@@ -143,19 +145,17 @@ func list[T any](ctx context.Context, q querier, l *listing, p userdata.PageRequ
 	if len(res.Items) == 0 {
 		return nil, userdata.Errorf(userdata.CodeInvalidCursor, "Invalid cursor parameter")
 	}
-	return res, previous(ctx, q, l, o, from, args, ids[0], p.Limit, res)
+	return res, previous(ctx, q, o, from, args, vals, p.Cursor, p.Limit, res)
 }
 
-// previous fills in the previous link of a page that starts at row first:
-// the up to limit rows before it form the previous page (§5.3 step 4).
-func previous[T any](ctx context.Context, q querier, l *listing, o order, from string, args []any, first string, limit int, res *userdata.List[T]) error {
-	vals, err := o.values(ctx, q, l, first)
-	if err != nil {
-		return err
-	}
+// previous fills in the previous link of a page read after the cursor row
+// (with sort values vals): the rows of the listing at or before the cursor
+// are the rows before the page, and the up to limit nearest form the
+// previous page (§5.3 step 4).
+func previous[T any](ctx context.Context, q querier, o order, from string, args, vals []any, cursor string, limit int, res *userdata.List[T]) error {
 	cond, cargs := o.keyset(vals, true)
-	rows, err := q.QueryContext(ctx, "SELECT id"+from+" AND "+cond+" ORDER BY "+o.by(true)+" LIMIT ?",
-		append(append(append([]any{}, args...), cargs...), limit+1)...)
+	rows, err := q.QueryContext(ctx, "SELECT id"+from+" AND ("+cond+" OR id = ?) ORDER BY "+o.by(true)+" LIMIT ?",
+		append(append(append([]any{}, args...), cargs...), cursor, limit+1)...)
 	if err != nil {
 		return err
 	}
