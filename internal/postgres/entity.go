@@ -66,22 +66,54 @@ func (e *entity) company() *userdata.Company {
 	return &userdata.Company{ID: e.id, ExternalID: e.externalID, Attributes: e.attributes, CreatedAt: e.createdAt}
 }
 
-// get reads one entity by external id, or returns CodeNotFound.
+// get reads one entity by external id, or returns CodeNotFound. Concurrent
+// gets share round trips (see Store.reads).
 func (t *entityTable) get(ctx context.Context, s *Store, envID, externalID string) (*entity, error) {
 	if !storable(externalID) {
 		return nil, userdata.NotFound(t.resource)
 	}
-	e := &entity{externalID: externalID}
-	var attrs []byte
-	err := s.pool.QueryRow(ctx, t.qGet, envID, externalID).Scan(&e.id, &attrs, &e.createdAt)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, userdata.NotFound(t.resource)
-	}
-	if err != nil {
+	l := &lookup{table: t, envID: envID, externalID: externalID}
+	if err := s.reads.do(ctx, l); err != nil {
 		return nil, err
 	}
-	e.attributes, err = compact(attrs)
-	return e, err
+	if l.found == nil {
+		return nil, userdata.NotFound(t.resource)
+	}
+	return l.found, nil
+}
+
+// lookup is one get: the entity asked for, and the one found.
+type lookup struct {
+	table             *entityTable
+	envID, externalID string
+	found             *entity
+}
+
+// runLookups reads a group of lookups in one round trip: one statement
+// each, pipelined. (One statement with = ANY($2) would cost the server
+// less per lookup, but PostgreSQL plans it anew for each array length.)
+func (s *Store) runLookups(ctx context.Context, group []*call[*lookup]) {
+	var b pgx.Batch
+	for _, c := range group {
+		l := c.item
+		b.Queue(l.table.qGet, l.envID, l.externalID).QueryRow(func(row pgx.Row) error {
+			e := &entity{externalID: l.externalID}
+			var attrs []byte
+			err := row.Scan(&e.id, &attrs, &e.createdAt)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			if err == nil {
+				e.attributes, err = compact(attrs)
+			}
+			l.found = e
+			return err
+		})
+	}
+	err := s.pool.SendBatch(ctx, &b).Close()
+	for _, c := range group {
+		c.err = err
+	}
 }
 
 // upsert queues the upsert of one entity (§8, §8.5); id is its id if the
@@ -92,6 +124,9 @@ func (t *entityTable) upsert(w *write, id, externalID string, a userdata.Attribu
 	set, del, err := split(a)
 	if err != nil {
 		return err
+	}
+	if w.first == "" {
+		w.first = t.resource + "\x00" + w.tn.EnvironmentID + "\x00" + externalID
 	}
 	q := w.batch.Queue(t.qUpsert, id, w.tn.EnvironmentID, externalID,
 		userdata.SeedAttributes(w.now), set, w.now, del)

@@ -43,9 +43,13 @@ func translate(op string, err error) error {
 }
 
 // retryable reports whether running the failed transaction again can
-// succeed: it lost a deadlock or a serialization conflict, or it failed
-// before anything reached the server.
+// succeed: it lost a deadlock or a serialization conflict, it failed
+// before anything reached the server, or another write that shared it
+// failed.
 func retryable(err error) bool {
+	if errors.Is(err, errShared) {
+		return true
+	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		return pgErr.Code == codeDeadlockDetected || pgErr.Code == codeSerializationFailure

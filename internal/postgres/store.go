@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,6 +34,9 @@ type Store struct {
 
 	defs     sync.Map     // defKey -> struct{}: definitions known to be committed
 	defCount atomic.Int64 // about how many defs holds
+
+	writes coalescer[*write]  // writes sharing transactions
+	reads  coalescer[*lookup] // gets sharing round trips
 
 	keys       *userdata.KeyCache
 	keyEpoch   keyEpoch
@@ -94,11 +98,21 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config, log *slog.Logger, opts
 		return nil, err
 	}
 	s := &Store{pool: pool, log: log, Now: time.Now, listenDone: make(chan struct{})}
+	s.writes = coalescer[*write]{lanes: lanes(), maxGroup: maxGroup, run: s.runWrites}
+	s.reads = coalescer[*lookup]{lanes: lanes(), maxGroup: maxGroup, run: s.runLookups}
 	s.keys = userdata.NewKeyCache(s.keyEpoch.epoch, maxKeyAge)
 	lctx, cancel := context.WithCancel(context.Background())
 	s.stopListen = cancel
 	go s.listenKeys(lctx, cfg.ConnConfig)
 	return s, nil
+}
+
+// lanes is how many groups of writes, and of reads, one store runs at
+// once. Fewer lanes make bigger groups, which cost the server less per
+// write and per read; one lane per core keeps the cores of the process
+// busy, and two keep one slow group from stalling the rest.
+func lanes() int {
+	return max(2, runtime.GOMAXPROCS(0))
 }
 
 // registerTypes makes every connection scan timestamptz values in UTC, as

@@ -367,3 +367,122 @@ func wantCode(t *testing.T, what string, err error, code userdata.Code) {
 		t.Errorf("%s: error %v (code %q), want code %q", what, err, got, code)
 	}
 }
+
+// TestSharedWriteFailure queues writes behind a write that waits for a row
+// lock, so that they share one transaction, with one write in the group
+// that PostgreSQL rejects. The shared transaction fails; each write must
+// then run alone, so that only the bad one fails.
+func TestSharedWriteFailure(t *testing.T) {
+	cfg := backendtest.PostgresConfig(t)
+	var logs backendtest.Buffer
+	s := openConfig(t, cfg.Copy(), debugLogger(&logs), postgres.Options{Migrate: true})
+	postgres.SetLanes(s, 1)
+	ctx := t.Context()
+	tn := tenant(t, s)
+	if _, _, err := s.UpsertUser(ctx, tn, &userdata.UserUpsert{ExternalID: "blocker"}); err != nil {
+		t.Fatal(err)
+	}
+	outside, err := pgx.ConnectConfig(ctx, cfg.ConnConfig.Copy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer outside.Close(context.Background())
+	tx, err := outside.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	if _, err := tx.Exec(ctx, "SELECT 1 FROM users WHERE external_id = 'blocker' FOR UPDATE"); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if _, _, err := s.UpsertUser(ctx, tn, &userdata.UserUpsert{ExternalID: "blocker", Attributes: userdata.Attributes{"n": 1.0}}); err != nil {
+			t.Errorf("the blocked upsert: %v", err)
+		}
+	})
+	waitBlockedBy(t, cfg, outside.PgConn().PID()) // the only lane is busy
+	const n, bad = 8, 5
+	errs := make([]error, n)
+	for i := range n {
+		value := any(float64(i))
+		if i == bad {
+			value = "a\x00b" // jsonb cannot hold it
+		}
+		wg.Go(func() {
+			_, _, errs[i] = s.UpsertUser(ctx, tn, &userdata.UserUpsert{ExternalID: fmt.Sprint("g", i), Attributes: userdata.Attributes{"v": value}})
+		})
+		for postgres.QueuedWrites(s) != i+1 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	for i, err := range errs {
+		id := fmt.Sprint("g", i)
+		u, gerr := s.GetUser(ctx, tn, id, 0)
+		if i == bad {
+			wantCode(t, "the bad write", err, userdata.CodeInvalid)
+			wantCode(t, "GetUser after the bad write", gerr, userdata.CodeNotFound)
+			continue
+		}
+		if err != nil || gerr != nil {
+			t.Errorf("%s: upsert error %v, get error %v", id, err, gerr)
+			continue
+		}
+		if v := decode(t, u.Attributes)["v"]; v != float64(i) {
+			t.Errorf("%s: v = %v, want %d", id, v, i)
+		}
+	}
+	if got := strings.Count(logs.String(), "retrying transaction"); got != n {
+		t.Errorf("%d writes ran again alone, want all %d of the failed group", got, n)
+	}
+}
+
+// TestLookupGroup checks that gets sharing a round trip each find their
+// own row: users and companies, repeated ids, and missing ones.
+func TestLookupGroup(t *testing.T) {
+	s := backendtest.OpenPostgres(t, backendtest.PostgresConfig(t), postgres.Options{Migrate: true})
+	ctx := t.Context()
+	tn := tenant(t, s)
+	_, hash, prefix := userdata.NewKey()
+	if _, err := s.CreateKey(ctx, "p", "other", hash, prefix); err != nil {
+		t.Fatal(err)
+	}
+	other, err := s.Authenticate(ctx, hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"a", "b"} {
+		if _, _, err := s.UpsertUser(ctx, tn, &userdata.UserUpsert{ExternalID: u, Attributes: userdata.Attributes{"user": u}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := s.UpsertCompany(ctx, tn, &userdata.CompanyUpsert{ExternalID: "a", Attributes: userdata.Attributes{"company": "a"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.UpsertUser(ctx, other, &userdata.UserUpsert{ExternalID: "c", Attributes: userdata.Attributes{"user": "c"}}); err != nil {
+		t.Fatal(err)
+	}
+	gets := []postgres.Lookup{{false, "a"}, {true, "a"}, {false, "b"}, {false, "a"}, {true, "b"}, {false, "c"}, {false, "zz"}}
+	want := []string{`{"user":"a"}`, `{"company":"a"}`, `{"user":"b"}`, `{"user":"a"}`, "", "", ""}
+	found, err := postgres.LookupGroup(ctx, s, tn, gets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range found {
+		got := ""
+		if f != nil {
+			m := decode(t, f)
+			delete(m, "first_seen_at")
+			delete(m, "last_seen_at")
+			b, _ := json.Marshal(m)
+			got = string(b)
+		}
+		if got != want[i] {
+			t.Errorf("get %v found %s, want %q", gets[i], got, want[i])
+		}
+	}
+}

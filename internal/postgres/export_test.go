@@ -1,0 +1,48 @@
+package postgres
+
+import (
+	"context"
+
+	"tourd/internal/userdata"
+)
+
+// SetLanes sets how many groups of writes, and of reads, s runs at once.
+// Call it before any write or read.
+func SetLanes(s *Store, n int) { s.writes.lanes, s.reads.lanes = n, n }
+
+// QueuedWrites reports how many writes wait for a lane.
+func QueuedWrites(s *Store) int {
+	s.writes.mu.Lock()
+	defer s.writes.mu.Unlock()
+	return len(s.writes.queue)
+}
+
+// Lookup is one get of LookupGroup.
+type Lookup struct {
+	Company    bool // a company, else a user
+	ExternalID string
+}
+
+// LookupGroup runs the gets as one group, in one round trip, and returns
+// the attributes of what each found (nil where it found nothing).
+func LookupGroup(ctx context.Context, s *Store, tn userdata.Tenant, gets []Lookup) ([][]byte, error) {
+	group := make([]*call[*lookup], len(gets))
+	for i, g := range gets {
+		t := usersTable
+		if g.Company {
+			t = companiesTable
+		}
+		group[i] = &call[*lookup]{ctx: ctx, item: &lookup{table: t, envID: tn.EnvironmentID, externalID: g.ExternalID}}
+	}
+	s.runLookups(ctx, group)
+	found := make([][]byte, len(gets))
+	for i, c := range group {
+		if c.err != nil {
+			return nil, c.err
+		}
+		if e := c.item.found; e != nil {
+			found[i] = e.attributes
+		}
+	}
+	return found, nil
+}
