@@ -23,7 +23,7 @@ func (w *wtx) ensureDefinitions(project string, scope userdata.Scope, a userdata
 		if _, ok := w.s.defs[key]; ok {
 			continue
 		}
-		if _, err := w.q.ExecContext(w.ctx, `INSERT INTO attribute_definitions
+		if _, err := w.exec(`INSERT INTO attribute_definitions
 			(id, project_id, scope, code_name, display_name, data_type, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (project_id, scope, code_name) DO NOTHING`,
 			userdata.NewID(), project, int(scope), k, userdata.DisplayName(scope, k), int(userdata.InferDataType(a[k])), micros(w.now)); err != nil {
@@ -41,7 +41,7 @@ func (w *wtx) seedProject(project string) error {
 	eventAttr := map[string]string{} // codeName -> id of eventDefinition-scoped attributes
 	for _, a := range attrs {
 		id := userdata.NewID()
-		if _, err := w.q.ExecContext(w.ctx, `INSERT INTO attribute_definitions
+		if _, err := w.exec(`INSERT INTO attribute_definitions
 			(id, project_id, scope, code_name, display_name, data_type, predefined, created_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?)`,
 			id, project, int(a.Scope), a.CodeName, a.DisplayName, int(a.DataType), micros(w.now)); err != nil {
 			return err
@@ -52,13 +52,13 @@ func (w *wtx) seedProject(project string) error {
 	}
 	for _, e := range events {
 		id := userdata.NewID()
-		if _, err := w.q.ExecContext(w.ctx, `INSERT INTO event_definitions
+		if _, err := w.exec(`INSERT INTO event_definitions
 			(id, project_id, code_name, display_name, predefined, created_at) VALUES (?, ?, ?, ?, 1, ?)`,
 			id, project, e.CodeName, e.DisplayName, micros(w.now)); err != nil {
 			return err
 		}
 		for _, a := range e.Attributes {
-			if _, err := w.q.ExecContext(w.ctx, `INSERT INTO event_definition_attributes
+			if _, err := w.exec(`INSERT INTO event_definition_attributes
 				(event_definition_id, attribute_definition_id) VALUES (?, ?)`, id, eventAttr[a]); err != nil {
 				return err
 			}

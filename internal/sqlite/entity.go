@@ -119,7 +119,7 @@ func (t *entityTable) upsert(w *wtx, tn userdata.Tenant, externalID string, a us
 			args = append(args, e.email)
 		}
 		var res sql.Result
-		if res, err = w.q.ExecContext(w.ctx, t.qInsert, args...); err == nil {
+		if res, err = w.exec(t.qInsert, args...); err == nil {
 			e.rowid, err = res.LastInsertId()
 		}
 	case err == nil:
@@ -158,16 +158,16 @@ func (t *entityTable) update(w *wtx, e *entity, was sql.NullString) error {
 	}
 	var err error
 	if e.email != was {
-		_, err = w.q.ExecContext(w.ctx, t.qUpdateEmail, string(e.attributes), e.email, e.rowid)
+		_, err = w.exec(t.qUpdateEmail, string(e.attributes), e.email, e.rowid)
 	} else {
-		_, err = w.q.ExecContext(w.ctx, t.qUpdate, string(e.attributes), e.rowid)
+		_, err = w.exec(t.qUpdate, string(e.attributes), e.rowid)
 	}
 	return err
 }
 
 // remove deletes the entity; its memberships go with it (ON DELETE CASCADE).
 func (t *entityTable) remove(w *wtx, envID, externalID string) error {
-	res, err := w.q.ExecContext(w.ctx, t.qDelete, envID, externalID)
+	res, err := w.exec(t.qDelete, envID, externalID)
 	if err != nil {
 		return err
 	}

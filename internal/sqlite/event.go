@@ -33,7 +33,7 @@ func (s *Store) TrackEvent(ctx context.Context, tn userdata.Tenant, in *userdata
 		if err := w.defineEvent(tn.ProjectID, in.Name, in.Attributes); err != nil {
 			return err
 		}
-		_, err = w.q.ExecContext(w.ctx, `INSERT INTO events (id, environment_id, user_id, company_id, name, attributes, created_at)
+		_, err = w.exec(`INSERT INTO events (id, environment_id, user_id, company_id, name, attributes, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, ev.ID, tn.EnvironmentID, u.id, companyID, in.Name, string(ev.Attributes), micros(ev.CreatedAt))
 		return err
 	})
@@ -46,7 +46,7 @@ func (s *Store) TrackEvent(ctx context.Context, tn userdata.Tenant, in *userdata
 // defineEvent makes sure the event has a definition, and each attribute
 // an eventDefinition-scoped definition linked to it.
 func (w *wtx) defineEvent(project, name string, a userdata.Attributes) error {
-	if _, err := w.q.ExecContext(w.ctx, `INSERT INTO event_definitions (id, project_id, code_name, display_name, created_at)
+	if _, err := w.exec(`INSERT INTO event_definitions (id, project_id, code_name, display_name, created_at)
 		VALUES (?, ?, ?, ?, ?) ON CONFLICT (project_id, code_name) DO NOTHING`,
 		userdata.NewID(), project, name, userdata.EventDisplayName(name), micros(w.now)); err != nil {
 		return err
@@ -62,7 +62,7 @@ func (w *wtx) defineEvent(project, name string, a userdata.Attributes) error {
 	for _, k := range keys {
 		args = append(args, k)
 	}
-	_, err := w.q.ExecContext(w.ctx, `INSERT INTO event_definition_attributes (event_definition_id, attribute_definition_id)
+	_, err := w.exec(`INSERT INTO event_definition_attributes (event_definition_id, attribute_definition_id)
 		SELECT e.id, d.id FROM event_definitions e, attribute_definitions d
 		WHERE e.project_id = ? AND e.code_name = ? AND d.project_id = ? AND d.scope = ?
 		AND d.code_name IN (?`+strings.Repeat(", ?", len(keys)-1)+`)

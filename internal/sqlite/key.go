@@ -46,7 +46,7 @@ func (s *Store) CreateKey(ctx context.Context, project, environment, keyHash, pr
 			return err
 		}
 		k.CreatedAt = w.now
-		_, err = w.q.ExecContext(w.ctx, `INSERT INTO api_keys (id, environment_id, key_hash, prefix, active, created_at)
+		_, err = w.exec(`INSERT INTO api_keys (id, environment_id, key_hash, prefix, active, created_at)
 			VALUES (?, ?, ?, ?, 1, ?)`, k.ID, envID.id, keyHash, prefix, micros(w.now))
 		return err
 	})
@@ -71,7 +71,7 @@ func (w *wtx) findOrCreate(find string, findArgs []any, insert string, values ..
 	}
 	f.id, f.created = userdata.NewID(), true
 	args := append(append([]any{f.id}, values...), micros(w.now))
-	_, err = w.q.ExecContext(w.ctx, insert, args...)
+	_, err = w.exec(insert, args...)
 	return f, err
 }
 
@@ -101,7 +101,7 @@ func (s *Store) ListKeys(ctx context.Context) ([]*userdata.APIKey, error) {
 // every process using the database to forget cached keys.
 func (s *Store) RevokeKey(ctx context.Context, idOrHash string) error {
 	err := s.write(ctx, func(w *wtx) error {
-		res, err := w.q.ExecContext(w.ctx, "UPDATE api_keys SET active = 0 WHERE id = ? OR key_hash = ?", idOrHash, idOrHash)
+		res, err := w.exec("UPDATE api_keys SET active = 0 WHERE id = ? OR key_hash = ?", idOrHash, idOrHash)
 		if err != nil {
 			return err
 		}

@@ -26,7 +26,7 @@ func (w *wtx) joinCompany(tn userdata.Tenant, userID string, co userdata.Company
 		if err != nil {
 			return err
 		}
-		if _, err := w.q.ExecContext(w.ctx, `INSERT INTO memberships (id, environment_id, user_id, company_id, attributes, created_at)
+		if _, err := w.exec(`INSERT INTO memberships (id, environment_id, user_id, company_id, attributes, created_at)
 			VALUES (?, ?, ?, ?, ?, ?)`, userdata.NewID(), tn.EnvironmentID, userID, c.id, string(created), micros(w.now)); err != nil {
 			return err
 		}
@@ -38,7 +38,7 @@ func (w *wtx) joinCompany(tn userdata.Tenant, userID string, co userdata.Company
 			return err
 		}
 		if changed {
-			if _, err := w.q.ExecContext(w.ctx, "UPDATE memberships SET attributes = ? WHERE id = ?", string(merged), id); err != nil {
+			if _, err := w.exec("UPDATE memberships SET attributes = ? WHERE id = ?", string(merged), id); err != nil {
 				return err
 			}
 		}
@@ -61,7 +61,7 @@ func (s *Store) DeleteMembership(ctx context.Context, tn userdata.Tenant, userID
 		if err != nil {
 			return err
 		}
-		_, err = w.q.ExecContext(w.ctx, "DELETE FROM memberships WHERE id = ?", id)
+		_, err = w.exec("DELETE FROM memberships WHERE id = ?", id)
 		return err
 	})
 	return id, err

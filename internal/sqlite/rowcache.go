@@ -151,9 +151,9 @@ func (w *wtx) wrote(t *entityTable, envID, externalID string, e *entity) {
 	}
 }
 
-// forget marks the rows a failed write touched as unknown: its savepoint
-// was rolled back, so later writes of the batch read them from the
-// database, and the cache drops them.
+// forget marks the rows a failed write touched as unknown, so that later
+// writes of the batch read them from the database, and the cache drops
+// them.
 func (w *wtx) forget() {
 	for _, k := range w.touched {
 		w.s.batch[k] = nil

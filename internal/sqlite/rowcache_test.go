@@ -40,17 +40,30 @@ func newTenant(t *testing.T, s *Store) userdata.Tenant {
 
 // Writes that fail after changing rows roll back in the database and leave
 // no trace in the cache, even when they share a batch with writes that
-// succeed.
+// succeed: whether they fail with an error of their own, or with a domain
+// error after a change. Deletes of missing rows, failing without a change,
+// share the batches too.
 func TestFailedWritesLeaveNoTrace(t *testing.T) {
+	for _, fail := range []error{errors.New("boom"), userdata.NotFound(userdata.ResourceMembership)} {
+		t.Run(fail.Error(), func(t *testing.T) { failedWritesLeaveNoTrace(t, fail) })
+	}
+}
+
+func failedWritesLeaveNoTrace(t *testing.T, fail error) {
 	s := openExclusive(t, filepath.Join(t.TempDir(), "tourd.db"))
 	ctx := t.Context()
 	tn := newTenant(t, s)
 	if _, _, err := s.UpsertUser(ctx, tn, &userdata.UserUpsert{ExternalID: "u"}); err != nil {
 		t.Fatal(err)
 	}
-	boom := errors.New("boom")
 	var wg sync.WaitGroup
 	for i := range 100 {
+		wg.Go(func() {
+			err := s.DeleteUser(ctx, tn, fmt.Sprint("missing", i))
+			if !userdata.IsNotFound(err, userdata.ResourceUser) {
+				t.Errorf("delete of a missing user: %v", err)
+			}
+		})
 		wg.Go(func() {
 			err := s.write(ctx, func(w *wtx) error {
 				a := userdata.Attributes{fmt.Sprintf("k%d", i): float64(i)}
@@ -61,11 +74,11 @@ func TestFailedWritesLeaveNoTrace(t *testing.T) {
 					return err
 				}
 				if i%2 == 1 {
-					return boom
+					return fail
 				}
 				return nil
 			})
-			if (i%2 == 1) != errors.Is(err, boom) {
+			if (i%2 == 1) != errors.Is(err, fail) {
 				t.Errorf("write %d: %v", i, err)
 			}
 		})

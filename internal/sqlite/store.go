@@ -151,6 +151,7 @@ func dsn(path string, readOnly bool) string {
 	// connection caches up to 16 MiB of pages.
 	q.Add("_pragma", "mmap_size(1073741824)")
 	q.Add("_pragma", "cache_size(-16384)")
+	q.Add("_pragma", "wal_autocheckpoint(10000)")
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
 	}

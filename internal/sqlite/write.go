@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"syscall"
@@ -30,6 +31,18 @@ type wtx struct {
 	s       *Store
 	newDefs []defKey
 	touched []rowKey // rows written, for the row cache
+	changed bool     // a statement of the write changed a row
+}
+
+// exec runs a statement of the write, noting whether it changed a row.
+func (w *wtx) exec(query string, args ...any) (sql.Result, error) {
+	res, err := w.q.ExecContext(w.ctx, query, args...)
+	if err == nil {
+		if n, nerr := res.RowsAffected(); nerr != nil || n > 0 {
+			w.changed = true
+		}
+	}
+	return res, err
 }
 
 // write runs fn in the writer's transaction and returns once that
@@ -57,13 +70,17 @@ func (s *Store) submit(ctx context.Context, fn func(w *wtx) error) (wait func() 
 	}
 }
 
-// writer runs every write, in one transaction at a time, each write
-// inside its own savepoint (but the first) so that a failing write leaves
-// the others intact. It commits when the syncer is idle: while the syncer
-// fsyncs one commit, the writes arriving meanwhile run in the next
-// transaction, and commit together as soon as the fsync ends (group
-// commit). Commits only write the WAL; no write is acknowledged before the
-// syncer has it on disk.
+// writer runs every write, in one transaction at a time. It commits when
+// the syncer is idle: while the syncer fsyncs one commit, the writes
+// arriving meanwhile run in the next transaction, and commit together as
+// soon as the fsync ends (group commit). Commits only write the WAL; no
+// write is acknowledged before the syncer has it on disk.
+//
+// Writes share the transaction without savepoints, which would cost two
+// statements each. A write that fails having changed nothing (a domain
+// error such as a missing row) leaves the transaction as it was: SQLite
+// undoes a failed statement by itself. A write that fails otherwise is
+// undone with the whole transaction, whose other writes then run again.
 func (s *Store) writer() {
 	idle := make(chan struct{}, 1) // the syncer finished a commit
 	go s.syncer(idle)
@@ -129,8 +146,7 @@ func (t *batchTx) run(j *job) {
 		return
 	}
 	ctx := context.Background() // a leaving client must not abort the others' writes
-	first := !t.open
-	if first {
+	if !t.open {
 		if _, err := s.w.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 			j.done <- fmt.Errorf("sqlite: begin: %w", err)
 			return
@@ -138,30 +154,43 @@ func (t *batchTx) run(j *job) {
 		t.open = true
 	}
 	j.w = wtx{ctx: ctx, q: s.w, now: s.Now().UTC().Truncate(time.Microsecond), s: s}
-	run := s.runInSavepoint
-	if first { // alone in the transaction, a failed write rolls it back whole
-		run = runJob
-	}
-	if err := run(j); err != nil {
-		j.w.forget()
-		if first {
-			t.rollback()
-		}
-		j.done <- err
+	err := runJob(j)
+	if err == nil {
+		t.ok = append(t.ok, j)
 		return
 	}
-	t.ok = append(t.ok, j)
+	j.w.forget()
+	var de *userdata.Error
+	if j.w.changed || !errors.As(err, &de) || len(t.ok) == 0 {
+		t.redo()
+	}
+	j.done <- err
 }
 
-// rollback ends a transaction that holds no successful write.
+// redo rolls the transaction back and runs its successful writes again,
+// in a new one.
+func (t *batchTx) redo() {
+	ok := t.ok
+	t.ok = nil
+	t.rollback()
+	for _, j := range ok {
+		t.run(j)
+	}
+}
+
+// rollback ends the transaction, dropping what it wrote from the caches.
 func (t *batchTx) rollback() {
-	if _, err := t.s.w.ExecContext(context.Background(), "ROLLBACK"); err != nil {
-		t.s.log.Error("sqlite: rollback failed", "err", err)
+	s := t.s
+	if _, err := s.w.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+		s.log.Error("sqlite: rollback failed", "err", err)
 	}
 	t.open = false
-	if t.s.rows != nil {
-		t.s.rows.apply(t.s.batch) // drops the rows the failed write touched
-		clear(t.s.batch)
+	if s.rows != nil {
+		for k := range s.batch {
+			s.batch[k] = nil // unknown: the cache drops it
+		}
+		s.rows.apply(s.batch)
+		clear(s.batch)
 	}
 }
 
@@ -214,24 +243,6 @@ func (s *Store) syncer(idle chan<- struct{}) {
 		}
 		idle <- struct{}{}
 	}
-}
-
-// runInSavepoint runs one job; on failure everything it wrote is undone.
-func (s *Store) runInSavepoint(j *job) error {
-	ctx := j.w.ctx
-	if _, err := j.w.q.ExecContext(ctx, "SAVEPOINT job"); err != nil {
-		return err
-	}
-	err := runJob(j)
-	if err != nil {
-		if _, rerr := j.w.q.ExecContext(ctx, "ROLLBACK TO job"); rerr != nil {
-			return errors.Join(err, rerr)
-		}
-	}
-	if _, rerr := j.w.q.ExecContext(ctx, "RELEASE job"); rerr != nil {
-		return errors.Join(err, rerr)
-	}
-	return err
 }
 
 // runJob runs a job's function, turning a panic into an error so that one
