@@ -124,8 +124,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		d := time.Since(start)
 		s.requests.observe(r.Method, r.Pattern, rec.status, d)
-		s.log.InfoContext(r.Context(), "request", "method", r.Method, "pattern", r.Pattern,
-			"status", rec.status, "dur_ms", float64(d.Microseconds())/1000)
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("method", r.Method), slog.String("pattern", r.Pattern),
+			slog.Int("status", rec.status), slog.Float64("dur_ms", float64(d.Microseconds())/1000))
 	}()
 	if p := r.URL.Path; p == "" || p[0] != '/' || (path.Clean(p) != p && path.Clean(p)+"/" != p) {
 		s.writeError(rec, r, &userdata.Error{Code: userdata.CodeNoRoute})
