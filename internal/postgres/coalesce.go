@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"sync"
 )
 
@@ -53,10 +54,24 @@ func (c *coalescer[T]) do(ctx context.Context, item T) error {
 }
 
 // lead runs group (whose first call is the caller's own), answers the
-// others, and hands the lane to the next queued group, or frees it.
+// others, and hands the lane to the next queued group, or frees it. A
+// panic in run fails the group's calls instead of stranding them.
 func (c *coalescer[T]) lead(group []*call[T]) {
+	defer func() {
+		if p := recover(); p != nil {
+			for _, cl := range group {
+				cl.err = fmt.Errorf("postgres: panic: %v", p)
+			}
+		}
+		c.handOff(group)
+	}()
 	// The group must not fail because its leader's client went away.
 	c.run(context.WithoutCancel(group[0].ctx), group)
+}
+
+// handOff answers the calls of a group that has run, but its leader's,
+// and gives the lane to the calls queued meanwhile, or frees it.
+func (c *coalescer[T]) handOff(group []*call[T]) {
 	c.mu.Lock()
 	n := min(len(c.queue), c.maxGroup)
 	next := c.queue[:n:n]

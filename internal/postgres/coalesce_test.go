@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -125,4 +126,28 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 	}
 	t.Fatal("condition not reached in 10s")
+}
+
+// TestCoalescerPanic checks that a panic while a group runs fails that
+// group's calls and frees the lane for later calls.
+func TestCoalescerPanic(t *testing.T) {
+	c := &coalescer[int]{lanes: 1, maxGroup: 4}
+	c.run = func(_ context.Context, g []*call[int]) {
+		if g[0].item == 1 {
+			panic("boom")
+		}
+	}
+	if err := c.do(t.Context(), 1); err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Errorf("call in a panicking group: error %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.do(t.Context(), 2) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("call after the panic: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the lane was not freed after the panic")
+	}
 }
