@@ -257,16 +257,13 @@ func (a Attributes) overlay(stored json.RawMessage, deleteNulls bool) (json.RawM
 // Split returns the non-null values as one JSON object and the keys to
 // delete, for backends that merge in SQL.
 func (a Attributes) Split() (set json.RawMessage, del []string, err error) {
-	m := make(map[string]any, len(a))
 	for k, v := range a {
 		if v == nil {
 			del = append(del, k)
-		} else {
-			m[k] = v
 		}
 	}
 	sort.Strings(del)
-	set, err = marshal(m)
+	set, err = a.Create(nil)
 	return set, del, err
 }
 
