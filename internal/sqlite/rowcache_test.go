@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -172,5 +173,34 @@ func TestDefinitionCacheBound(t *testing.T) {
 	s.Close() // the writer, which owns the cache, has stopped
 	if len(s.defs) > userdata.MaxCachedDefinitions+1 {
 		t.Errorf("%d definitions cached, bound %d", len(s.defs), userdata.MaxCachedDefinitions)
+	}
+}
+
+// A failed fsync fails its writes and every later one, even once fsyncs
+// succeed again, and Ping reports the store broken: what the WAL holds on
+// disk is unknown until a restart recovers it.
+func TestFsyncFailure(t *testing.T) {
+	s := openExclusive(t, filepath.Join(t.TempDir(), "tourd.db"))
+	ctx := t.Context()
+	tn := newTenant(t, s)
+	upsert := func(id string) error {
+		_, _, err := s.UpsertUser(ctx, tn, &userdata.UserUpsert{ExternalID: id})
+		return err
+	}
+	if err := upsert("before"); err != nil {
+		t.Fatal(err)
+	}
+	eio := errors.New("input/output error")
+	fdatasync = func(int) error { return eio }
+	t.Cleanup(func() { fdatasync = syscall.Fdatasync })
+	if err := upsert("during"); !errors.Is(err, eio) {
+		t.Errorf("write whose fsync failed: error %v, want %v", err, eio)
+	}
+	fdatasync = syscall.Fdatasync
+	if err := upsert("after"); !errors.Is(err, eio) {
+		t.Errorf("write after the failed fsync: error %v, want %v", err, eio)
+	}
+	if err := s.Ping(ctx); !errors.Is(err, eio) {
+		t.Errorf("Ping after the failed fsync: %v, want %v", err, eio)
 	}
 }

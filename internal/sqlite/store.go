@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"tourd/internal/userdata"
@@ -47,8 +48,9 @@ type Store struct {
 	mu      sync.RWMutex // guards closed against sends on jobs
 	closed  bool
 	jobs    chan *job
-	toSync  chan []*job // committed batches waiting for fsync
-	wal     *os.File    // the write-ahead log, for fsync
+	toSync  chan []*job           // committed batches waiting for fsync
+	broken  atomic.Pointer[error] // set by a failed fsync (see syncer)
+	wal     *os.File              // the write-ahead log, for fsync
 	stopped chan struct{}
 	defs    map[defKey]struct{} // definitions known to exist; writer-owned
 }
@@ -161,8 +163,12 @@ func dsn(path string, readOnly bool) string {
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
 
-// Ping reports whether the database answers a query.
+// Ping reports whether the database answers a query, and fails for good
+// once an fsync of the WAL has failed.
 func (s *Store) Ping(ctx context.Context) error {
+	if err := s.syncFailed(); err != nil {
+		return err
+	}
 	var one int
 	return s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one)
 }

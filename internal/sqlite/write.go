@@ -230,19 +230,39 @@ func (t *batchTx) commit() bool {
 // acknowledges its writes. Readers may see a commit before its fsync ends;
 // its writers hear of it after. It signals idle after each commit, and
 // once more when it exits.
+//
+// A failed fsync leaves the WAL's state on disk unknown (Linux may even
+// mark the unwritten pages clean), so a later fsync's success would prove
+// nothing: from the first failure on, no write is acknowledged and the
+// store reports itself broken (Ping), until the server restarts and
+// SQLite recovers the WAL from what is on disk.
 func (s *Store) syncer(idle chan<- struct{}) {
 	defer func() { idle <- struct{}{} }()
 	for batch := range s.toSync {
-		err := syscall.Fdatasync(int(s.wal.Fd()))
-		if err != nil {
-			s.log.Error("sqlite: fsync of the WAL failed: writes are not acknowledged", "err", err)
-			err = fmt.Errorf("sqlite: sync: %w", err)
+		err := s.syncFailed()
+		if err == nil {
+			if err = fdatasync(int(s.wal.Fd())); err != nil {
+				s.log.Error("sqlite: fsync of the WAL failed: no write is acknowledged any more; restart the server", "err", err)
+				err = fmt.Errorf("sqlite: sync: %w", err)
+				s.broken.Store(&err)
+			}
 		}
 		for _, j := range batch {
 			j.done <- err
 		}
 		idle <- struct{}{}
 	}
+}
+
+// fdatasync is syscall.Fdatasync; tests replace it to inject a failure.
+var fdatasync = syscall.Fdatasync
+
+// syncFailed returns the error of the fsync that failed, if one did.
+func (s *Store) syncFailed() error {
+	if err := s.broken.Load(); err != nil {
+		return *err
+	}
+	return nil
 }
 
 // runJob runs a job's function, turning a panic into an error so that one
