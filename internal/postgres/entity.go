@@ -1,11 +1,9 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -103,11 +101,11 @@ func (s *Store) runLookups(ctx context.Context, group []*call[*lookup]) {
 			if errors.Is(err, pgx.ErrNoRows) {
 				return nil
 			}
-			if err == nil {
-				e.attributes, err = compact(attrs)
+			if err != nil {
+				return err
 			}
-			l.found = e
-			return err
+			e.attributes, l.found = compact(attrs), e
+			return nil
 		})
 	}
 	err := s.pool.SendBatch(ctx, &b).Close()
@@ -138,9 +136,9 @@ func (t *entityTable) upsert(w *write, id, externalID string, a userdata.Attribu
 			if err := row.Scan(&e.id, &attrs, &e.createdAt, &created); err != nil {
 				return err
 			}
-			e.attributes, err = compact(attrs)
+			e.attributes = compact(attrs)
 			done(e, created)
-			return err
+			return nil
 		})
 	}
 	return nil
@@ -167,18 +165,34 @@ func scanEntity(r pgx.Row) (*entity, error) {
 	if err := r.Scan(&e.id, &e.externalID, &attrs, &e.createdAt); err != nil {
 		return nil, err
 	}
-	var err error
-	e.attributes, err = compact(attrs)
-	return &e, err
+	e.attributes = compact(attrs)
+	return &e, nil
 }
 
 // compact returns stored jsonb as compact JSON, the form the SQLite backend
 // stores: PostgreSQL prints jsonb with a space after each colon and comma.
-func compact(b []byte) (json.RawMessage, error) {
-	var buf bytes.Buffer
-	buf.Grow(len(b))
-	if err := json.Compact(&buf, b); err != nil {
-		return nil, fmt.Errorf("stored attributes: %w", err)
+// It drops the whitespace outside strings, which for valid JSON (as
+// PostgreSQL's output is) is what json.Compact does, without validating.
+func compact(b []byte) json.RawMessage {
+	out := make([]byte, 0, len(b))
+	inString := false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case inString:
+			if c == '\\' && i+1 < len(b) {
+				out = append(out, c)
+				i++
+				c = b[i]
+			} else if c == '"' {
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == ' ' || c == '\n' || c == '\t' || c == '\r':
+			continue
+		}
+		out = append(out, c)
 	}
-	return buf.Bytes(), nil
+	return out
 }

@@ -126,8 +126,8 @@ func (s *Store) ListEvents(ctx context.Context, tn userdata.Tenant, f userdata.E
 		if company != nil {
 			ev.CompanyID = *company
 		}
-		ev.Attributes, err = compact(attrs)
-		return &ev, ev.ID, err
+		ev.Attributes = compact(attrs)
+		return &ev, ev.ID, nil
 	})
 	if err != nil {
 		return nil, translate("list events", err)

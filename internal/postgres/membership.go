@@ -151,13 +151,7 @@ func (side memberSide) scan(r pgx.Row) (*userdata.Membership, error) {
 	if err := r.Scan(&m.ID, &m.UserID, &m.CompanyID, &attrs, &m.CreatedAt, &o.id, &o.externalID, &oAttrs, &o.createdAt); err != nil {
 		return nil, err
 	}
-	var err error
-	if m.Attributes, err = compact(attrs); err != nil {
-		return nil, err
-	}
-	if o.attributes, err = compact(oAttrs); err != nil {
-		return nil, err
-	}
+	m.Attributes, o.attributes = compact(attrs), compact(oAttrs)
 	if side.withCompany {
 		m.Company = o.company()
 	} else {
