@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"tourd/internal/keyset"
 	"tourd/internal/userdata"
 )
 
@@ -38,40 +39,11 @@ func (l *listing) from() string {
 	return " FROM " + l.table + " WHERE " + strings.Join(append([]string{l.scopeCol + " = $1"}, l.conds...), " AND ")
 }
 
-var sortColumns = map[userdata.SortField]string{
-	userdata.SortCreatedAt:   "created_at",
-	userdata.SortCodeName:    "code_name",
-	userdata.SortDisplayName: "display_name",
-}
+// order is a listing's sort order, with the cursor conditions of this
+// backend's dialect.
+type order struct{ keyset.Order }
 
-// order is a sort order made of columns, always ending in id ascending.
-type order struct {
-	cols []string
-	desc []bool
-}
-
-func newOrder(sorts []userdata.Sort) order {
-	var o order
-	for _, s := range sorts {
-		o.cols = append(o.cols, sortColumns[s.Field])
-		o.desc = append(o.desc, s.Desc)
-	}
-	o.cols = append(o.cols, "id")
-	o.desc = append(o.desc, false)
-	return o
-}
-
-// by renders the ORDER BY list, reversed for reading backwards.
-func (o order) by(reverse bool) string {
-	parts := make([]string, len(o.cols))
-	for i, c := range o.cols {
-		if o.desc[i] != reverse {
-			c += " DESC"
-		}
-		parts[i] = c
-	}
-	return strings.Join(parts, ", ")
-}
+func newOrder(sorts []userdata.Sort) order { return order{keyset.NewOrder(sorts)} }
 
 // keyset renders the condition "the row comes strictly after the cursor
 // row" or, with atOrBefore, "the row is the cursor row or comes before it".
@@ -81,25 +53,25 @@ func (o order) by(reverse bool) string {
 // column ascends, the condition is a row comparison, which an index on
 // (scope, columns…, id) serves as a range.
 func (o order) keyset(l *listing, cursor string, atOrBefore bool) string {
-	vals := make([]string, len(o.cols))
-	for i, c := range o.cols {
+	vals := make([]string, len(o.Cols))
+	for i, c := range o.Cols {
 		vals[i] = "(SELECT " + c + " FROM " + l.table + " WHERE " + l.scopeCol + " = $1 AND id = " + cursor + ")"
 	}
-	if !slices.Contains(o.desc, true) {
+	if !slices.Contains(o.Desc, true) {
 		op := " > "
 		if atOrBefore {
 			op = " <= "
 		}
-		return "(" + strings.Join(o.cols, ", ") + ")" + op + "(" + strings.Join(vals, ", ") + ")"
+		return "(" + strings.Join(o.Cols, ", ") + ")" + op + "(" + strings.Join(vals, ", ") + ")"
 	}
-	terms := make([]string, len(o.cols))
-	for i, c := range o.cols {
+	terms := make([]string, len(o.Cols))
+	for i, c := range o.Cols {
 		var t []string
 		for j := 0; j < i; j++ {
-			t = append(t, o.cols[j]+" = "+vals[j])
+			t = append(t, o.Cols[j]+" = "+vals[j])
 		}
 		op := " > "
-		if o.desc[i] {
+		if o.Desc[i] {
 			op = " < "
 		}
 		terms[i] = "(" + strings.Join(append(t, c+op+vals[i]), " AND ") + ")"
@@ -120,7 +92,7 @@ func list[T any](ctx context.Context, s *Store, l *listing, p userdata.PageReque
 	if p.Cursor != "" {
 		return pageAfter(ctx, s, l, o, p, cols, pg)
 	}
-	rows, _ := s.pool.Query(ctx, "SELECT "+cols+l.from()+" ORDER BY "+o.by(false)+" LIMIT "+l.arg(p.Limit+1), l.args...)
+	rows, _ := s.pool.Query(ctx, "SELECT "+cols+l.from()+" ORDER BY "+o.By(false)+" LIMIT "+l.arg(p.Limit+1), l.args...)
 	defer rows.Close()
 	if err := pg.read(rows); err != nil {
 		return nil, err
@@ -140,9 +112,9 @@ func pageAfter[T any](ctx context.Context, s *Store, l *listing, o order, p user
 	cursor, limit := l.arg(p.Cursor), l.arg(p.Limit+1)
 	var before []string
 	var b pgx.Batch
-	b.Queue("SELECT "+cols+l.from()+" AND "+o.keyset(l, cursor, false)+" ORDER BY "+o.by(false)+" LIMIT "+limit, l.args...).
+	b.Queue("SELECT "+cols+l.from()+" AND "+o.keyset(l, cursor, false)+" ORDER BY "+o.By(false)+" LIMIT "+limit, l.args...).
 		Query(pg.read)
-	b.Queue("SELECT id"+l.from()+" AND "+o.keyset(l, cursor, true)+" ORDER BY "+o.by(true)+" LIMIT "+limit, l.args...).
+	b.Queue("SELECT id"+l.from()+" AND "+o.keyset(l, cursor, true)+" ORDER BY "+o.By(true)+" LIMIT "+limit, l.args...).
 		Query(func(rows pgx.Rows) (err error) {
 			before, err = pgx.CollectRows(rows, pgx.RowTo[string])
 			return err

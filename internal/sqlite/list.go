@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 
+	"tourd/internal/keyset"
 	"tourd/internal/userdata"
 )
 
@@ -23,57 +24,28 @@ func (l *listing) where(cond string, args ...any) {
 	l.args = append(l.args, args...)
 }
 
-var sortColumns = map[userdata.SortField]string{
-	userdata.SortCreatedAt:   "created_at",
-	userdata.SortCodeName:    "code_name",
-	userdata.SortDisplayName: "display_name",
-}
-
 // scanner is what *sql.Row and *sql.Rows have in common.
 type scanner interface{ Scan(dest ...any) error }
 
-// order is a sort order made of columns, always ending in id ascending.
-type order struct {
-	cols []string
-	desc []bool
-}
+// order is a listing's sort order, with the cursor conditions of this
+// backend's dialect.
+type order struct{ keyset.Order }
 
-func newOrder(sorts []userdata.Sort) order {
-	var o order
-	for _, s := range sorts {
-		o.cols = append(o.cols, sortColumns[s.Field])
-		o.desc = append(o.desc, s.Desc)
-	}
-	o.cols = append(o.cols, "id")
-	o.desc = append(o.desc, false)
-	return o
-}
-
-// by renders the ORDER BY list, reversed for reading backwards.
-func (o order) by(reverse bool) string {
-	parts := make([]string, len(o.cols))
-	for i, c := range o.cols {
-		if o.desc[i] != reverse {
-			c += " DESC"
-		}
-		parts[i] = c
-	}
-	return strings.Join(parts, ", ")
-}
+func newOrder(sorts []userdata.Sort) order { return order{keyset.NewOrder(sorts)} }
 
 // keyset renders the condition "the row comes after (or, with before,
 // before) the row whose sort values are vals" in this order.
 func (o order) keyset(vals []any, before bool) (string, []any) {
 	var terms []string
 	var args []any
-	for i, c := range o.cols {
+	for i, c := range o.Cols {
 		var t []string
 		for j := 0; j < i; j++ {
-			t = append(t, o.cols[j]+" = ?")
+			t = append(t, o.Cols[j]+" = ?")
 			args = append(args, vals[j])
 		}
 		op := " > ?"
-		if o.desc[i] != before {
+		if o.Desc[i] != before {
 			op = " < ?"
 		}
 		t = append(t, c+op)
@@ -86,12 +58,12 @@ func (o order) keyset(vals []any, before bool) (string, []any) {
 // values reads the sort values of the row with the given id in the
 // listing's tenant scope. It returns CodeInvalidCursor when there is none.
 func (o order) values(ctx context.Context, q querier, l *listing, id string) ([]any, error) {
-	vals := make([]any, len(o.cols))
-	ptrs := make([]any, len(o.cols))
+	vals := make([]any, len(o.Cols))
+	ptrs := make([]any, len(o.Cols))
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
-	query := "SELECT " + strings.Join(o.cols, ", ") + " FROM " + l.table + " WHERE " + l.scopeCol + " = ? AND id = ?"
+	query := "SELECT " + strings.Join(o.Cols, ", ") + " FROM " + l.table + " WHERE " + l.scopeCol + " = ? AND id = ?"
 	err := q.QueryRowContext(ctx, query, l.scope, id).Scan(ptrs...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, userdata.Errorf(userdata.CodeInvalidCursor, "Invalid cursor parameter")
@@ -118,7 +90,7 @@ func list[T any](ctx context.Context, q querier, l *listing, p userdata.PageRequ
 		page += " AND " + cond
 		pageArgs = append(append([]any{}, args...), cargs...)
 	}
-	rows, err := q.QueryContext(ctx, "SELECT "+cols+page+" ORDER BY "+o.by(false)+" LIMIT ?", append(pageArgs, p.Limit+1)...)
+	rows, err := q.QueryContext(ctx, "SELECT "+cols+page+" ORDER BY "+o.By(false)+" LIMIT ?", append(pageArgs, p.Limit+1)...)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +126,7 @@ func list[T any](ctx context.Context, q querier, l *listing, p userdata.PageRequ
 // previous page (§5.3 step 4).
 func previous[T any](ctx context.Context, q querier, o order, from string, args, vals []any, cursor string, limit int, res *userdata.List[T]) error {
 	cond, cargs := o.keyset(vals, true)
-	rows, err := q.QueryContext(ctx, "SELECT id"+from+" AND ("+cond+" OR id = ?) ORDER BY "+o.by(true)+" LIMIT ?",
+	rows, err := q.QueryContext(ctx, "SELECT id"+from+" AND ("+cond+" OR id = ?) ORDER BY "+o.By(true)+" LIMIT ?",
 		append(append(append([]any{}, args...), cargs...), cursor, limit+1)...)
 	if err != nil {
 		return err
