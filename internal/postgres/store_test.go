@@ -226,20 +226,6 @@ func decode(t *testing.T, raw []byte) map[string]any {
 	return m
 }
 
-// tenant creates a key and returns its tenant.
-func tenant(t *testing.T, s userdata.Store) userdata.Tenant {
-	t.Helper()
-	_, hash, prefix := userdata.NewKey()
-	if _, err := s.CreateKey(t.Context(), "p", "e", hash, prefix); err != nil {
-		t.Fatal(err)
-	}
-	tn, err := s.Authenticate(t.Context(), hash)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tn
-}
-
 // TestDeadlockRetry closes a lock cycle between an upsert and an outside
 // transaction. PostgreSQL aborts the upsert's transaction, which started
 // waiting first; the store must run it again and succeed.
@@ -248,23 +234,14 @@ func TestDeadlockRetry(t *testing.T) {
 	var logs backendtest.Buffer
 	s := openConfig(t, cfg.Copy(), debugLogger(&logs), postgres.Options{Migrate: true})
 	ctx := t.Context()
-	tn := tenant(t, s)
+	tn := storetest.Tenant(t, s, "p", "e")
 	two := func(a, b userdata.Attributes) *userdata.UserUpsert {
 		return &userdata.UserUpsert{ExternalID: "u", Companies: []userdata.CompanyUpsert{{ExternalID: "a", Attributes: a}, {ExternalID: "b", Attributes: b}}}
 	}
 	if _, _, err := s.UpsertUser(ctx, tn, two(nil, nil)); err != nil {
 		t.Fatal(err)
 	}
-	outside, err := pgx.ConnectConfig(ctx, cfg.ConnConfig.Copy())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer outside.Close(context.Background())
-	tx, err := outside.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(context.Background())
+	tx, pid := outsideTx(t, cfg)
 	lock := func(company string) error {
 		_, err := tx.Exec(ctx, "UPDATE companies SET attributes = attributes WHERE external_id = $1", company)
 		return err
@@ -277,8 +254,8 @@ func TestDeadlockRetry(t *testing.T) {
 		_, _, err := s.UpsertUser(ctx, tn, two(userdata.Attributes{"x": 1.0}, userdata.Attributes{"y": 2.0}))
 		done <- err
 	}()
-	waitBlockedBy(t, cfg, outside.PgConn().PID()) // the upsert holds a and waits for b
-	victim := lock("a")                           // closes the cycle
+	waitBlockedBy(t, cfg, pid) // the upsert holds a and waits for b
+	victim := lock("a")        // closes the cycle
 	if victim == nil {
 		if err := tx.Commit(ctx); err != nil {
 			t.Fatal(err)
@@ -298,6 +275,24 @@ func TestDeadlockRetry(t *testing.T) {
 	if decode(t, a.Attributes)["x"] != 1.0 || decode(t, b.Attributes)["y"] != 2.0 {
 		t.Errorf("after the retried upsert: a %s, b %s", a.Attributes, b.Attributes)
 	}
+}
+
+// outsideTx begins a transaction on a connection of its own, outside any
+// store, and returns it with the connection's backend pid. It is rolled
+// back, unless committed, and closed when the test ends.
+func outsideTx(t *testing.T, cfg *pgxpool.Config) (pgx.Tx, uint32) {
+	t.Helper()
+	conn, err := pgx.ConnectConfig(t.Context(), cfg.ConnConfig.Copy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	tx, err := conn.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tx.Rollback(context.Background()) })
+	return tx, conn.PgConn().PID()
 }
 
 // waitBlockedBy waits until some session waits for a lock held by pid.
@@ -329,7 +324,7 @@ func waitBlockedBy(t *testing.T, cfg *pgxpool.Config, pid uint32) {
 func TestUnstorableText(t *testing.T) {
 	s := backendtest.Postgres.Open(t)
 	ctx := t.Context()
-	tn := tenant(t, s)
+	tn := storetest.Tenant(t, s, "p", "e")
 	for _, id := range []string{"a\x00b", "\xff"} {
 		_, err := s.GetUser(ctx, tn, id, 0)
 		wantCode(t, fmt.Sprintf("GetUser(%q)", id), err, userdata.CodeNotFound)
@@ -378,20 +373,11 @@ func TestSharedWriteFailure(t *testing.T) {
 	s := openConfig(t, cfg.Copy(), debugLogger(&logs), postgres.Options{Migrate: true})
 	postgres.SetLanes(s, 1)
 	ctx := t.Context()
-	tn := tenant(t, s)
+	tn := storetest.Tenant(t, s, "p", "e")
 	if _, _, err := s.UpsertUser(ctx, tn, &userdata.UserUpsert{ExternalID: "blocker"}); err != nil {
 		t.Fatal(err)
 	}
-	outside, err := pgx.ConnectConfig(ctx, cfg.ConnConfig.Copy())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer outside.Close(context.Background())
-	tx, err := outside.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(context.Background())
+	tx, pid := outsideTx(t, cfg)
 	if _, err := tx.Exec(ctx, "SELECT 1 FROM users WHERE external_id = 'blocker' FOR UPDATE"); err != nil {
 		t.Fatal(err)
 	}
@@ -401,7 +387,7 @@ func TestSharedWriteFailure(t *testing.T) {
 			t.Errorf("the blocked upsert: %v", err)
 		}
 	})
-	waitBlockedBy(t, cfg, outside.PgConn().PID()) // the only lane is busy
+	waitBlockedBy(t, cfg, pid) // the only lane is busy
 	const n, bad = 8, 5
 	errs := make([]error, n)
 	for i := range n {
@@ -446,15 +432,7 @@ func TestSharedWriteFailure(t *testing.T) {
 func TestLookupGroup(t *testing.T) {
 	s := backendtest.OpenPostgres(t, backendtest.PostgresConfig(t), postgres.Options{Migrate: true})
 	ctx := t.Context()
-	tn := tenant(t, s)
-	_, hash, prefix := userdata.NewKey()
-	if _, err := s.CreateKey(ctx, "p", "other", hash, prefix); err != nil {
-		t.Fatal(err)
-	}
-	other, err := s.Authenticate(ctx, hash)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tn, other := storetest.Tenant(t, s, "p", "e"), storetest.Tenant(t, s, "p", "other")
 	for _, u := range []string{"a", "b"} {
 		if _, _, err := s.UpsertUser(ctx, tn, &userdata.UserUpsert{ExternalID: u, Attributes: userdata.Attributes{"user": u}}); err != nil {
 			t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"tourd/internal/userdata"
+	"tourd/internal/userdata/storetest"
 )
 
 func openExclusive(t *testing.T, path string) *Store {
@@ -23,20 +24,6 @@ func openExclusive(t *testing.T, path string) *Store {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
-}
-
-// newTenant creates a key in s and returns its tenant.
-func newTenant(t *testing.T, s *Store) userdata.Tenant {
-	t.Helper()
-	_, hash, prefix := userdata.NewKey()
-	if _, err := s.CreateKey(t.Context(), "p", "e", hash, prefix); err != nil {
-		t.Fatal(err)
-	}
-	tn, err := s.Authenticate(t.Context(), hash)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tn
 }
 
 // Writes that fail after changing rows roll back in the database and leave
@@ -53,7 +40,7 @@ func TestFailedWritesLeaveNoTrace(t *testing.T) {
 func failedWritesLeaveNoTrace(t *testing.T, fail error) {
 	s := openExclusive(t, filepath.Join(t.TempDir(), "tourd.db"))
 	ctx := t.Context()
-	tn := newTenant(t, s)
+	tn := storetest.Tenant(t, s, "p", "e")
 	if _, _, err := s.UpsertUser(ctx, tn, &userdata.UserUpsert{ExternalID: "u"}); err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +145,7 @@ func TestDefinitionCacheBound(t *testing.T) {
 	userdata.MaxCachedDefinitions = 10
 	s := openExclusive(t, filepath.Join(t.TempDir(), "tourd.db"))
 	ctx := t.Context()
-	tn := newTenant(t, s)
+	tn := storetest.Tenant(t, s, "p", "e")
 	for i := range 30 {
 		a := userdata.Attributes{fmt.Sprintf("k%d", i): 1.0}
 		if _, _, err := s.UpsertUser(ctx, tn, &userdata.UserUpsert{ExternalID: "u", Attributes: a}); err != nil {
@@ -182,7 +169,7 @@ func TestDefinitionCacheBound(t *testing.T) {
 func TestFsyncFailure(t *testing.T) {
 	s := openExclusive(t, filepath.Join(t.TempDir(), "tourd.db"))
 	ctx := t.Context()
-	tn := newTenant(t, s)
+	tn := storetest.Tenant(t, s, "p", "e")
 	upsert := func(id string) error {
 		_, _, err := s.UpsertUser(ctx, tn, &userdata.UserUpsert{ExternalID: id})
 		return err

@@ -13,14 +13,7 @@ func Bench(b *testing.B, open Opener) {
 	const users = 1000
 	setup := func(b *testing.B) (userdata.Store, userdata.Tenant) {
 		s := open(b)
-		_, hash, prefix := userdata.NewKey()
-		if _, err := s.CreateKey(b.Context(), "p", "e", hash, prefix); err != nil {
-			b.Fatal(err)
-		}
-		tn, err := s.Authenticate(b.Context(), hash)
-		if err != nil {
-			b.Fatal(err)
-		}
+		tn := Tenant(b, s, "p", "e")
 		for i := range users {
 			if _, _, err := s.UpsertUser(b.Context(), tn, benchUpsert(i, 0)); err != nil {
 				b.Fatal(err)

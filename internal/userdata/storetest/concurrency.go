@@ -11,7 +11,7 @@ import (
 // testConcurrentUpserts sends 50 concurrent upserts of one new id, each
 // with its own attribute key: all succeed, one creates, none is lost.
 func testConcurrentUpserts(t *testing.T, s userdata.Store) {
-	tn := tenant(t, s, "p", "e")
+	tn := Tenant(t, s, "p", "e")
 	const n = 50
 	var wg sync.WaitGroup
 	created := make(chan bool, n)
@@ -60,7 +60,7 @@ func testConcurrentUpserts(t *testing.T, s userdata.Store) {
 // testConcurrentMemberships upserts many users into one new company at
 // once, with membership attributes, and checks every link and value.
 func testConcurrentMemberships(t *testing.T, s userdata.Store) {
-	tn := tenant(t, s, "p", "e")
+	tn := Tenant(t, s, "p", "e")
 	const n = 30
 	var wg sync.WaitGroup
 	errs := make(chan error, 2*n)

@@ -40,7 +40,7 @@ func defsByKey(defs []*userdata.AttributeDefinition) map[string]string {
 }
 
 func testDefinitions(t *testing.T, s userdata.Store) {
-	tn := tenant(t, s, "p", "production")
+	tn := Tenant(t, s, "p", "production")
 	seeded := allAttributeDefinitions(t, s, tn, userdata.AttributeDefinitionFilter{})
 	attrs0, _ := userdata.Predefined()
 	if len(seeded) != len(attrs0) || len(seeded) != 76 {
@@ -72,7 +72,7 @@ func testDefinitions(t *testing.T, s userdata.Store) {
 	// A later value of another type changes neither the definition nor is it dropped.
 	user(t, s, tn, "u2", `{"age":"old","plan":2}`)
 	// Definitions are project-wide: another environment sees them.
-	staging := tenant(t, s, "p", "staging")
+	staging := Tenant(t, s, "p", "staging")
 	got := defsByKey(allAttributeDefinitions(t, s, staging, userdata.AttributeDefinitionFilter{}))
 	for k, want := range map[string]string{
 		"user/plan": "string Plan", "user/age": "number Age", "user/vip": "boolean Vip", "user/tags": "list Tags",
@@ -91,14 +91,14 @@ func testDefinitions(t *testing.T, s userdata.Store) {
 		t.Errorf("%d definitions, want 76 seeded + 12 created", len(got))
 	}
 	// Another project sees only its own.
-	other := allAttributeDefinitions(t, s, tenant(t, s, "q", "production"), userdata.AttributeDefinitionFilter{})
+	other := allAttributeDefinitions(t, s, Tenant(t, s, "q", "production"), userdata.AttributeDefinitionFilter{})
 	if len(other) != 76 {
 		t.Errorf("another project has %d definitions, want its own 76", len(other))
 	}
 }
 
 func testDefinitionFilters(t *testing.T, s userdata.Store) {
-	tn := tenant(t, s, "p", "e")
+	tn := Tenant(t, s, "p", "e")
 	user(t, s, tn, "u", `{"plan":"pro"}`)
 	counts := map[userdata.Scope]int{}
 	for _, scope := range []userdata.Scope{userdata.ScopeUser, userdata.ScopeCompany, userdata.ScopeMembership, userdata.ScopeEvent} {
@@ -158,7 +158,7 @@ func testDefinitionFilters(t *testing.T, s userdata.Store) {
 }
 
 func testEventDefinitions(t *testing.T, s userdata.Store) {
-	tn := tenant(t, s, "p", "e")
+	tn := Tenant(t, s, "p", "e")
 	_, events := userdata.Predefined()
 	var want, got []string
 	for _, e := range events {

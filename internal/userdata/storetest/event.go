@@ -22,8 +22,8 @@ func listEvents(t *testing.T, s userdata.Store, tn userdata.Tenant, f userdata.E
 
 func testEvents(t *testing.T, s userdata.Store) {
 	ctx := t.Context()
-	tn := tenant(t, s, "p", "e")
-	other := tenant(t, s, "p", "other")
+	tn := Tenant(t, s, "p", "e")
+	other := Tenant(t, s, "p", "other")
 	upsertUser(t, s, tn, &userdata.UserUpsert{ExternalID: "u", Companies: []userdata.CompanyUpsert{{ExternalID: "acme"}}})
 	user(t, s, tn, "v", `{}`)
 	_, err := s.TrackEvent(ctx, tn, &userdata.EventInput{UserID: "nope", Name: "x"})

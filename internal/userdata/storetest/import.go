@@ -12,7 +12,7 @@ import (
 // testImport applies many upserts of one import in order: later lines for
 // an id after earlier ones, exactly as separate upserts.
 func testImport(t *testing.T, s userdata.Store) {
-	tn := tenant(t, s, "p", "e")
+	tn := Tenant(t, s, "p", "e")
 	var ins []*userdata.UserUpsert
 	var want []bool
 	for i := range 450 { // more than one chunk of any backend

@@ -77,18 +77,18 @@ func makeUsers(t *testing.T, s userdata.Store, tn userdata.Tenant, n int) []stri
 }
 
 func testPaging(t *testing.T, s userdata.Store) {
-	tn := tenant(t, s, "p", "e")
+	tn := Tenant(t, s, "p", "e")
 	ids := makeUsers(t, s, tn, 7)
 	checkWalk(t, s, tn, ids)
 	// The reference's pinned case: 3 items, limit 2.
-	small := tenant(t, s, "p", "small")
+	small := Tenant(t, s, "p", "small")
 	makeUsers(t, s, small, 3)
 	p1, l1 := listPage(t, s, small, userdata.UserFilter{PageRequest: page(2, "")})
 	p2, l2 := listPage(t, s, small, userdata.UserFilter{PageRequest: page(2, l1.NextCursor)})
 	if len(p1) != 2 || l1.Prev != userdata.PrevNone || l1.NextCursor == "" || len(p2) != 1 || l2.Prev != userdata.PrevFirstPage || l2.NextCursor != "" || p2[0] == p1[1] {
 		t.Errorf("3 items, limit 2: pages %v %v, links %+v %+v", p1, p2, l1, l2)
 	}
-	empty := tenant(t, s, "p", "empty")
+	empty := Tenant(t, s, "p", "empty")
 	got, l := listPage(t, s, empty, userdata.UserFilter{PageRequest: page(5, "")})
 	if len(got) != 0 || l.NextCursor != "" || l.Prev != userdata.PrevNone || l.Items == nil {
 		t.Errorf("empty list: %v %+v", got, l)
@@ -96,7 +96,7 @@ func testPaging(t *testing.T, s userdata.Store) {
 }
 
 func testPagingDescending(t *testing.T, s userdata.Store) {
-	tn := tenant(t, s, "p", "e")
+	tn := Tenant(t, s, "p", "e")
 	ids := makeUsers(t, s, tn, 6)
 	slices.Reverse(ids)
 	checkWalk(t, s, tn, ids, userdata.Sort{Field: userdata.SortCreatedAt, Desc: true})
@@ -104,8 +104,8 @@ func testPagingDescending(t *testing.T, s userdata.Store) {
 
 func testInvalidCursor(t *testing.T, s userdata.Store) {
 	ctx := t.Context()
-	tn := tenant(t, s, "p", "e")
-	other := tenant(t, s, "p", "other")
+	tn := Tenant(t, s, "p", "e")
+	other := Tenant(t, s, "p", "other")
 	makeUsers(t, s, tn, 3)
 	makeUsers(t, s, other, 3)
 	c, _, err := s.UpsertCompany(ctx, tn, &userdata.CompanyUpsert{ExternalID: "co"})
@@ -137,7 +137,7 @@ func testInvalidCursor(t *testing.T, s userdata.Store) {
 
 func testUserFilters(t *testing.T, s userdata.Store) {
 	ctx := t.Context()
-	tn := tenant(t, s, "p", "e")
+	tn := Tenant(t, s, "p", "e")
 	user(t, s, tn, "a", `{"email":"x@example.com"}`)
 	user(t, s, tn, "b", `{"email":"X@example.com"}`)
 	user(t, s, tn, "c", `{"email":["x@example.com"]}`)
@@ -145,7 +145,7 @@ func testUserFilters(t *testing.T, s userdata.Store) {
 	upsertUser(t, s, tn, &userdata.UserUpsert{ExternalID: "e", Companies: []userdata.CompanyUpsert{{ExternalID: "acme"}}})
 	upsertUser(t, s, tn, &userdata.UserUpsert{ExternalID: "a", Companies: []userdata.CompanyUpsert{{ExternalID: "acme"}}})
 	upsertUser(t, s, tn, &userdata.UserUpsert{ExternalID: "b", Companies: []userdata.CompanyUpsert{{ExternalID: "globex"}}})
-	other := tenant(t, s, "p", "other")
+	other := Tenant(t, s, "p", "other")
 	upsertUser(t, s, other, &userdata.UserUpsert{ExternalID: "z", Attributes: attrs(t, `{"email":"x@example.com"}`),
 		Companies: []userdata.CompanyUpsert{{ExternalID: "acme"}}})
 	for _, tt := range []struct {

@@ -59,7 +59,7 @@ func testRevocationAcrossStores(t *testing.T, a, b userdata.Store) {
 // companies: every call succeeds, each id is one row, nothing is lost.
 func testUpsertsAcrossStores(t *testing.T, a, b userdata.Store) {
 	ctx := t.Context()
-	tn := tenant(t, a, "p", "e")
+	tn := Tenant(t, a, "p", "e")
 	user(t, a, tn, "existing-0", `{"old":true}`)
 	user(t, b, tn, "existing-1", `{"old":true}`)
 	ids := []string{"existing-0", "existing-1", "new-0", "new-1", "new-2"}

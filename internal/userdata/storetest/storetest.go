@@ -49,8 +49,9 @@ func Run(t *testing.T, open Opener) {
 	}
 }
 
-// tenant creates a key for project/environment and returns its tenant.
-func tenant(t *testing.T, s userdata.Store, project, env string) userdata.Tenant {
+// Tenant creates a key for project/environment in s and returns its
+// tenant.
+func Tenant(t testing.TB, s userdata.Store, project, env string) userdata.Tenant {
 	t.Helper()
 	_, hash, prefix := userdata.NewKey()
 	if _, err := s.CreateKey(t.Context(), project, env, hash, prefix); err != nil {

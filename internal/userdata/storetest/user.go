@@ -25,10 +25,10 @@ func testKeys(t *testing.T, s userdata.Store) {
 	}
 	// A second key of the same environment opens the same tenant; another
 	// environment of the project shares the project only.
-	if got := tenant(t, s, "p1", "production"); got != tn {
+	if got := Tenant(t, s, "p1", "production"); got != tn {
 		t.Errorf("second key's tenant %+v, want %+v", got, tn)
 	}
-	staging := tenant(t, s, "p1", "staging")
+	staging := Tenant(t, s, "p1", "staging")
 	if staging.ProjectID != tn.ProjectID || staging.EnvironmentID == tn.EnvironmentID {
 		t.Errorf("staging tenant %+v vs production %+v: want same project, other environment", staging, tn)
 	}
@@ -64,7 +64,7 @@ func testKeys(t *testing.T, s userdata.Store) {
 }
 
 func testUpsertUser(t *testing.T, s userdata.Store) {
-	tn := tenant(t, s, "p", "e")
+	tn := Tenant(t, s, "p", "e")
 	u, created := upsertUser(t, s, tn, &userdata.UserUpsert{ExternalID: "usr_1", Attributes: attrs(t,
 		`{"name":"John Doe","email":"john@example.com","signed_up_at":"2024-03-20T08:30:00.000Z","n":1.5,"tags":["a",2]}`)})
 	if !created {
@@ -119,7 +119,7 @@ func testUpsertUser(t *testing.T, s userdata.Store) {
 }
 
 func testAttributeMerge(t *testing.T, s userdata.Store) {
-	tn := tenant(t, s, "p", "e")
+	tn := Tenant(t, s, "p", "e")
 	u := user(t, s, tn, "u", `{"a":1,"b":"x","prefs":{"x":1,"y":2},"list":[1,2],"gone":true}`)
 	seen := decode(t, u.Attributes)["first_seen_at"]
 	u = user(t, s, tn, "u", `{"b":"y","prefs":{"z":3},"list":[3],"gone":null,"never":null,"first_seen_at":"2020-01-01T00:00:00Z"}`)
@@ -153,7 +153,7 @@ func testAttributeMerge(t *testing.T, s userdata.Store) {
 }
 
 func testUpsertUserCompanies(t *testing.T, s userdata.Store) {
-	tn := tenant(t, s, "p", "e")
+	tn := Tenant(t, s, "p", "e")
 	u, _ := upsertUser(t, s, tn, &userdata.UserUpsert{ExternalID: "u", Companies: []userdata.CompanyUpsert{
 		{ExternalID: "acme", Attributes: attrs(t, `{"plan":"pro"}`)},
 		{ExternalID: "globex"},
@@ -197,7 +197,7 @@ func testUpsertUserCompanies(t *testing.T, s userdata.Store) {
 }
 
 func testUpsertUserMemberships(t *testing.T, s userdata.Store) {
-	tn := tenant(t, s, "p", "e")
+	tn := Tenant(t, s, "p", "e")
 	upsertUser(t, s, tn, &userdata.UserUpsert{ExternalID: "u", Memberships: []userdata.MembershipUpsert{
 		{Company: userdata.CompanyUpsert{ExternalID: "acme", Attributes: attrs(t, `{"name":"Acme"}`)},
 			Attributes: attrs(t, `{"role":"admin","team":"x","drop":null}`)},
@@ -223,7 +223,7 @@ func testUpsertUserMemberships(t *testing.T, s userdata.Store) {
 }
 
 func testUpsertCompany(t *testing.T, s userdata.Store) {
-	tn := tenant(t, s, "p", "e")
+	tn := Tenant(t, s, "p", "e")
 	c, created, err := s.UpsertCompany(t.Context(), tn, &userdata.CompanyUpsert{ExternalID: "co", Attributes: attrs(t, `{"plan":"free","x":1}`)})
 	if err != nil || !created {
 		t.Fatalf("UpsertCompany: created %t, err %v", created, err)
@@ -249,7 +249,7 @@ func testUpsertCompany(t *testing.T, s userdata.Store) {
 }
 
 func testExpand(t *testing.T, s userdata.Store) {
-	tn := tenant(t, s, "p", "e")
+	tn := Tenant(t, s, "p", "e")
 	user(t, s, tn, "lonely", `{}`)
 	for _, id := range []string{"u1", "u2"} {
 		upsertUser(t, s, tn, &userdata.UserUpsert{ExternalID: id, Memberships: []userdata.MembershipUpsert{
@@ -297,7 +297,7 @@ func testExpand(t *testing.T, s userdata.Store) {
 
 func testDelete(t *testing.T, s userdata.Store) {
 	ctx := t.Context()
-	tn := tenant(t, s, "p", "e")
+	tn := Tenant(t, s, "p", "e")
 	upsertUser(t, s, tn, &userdata.UserUpsert{ExternalID: "u", Attributes: attrs(t, `{"x":1}`),
 		Companies: []userdata.CompanyUpsert{{ExternalID: "acme"}}})
 	if err := s.DeleteUser(ctx, tn, "u"); err != nil {
@@ -327,7 +327,7 @@ func testDelete(t *testing.T, s userdata.Store) {
 
 func testDeleteMembership(t *testing.T, s userdata.Store) {
 	ctx := t.Context()
-	tn := tenant(t, s, "p", "e")
+	tn := Tenant(t, s, "p", "e")
 	upsertUser(t, s, tn, &userdata.UserUpsert{ExternalID: "u", Companies: []userdata.CompanyUpsert{{ExternalID: "a"}, {ExternalID: "b"}}})
 	user(t, s, tn, "other", `{}`)
 	want := getUser(t, s, tn, "u", userdata.ExpandMemberships|userdata.ExpandMembershipCompany).Memberships[0]
@@ -348,9 +348,9 @@ func testDeleteMembership(t *testing.T, s userdata.Store) {
 
 func testTenancy(t *testing.T, s userdata.Store) {
 	ctx := t.Context()
-	prod := tenant(t, s, "p", "production")
-	staging := tenant(t, s, "p", "staging")
-	other := tenant(t, s, "q", "production")
+	prod := Tenant(t, s, "p", "production")
+	staging := Tenant(t, s, "p", "staging")
+	other := Tenant(t, s, "q", "production")
 	upsertUser(t, s, prod, &userdata.UserUpsert{ExternalID: "u", Attributes: attrs(t, `{"env":"prod"}`),
 		Companies: []userdata.CompanyUpsert{{ExternalID: "c"}}})
 	for name, tn := range map[string]userdata.Tenant{"staging": staging, "other project": other} {
