@@ -97,7 +97,7 @@ func list[T any](ctx context.Context, s *Store, l *listing, p userdata.PageReque
 	if err := pg.read(rows); err != nil {
 		return nil, err
 	}
-	pg.trim(p.Limit)
+	pg.res.Trim(pg.ids, p.Limit)
 	return pg.res, nil
 }
 
@@ -125,8 +125,8 @@ func pageAfter[T any](ctx context.Context, s *Store, l *listing, o order, p user
 	if len(pg.res.Items) == 0 {
 		return nil, errInvalidCursor()
 	}
-	pg.trim(p.Limit)
-	setPrevious(pg.res, before, p.Limit)
+	pg.res.Trim(pg.ids, p.Limit)
+	pg.res.SetPrevious(before, p.Limit)
 	return pg.res, nil
 }
 
@@ -146,25 +146,4 @@ func (pg *page[T]) read(rows pgx.Rows) error {
 		pg.res.Items, pg.ids = append(pg.res.Items, item), append(pg.ids, id)
 	}
 	return rows.Err()
-}
-
-// trim keeps the first limit items of a page read with limit+1, and sets
-// the next cursor when there were more.
-func (pg *page[T]) trim(limit int) {
-	if len(pg.res.Items) > limit {
-		pg.res.Items, pg.res.NextCursor = pg.res.Items[:limit], pg.ids[limit-1]
-	}
-}
-
-// setPrevious fills in the previous link from the up to limit+1 rows
-// before the page, nearest first (§5.3 step 4).
-func setPrevious[T any](res *userdata.List[T], before []string, limit int) {
-	switch {
-	case len(before) == 0:
-		res.Prev = userdata.PrevNone
-	case len(before) <= limit:
-		res.Prev = userdata.PrevFirstPage
-	default:
-		res.Prev, res.PrevCursor = userdata.PrevCursor, before[limit]
-	}
 }

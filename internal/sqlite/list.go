@@ -108,9 +108,7 @@ func list[T any](ctx context.Context, q querier, l *listing, p userdata.PageRequ
 	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 		return nil, err
 	}
-	if len(res.Items) > p.Limit {
-		res.Items, res.NextCursor = res.Items[:p.Limit], ids[p.Limit-1]
-	}
+	res.Trim(ids, p.Limit)
 	if p.Cursor == "" {
 		return res, nil
 	}
@@ -143,13 +141,6 @@ func previous[T any](ctx context.Context, q querier, o order, from string, args,
 	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 		return err
 	}
-	switch {
-	case len(before) == 0:
-		res.Prev = userdata.PrevNone
-	case len(before) <= limit:
-		res.Prev = userdata.PrevFirstPage
-	default:
-		res.Prev, res.PrevCursor = userdata.PrevCursor, before[limit]
-	}
+	res.SetPrevious(before, limit)
 	return nil
 }

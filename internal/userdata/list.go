@@ -64,6 +64,28 @@ type List[T any] struct {
 	PrevCursor string // for PrevCursor
 }
 
+// Trim keeps the first limit items of a page read with limit+1, whose
+// items have the ids ids, and sets the next cursor when there were more.
+func (l *List[T]) Trim(ids []string, limit int) {
+	if len(l.Items) > limit {
+		l.Items, l.NextCursor = l.Items[:limit], ids[limit-1]
+	}
+}
+
+// SetPrevious sets the previous link of a page read after a cursor from
+// the ids of the up to limit+1 rows before the page, nearest first (§5.3
+// step 4): none, the first page, or a cursor.
+func (l *List[T]) SetPrevious(before []string, limit int) {
+	switch {
+	case len(before) == 0:
+		l.Prev = PrevNone
+	case len(before) <= limit:
+		l.Prev = PrevFirstPage
+	default:
+		l.Prev, l.PrevCursor = PrevCursor, before[limit]
+	}
+}
+
 // Expand is a set of expansions asked for on a user or company read.
 type Expand uint8
 
