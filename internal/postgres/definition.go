@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -96,23 +97,35 @@ func (r *definitionRows) queue(b *pgx.Batch, project string, predefined bool, no
 	b.Queue(qInsertDefinitions, project, predefined, now, r.ids, r.scopes, r.codeNames, r.displayNames, r.dataTypes)
 }
 
-// queueDefinitions queues, as the write's last statement, the insertion of
-// the definitions it needs. They go in (scope, codeName) order, so that
-// concurrent writes wait for each other's new definitions in one global
-// order and cannot deadlock on them.
-func (w *write) queueDefinitions() {
-	if len(w.defs.list) == 0 {
+// queueDefinitions queues, as the last statements of a transaction, the
+// insertion of the definitions its writes need, one statement per project.
+// They go in (project, scope, codeName) order, so that concurrent
+// transactions wait for each other's new definitions in one global order
+// and cannot deadlock on them (see stmt). A key needed by several writes
+// takes its type from the first.
+func queueDefinitions(b *pgx.Batch, writes []*write) {
+	var defs []pendingDef
+	for _, w := range writes {
+		defs = append(defs, w.defs.list...)
+	}
+	if len(defs) == 0 {
 		return
 	}
-	defs := slices.Clone(w.defs.list)
-	slices.SortFunc(defs, func(a, b pendingDef) int {
-		return cmp.Or(cmp.Compare(a.key.scope, b.key.scope), cmp.Compare(a.key.codeName, b.key.codeName))
+	slices.SortStableFunc(defs, func(a, b pendingDef) int {
+		return cmp.Or(strings.Compare(a.key.project, b.key.project),
+			cmp.Compare(a.key.scope, b.key.scope), strings.Compare(a.key.codeName, b.key.codeName))
 	})
+	now := writes[0].now
 	var rows definitionRows
-	for _, d := range defs {
-		rows.add(d.key.scope, d.key.codeName, userdata.DisplayName(d.key.scope, d.key.codeName), d.dataType)
+	for i, d := range defs {
+		if i == 0 || d.key != defs[i-1].key {
+			rows.add(d.key.scope, d.key.codeName, userdata.DisplayName(d.key.scope, d.key.codeName), d.dataType)
+		}
+		if i+1 == len(defs) || defs[i+1].key.project != d.key.project {
+			rows.queue(b, d.key.project, false, now)
+			rows = definitionRows{}
+		}
 	}
-	rows.queue(&w.batch, w.tn.ProjectID, false, w.now)
 }
 
 const (

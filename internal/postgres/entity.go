@@ -15,12 +15,13 @@ import (
 // by an external id: users and companies. Its queries are built once from
 // fixed names.
 type entityTable struct {
+	phase                  phase // where its upserts come in the lock order
 	scope                  userdata.Scope
 	resource               string
 	qGet, qUpsert, qDelete string
 }
 
-func newEntityTable(table string, scope userdata.Scope, resource string, hasEmail bool) *entityTable {
+func newEntityTable(table string, p phase, scope userdata.Scope, resource string, hasEmail bool) *entityTable {
 	// Users keep attributes.email in a column of its own (0003_user_email.sql).
 	emailCol, emailVal, emailSet := "", "", ""
 	if hasEmail {
@@ -29,6 +30,7 @@ func newEntityTable(table string, scope userdata.Scope, resource string, hasEmai
 		emailSet = ", email = tourd_email((t.attributes || $5::jsonb) - $7::text[])"
 	}
 	return &entityTable{
+		phase:    p,
 		scope:    scope,
 		resource: resource,
 		qGet:     "SELECT id, attributes, created_at FROM " + table + " WHERE environment_id = $1 AND external_id = $2",
@@ -45,8 +47,8 @@ func newEntityTable(table string, scope userdata.Scope, resource string, hasEmai
 }
 
 var (
-	usersTable     = newEntityTable("users", userdata.ScopeUser, userdata.ResourceUser, true)
-	companiesTable = newEntityTable("companies", userdata.ScopeCompany, userdata.ResourceCompany, false)
+	usersTable     = newEntityTable("users", phaseUsers, userdata.ScopeUser, userdata.ResourceUser, true)
+	companiesTable = newEntityTable("companies", phaseCompanies, userdata.ScopeCompany, userdata.ResourceCompany, false)
 )
 
 // entity is a stored user or company row.
@@ -123,10 +125,7 @@ func (t *entityTable) upsert(w *write, id, externalID string, a userdata.Attribu
 	if err != nil {
 		return err
 	}
-	if w.first == "" {
-		w.first = t.resource + "\x00" + w.tn.EnvironmentID + "\x00" + externalID
-	}
-	q := w.batch.Queue(t.qUpsert, id, w.tn.EnvironmentID, externalID,
+	q := w.queue(t.phase, w.tn.EnvironmentID+"\x00"+externalID, t.qUpsert, id, w.tn.EnvironmentID, externalID,
 		userdata.SeedAttributes(w.now), set, w.now, del)
 	if done != nil {
 		q.QueryRow(func(row pgx.Row) error {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -34,26 +32,17 @@ const (
 type join struct {
 	company userdata.CompanyUpsert
 	attrs   userdata.Attributes
-	// ids of the company and the membership if the join creates them
-	companyID, membershipID string
 }
 
 // joinCompanies queues the company and membership writes of a user upsert
-// (§9.1 steps 2 and 3). Ids and definition types are taken in request
-// order, but the statements run sorted by company external id, keeping
-// request order per company. Inside one transaction nothing can tell the
-// two orders apart; across transactions the sorted order means that two
-// upserts naming the same companies lock them in the same order, so they
-// wait for each other instead of deadlocking. (Both lock their user first.)
+// (§9.1 steps 2 and 3), in request order; ids and definition types are
+// taken in that order too. The transaction runs them in lock order (see
+// stmt), which keeps request order per company: inside one transaction
+// nothing can tell the two orders apart.
 func (w *write) joinCompanies(userID string, joins []join) error {
-	for i := range joins {
-		j := &joins[i]
-		j.companyID, j.membershipID = userdata.NewID(), userdata.NewID()
+	for _, j := range joins {
 		w.need(userdata.ScopeCompany, j.company.Attributes)
 		w.need(userdata.ScopeMembership, j.attrs)
-	}
-	slices.SortStableFunc(joins, func(a, b join) int { return strings.Compare(a.company.ExternalID, b.company.ExternalID) })
-	for _, j := range joins {
 		if err := w.joinCompany(userID, j); err != nil {
 			return err
 		}
@@ -67,18 +56,18 @@ func (w *write) joinCompanies(userID string, joins []join) error {
 // is left untouched.
 func (w *write) joinCompany(userID string, j join) error {
 	co := j.company
-	if err := companiesTable.upsert(w, j.companyID, co.ExternalID, co.Attributes, nil); err != nil {
+	if err := companiesTable.upsert(w, userdata.NewID(), co.ExternalID, co.Attributes, nil); err != nil {
 		return err
 	}
 	if len(j.attrs) == 0 {
-		w.batch.Queue(qEnsureMembership, j.membershipID, w.tn.EnvironmentID, userID, co.ExternalID, w.now)
+		w.queue(phaseMemberships, "", qEnsureMembership, userdata.NewID(), w.tn.EnvironmentID, userID, co.ExternalID, w.now)
 		return nil
 	}
 	set, del, err := split(j.attrs)
 	if err != nil {
 		return err
 	}
-	w.batch.Queue(qMergeMembership, j.membershipID, w.tn.EnvironmentID, userID, co.ExternalID, w.now, set, del).
+	w.queue(phaseMemberships, "", qMergeMembership, userdata.NewID(), w.tn.EnvironmentID, userID, co.ExternalID, w.now, set, del).
 		Exec(func(tag pgconn.CommandTag) error {
 			if tag.RowsAffected() != 1 { // inserted or updated: the user and company rows were not found
 				return fmt.Errorf("membership of %q in %q not written", userID, co.ExternalID)

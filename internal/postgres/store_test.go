@@ -371,23 +371,9 @@ func TestSharedWriteFailure(t *testing.T) {
 	cfg := backendtest.PostgresConfig(t)
 	var logs backendtest.Buffer
 	s := openConfig(t, cfg.Copy(), debugLogger(&logs), postgres.Options{Migrate: true})
-	postgres.SetLanes(s, 1)
 	ctx := t.Context()
 	tn := storetest.Tenant(t, s, "p", "e")
-	if _, _, err := s.UpsertUser(ctx, tn, &userdata.UserUpsert{ExternalID: "blocker"}); err != nil {
-		t.Fatal(err)
-	}
-	tx, pid := outsideTx(t, cfg)
-	if _, err := tx.Exec(ctx, "SELECT 1 FROM users WHERE external_id = 'blocker' FOR UPDATE"); err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		if _, _, err := s.UpsertUser(ctx, tn, &userdata.UserUpsert{ExternalID: "blocker", Attributes: userdata.Attributes{"n": 1.0}}); err != nil {
-			t.Errorf("the blocked upsert: %v", err)
-		}
-	})
-	waitBlockedBy(t, cfg, pid) // the only lane is busy
+	g := holdLane(t, cfg, s, tn)
 	const n, bad = 8, 5
 	errs := make([]error, n)
 	for i := range n {
@@ -395,17 +381,12 @@ func TestSharedWriteFailure(t *testing.T) {
 		if i == bad {
 			value = "a\x00b" // jsonb cannot hold it
 		}
-		wg.Go(func() {
+		g.queue(t, func() {
 			_, _, errs[i] = s.UpsertUser(ctx, tn, &userdata.UserUpsert{ExternalID: fmt.Sprint("g", i), Attributes: userdata.Attributes{"v": value}})
 		})
-		for postgres.QueuedWrites(s) != i+1 {
-			time.Sleep(time.Millisecond)
-		}
 	}
-	if err := tx.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
-	wg.Wait()
+	g.open(t)
+	g.wait()
 	for i, err := range errs {
 		id := fmt.Sprint("g", i)
 		u, gerr := s.GetUser(ctx, tn, id, 0)
@@ -427,8 +408,148 @@ func TestSharedWriteFailure(t *testing.T) {
 	}
 }
 
-// TestLookupGroup checks that gets sharing a round trip each find their
-// own row: users and companies, repeated ids, and missing ones.
+// lane holds the only lane of a store with an upsert that waits for an
+// outside lock, so that the writes started meanwhile queue, and then run
+// as one group.
+type lane struct {
+	tx     pgx.Tx
+	s      *postgres.Store
+	wg     sync.WaitGroup
+	queued int
+}
+
+// holdLane sets s to one lane and holds it.
+func holdLane(t *testing.T, cfg *pgxpool.Config, s *postgres.Store, tn userdata.Tenant) *lane {
+	t.Helper()
+	postgres.SetLanes(s, 1)
+	ctx := t.Context()
+	if _, _, err := s.UpsertUser(ctx, tn, &userdata.UserUpsert{ExternalID: "blocker"}); err != nil {
+		t.Fatal(err)
+	}
+	tx, pid := outsideTx(t, cfg)
+	if _, err := tx.Exec(ctx, "SELECT 1 FROM users WHERE external_id = 'blocker' FOR UPDATE"); err != nil {
+		t.Fatal(err)
+	}
+	l := &lane{tx: tx, s: s}
+	l.wg.Go(func() {
+		if _, _, err := s.UpsertUser(ctx, tn, &userdata.UserUpsert{ExternalID: "blocker", Attributes: userdata.Attributes{"n": 1.0}}); err != nil {
+			t.Errorf("the blocked upsert: %v", err)
+		}
+	})
+	waitBlockedBy(t, cfg, pid)
+	return l
+}
+
+// queue starts write, which must make one write, and waits until it queues.
+func (l *lane) queue(t *testing.T, write func()) {
+	t.Helper()
+	l.wg.Go(write)
+	l.queued++
+	for postgres.QueuedWrites(l.s) != l.queued {
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// open lets the blocked upsert finish: the queued writes then run as one
+// group.
+func (l *lane) open(t *testing.T) {
+	t.Helper()
+	if err := l.tx.Commit(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// wait waits for every write started.
+func (l *lane) wait() { l.wg.Wait() }
+
+// TestLockOrder checks that a group of writes takes its locks in the one
+// order every write transaction uses: while it waits for the first row in
+// that order, it holds none of the others, so an outside transaction gets
+// them at once. In any other order the group would hold some of them, and
+// two such transactions could deadlock, which costs a second
+// (deadlock_timeout) before PostgreSQL breaks it.
+func TestLockOrder(t *testing.T) {
+	insertDef := func(key string) string {
+		return fmt.Sprintf(`INSERT INTO attribute_definitions (id, project_id, scope, code_name, display_name, data_type, predefined, created_at)
+			SELECT '%s', project_id, %d, '%s', '%s', 2, false, now() FROM environments LIMIT 1`, key, userdata.ScopeUser, key, key)
+	}
+	lockRows := func(rows ...string) (stmts []string) {
+		for _, r := range rows {
+			table, id, _ := strings.Cut(r, ":")
+			stmts = append(stmts, fmt.Sprintf("SELECT 1 FROM %s WHERE external_id = '%s' FOR UPDATE", table, id))
+		}
+		return stmts
+	}
+	for _, tc := range []struct {
+		name  string
+		first []string // the outside transaction takes these, and the group waits
+		rest  []string // then these, which the group must not hold
+	}{
+		// In write order, the group would hold users a and b and company
+		// c2 while it waits for c1.
+		{"rows", lockRows("companies:c1"), lockRows("companies:c2", "users:a", "users:b")},
+		// In write order, the group would hold k2 (a's) while it waits for
+		// k1 (b's): new definitions are inserted last, in key order.
+		{"definitions", []string{insertDef("k1")}, []string{insertDef("k2")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := backendtest.PostgresConfig(t)
+			var logs backendtest.Buffer
+			s := openConfig(t, cfg.Copy(), debugLogger(&logs), postgres.Options{Migrate: true})
+			ctx := t.Context()
+			tn := storetest.Tenant(t, s, "p", "e")
+			for _, id := range []string{"a", "b"} {
+				if _, _, err := s.UpsertUser(ctx, tn, &userdata.UserUpsert{ExternalID: id, Companies: []userdata.CompanyUpsert{{ExternalID: "c1"}, {ExternalID: "c2"}}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			g := holdLane(t, cfg, s, tn)
+			writes := []*userdata.UserUpsert{
+				{ExternalID: "a", Attributes: userdata.Attributes{"k2": 1.0}, Companies: []userdata.CompanyUpsert{{ExternalID: "c2", Attributes: userdata.Attributes{"n": 1.0}}}},
+				{ExternalID: "b", Attributes: userdata.Attributes{"k1": 1.0}, Companies: []userdata.CompanyUpsert{{ExternalID: "c1", Attributes: userdata.Attributes{"n": 2.0}}}},
+			}
+			errs := make([]error, len(writes))
+			for i, in := range writes {
+				g.queue(t, func() { _, _, errs[i] = s.UpsertUser(ctx, tn, in) })
+			}
+			tx, pid := outsideTx(t, cfg)
+			for _, q := range tc.first {
+				if _, err := tx.Exec(ctx, q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			g.open(t)
+			waitBlockedBy(t, cfg, pid) // the group waits for what tx holds
+			if _, err := tx.Exec(ctx, "SET LOCAL lock_timeout = '500ms'"); err != nil {
+				t.Fatal(err)
+			}
+			for _, q := range tc.rest {
+				if _, err := tx.Exec(ctx, q); err != nil {
+					t.Fatalf("the waiting group holds what comes after: %s: %v", q, err)
+				}
+			}
+			if err := tx.Commit(ctx); err != nil {
+				t.Fatal(err)
+			}
+			g.wait()
+			for i, err := range errs {
+				if err != nil {
+					t.Errorf("write %d: %v", i, err)
+				}
+			}
+			if strings.Contains(logs.String(), "retrying transaction") {
+				t.Errorf("a write ran again: %s", logs.String())
+			}
+			for i, co := range []string{"c2", "c1"} {
+				c, err := s.GetCompany(ctx, tn, co, 0)
+				if err != nil || decode(t, c.Attributes)["n"] != float64(i+1) {
+					t.Errorf("company %s after the group: %v %v", co, c, err)
+				}
+			}
+		})
+	}
+}
+
 func TestLookupGroup(t *testing.T) {
 	s := backendtest.OpenPostgres(t, backendtest.PostgresConfig(t), postgres.Options{Migrate: true})
 	ctx := t.Context()

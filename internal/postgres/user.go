@@ -10,7 +10,7 @@ import (
 
 // UpsertUser creates or updates a user with its companies and memberships
 // in one transaction (§9.1): the user, then each companies[i], then each
-// memberships[i] (see joinCompanies for the order the statements run in).
+// memberships[i] (see stmt for the order the statements run in).
 func (s *Store) UpsertUser(ctx context.Context, tn userdata.Tenant, in *userdata.UserUpsert) (*userdata.User, bool, error) {
 	var e *entity
 	var created bool

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,19 +14,74 @@ import (
 	"tourd/internal/userdata"
 )
 
-// write is one write transaction being built. Its statements are queued in
-// processing order and reach the server as one batch, which PostgreSQL runs
-// as one implicit transaction: all of it commits or none of it does, in one
-// round trip, and row locks are held only while the server executes it.
-// Statements therefore find rows written earlier in the batch by their
-// external ids rather than by ids read back.
+// write is one write transaction being built. Its statements reach the
+// server as one batch, which PostgreSQL runs as one implicit transaction:
+// all of it commits or none of it does, in one round trip, and row locks
+// are held only while the server executes it. Statements therefore find
+// rows written earlier in the batch by their external ids rather than by
+// ids read back.
 type write struct {
 	s     *Store
 	tn    userdata.Tenant
 	now   time.Time
-	batch pgx.Batch
+	stmts []stmt
 	defs  pendingDefs
-	first string // the first row the write upserts: resource, environment and external id
+}
+
+// stmt is one statement of a write, with its place in the lock order.
+//
+// Every write transaction, alone or shared by a group of writes, runs its
+// statements in one global order, which is the order it locks rows in:
+// companies, then users, each sorted by environment and external id; then
+// memberships; then the new definitions, sorted by project, scope and code
+// name (see queueDefinitions). A transaction waiting for a row therefore
+// holds no row that comes after it, so concurrent transactions wait for
+// each other instead of deadlocking (PostgreSQL would take deadlock_timeout,
+// a second by default, to find and break a deadlock). Statements on one row
+// keep their processing order, and a membership comes after the user and
+// the company it joins, which it finds by their external ids.
+type stmt struct {
+	phase phase
+	key   string // environment and external id of the row locked
+	q     *pgx.QueuedQuery
+}
+
+// phase is the part of the lock order a statement belongs to.
+type phase uint8
+
+const (
+	phaseCompanies phase = iota
+	phaseUsers
+	phaseMemberships
+)
+
+// queue adds a statement to the write.
+func (w *write) queue(p phase, key, sql string, args ...any) *pgx.QueuedQuery {
+	q := &pgx.QueuedQuery{SQL: sql, Arguments: args}
+	w.stmts = append(w.stmts, stmt{p, key, q})
+	return q
+}
+
+// batch returns the statements of writes, run as one transaction, in lock
+// order (see stmt).
+func batch(writes ...*write) *pgx.Batch {
+	n := 1
+	for _, w := range writes {
+		n += len(w.stmts)
+	}
+	stmts := make([]stmt, 0, n)
+	for _, w := range writes {
+		stmts = append(stmts, w.stmts...)
+	}
+	slices.SortStableFunc(stmts, func(a, b stmt) int {
+		return cmp.Or(cmp.Compare(a.phase, b.phase), strings.Compare(a.key, b.key))
+	})
+	b := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, n)}
+	for _, st := range stmts {
+		b.QueuedQueries = append(b.QueuedQueries, st.q)
+	}
+	queueDefinitions(b, writes)
+	return b
 }
 
 // write builds a write with build and runs it. Concurrent writes share
@@ -40,7 +96,6 @@ func (s *Store) write(ctx context.Context, op string, tn userdata.Tenant, build 
 		if err := build(w); err != nil {
 			return err
 		}
-		w.queueDefinitions()
 		if err := send(w); err != nil {
 			return err
 		}
@@ -53,7 +108,7 @@ func (s *Store) write(ctx context.Context, op string, tn userdata.Tenant, build 
 			shared = false
 			return attempt(func(w *write) error { return s.writes.do(ctx, w) })
 		}
-		return attempt(func(w *write) error { return s.pool.SendBatch(ctx, &w.batch).Close() })
+		return attempt(func(w *write) error { return s.pool.SendBatch(ctx, batch(w)).Close() })
 	})
 }
 
@@ -66,33 +121,25 @@ var errShared = errors.New("postgres: a write sharing the transaction failed")
 // share a round trip.
 const maxGroup = 64
 
-// runWrites runs a group of writes as one batch: one implicit transaction.
-// The writes are sorted by the row each writes first (keeping the order of
-// writes to one row), so that concurrent groups lock those rows in one
-// order and wait for each other rather than deadlock.
+// runWrites runs a group of writes as one batch: one transaction, which
+// locks rows in the same global order as any other (see stmt).
 func (s *Store) runWrites(ctx context.Context, group []*call[*write]) {
-	live := make([]*call[*write], 0, len(group))
+	writes := make([]*write, 0, len(group))
 	for _, c := range group {
 		if c.err = c.ctx.Err(); c.err == nil { // a write whose client left before it ran is not run
-			live = append(live, c)
+			writes = append(writes, c.item)
 		}
 	}
-	group = live
-	switch len(group) {
-	case 0:
-		return
-	case 1:
-		group[0].err = s.pool.SendBatch(ctx, &group[0].item.batch).Close()
+	if len(writes) == 0 {
 		return
 	}
-	slices.SortStableFunc(group, func(a, b *call[*write]) int { return strings.Compare(a.item.first, b.item.first) })
-	var b pgx.Batch
+	err := s.pool.SendBatch(ctx, batch(writes...)).Close()
+	if err != nil && len(writes) > 1 {
+		err = errShared
+	}
 	for _, c := range group {
-		b.QueuedQueries = append(b.QueuedQueries, c.item.batch.QueuedQueries...)
-	}
-	if err := s.pool.SendBatch(ctx, &b).Close(); err != nil {
-		for _, c := range group {
-			c.err = errShared
+		if c.err == nil {
+			c.err = err
 		}
 	}
 }
