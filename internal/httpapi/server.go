@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 	"time"
@@ -102,13 +103,40 @@ func New(store userdata.Store, log *slog.Logger, docURL string) *Server {
 		s.mux.HandleFunc(rt.path, s.method("GET", func(w http.ResponseWriter, r *http.Request) { rt.h(s, w, r) }))
 	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if h, r := s.slashID(r); h != nil {
+			h.ServeHTTP(w, r)
+			return
+		}
 		s.writeError(w, r, &userdata.Error{Code: userdata.CodeNoRoute})
 	})
 	return s
 }
 
+// slashID routes a path whose last segment is "%2F", the id "/", which
+// ServeMux takes for a trailing slash and so matches to no {id} route. It
+// returns the {id} route's handler and the request with that id, or nil.
+func (s *Server) slashID(r *http.Request) (http.Handler, *http.Request) {
+	p := r.URL.EscapedPath()
+	i := strings.LastIndexByte(p, '/')
+	if !strings.EqualFold(p[i+1:], "%2F") {
+		return nil, nil
+	}
+	r = r.Clone(r.Context())
+	r.URL.RawPath = p[:i+1] + "_" // any id: only the route matters
+	r.URL.Path, _ = url.PathUnescape(r.URL.RawPath)
+	h, pattern := s.mux.Handler(r)
+	if !strings.HasSuffix(pattern, "/{id}") {
+		return nil, nil
+	}
+	r.Pattern = pattern
+	r.SetPathValue("id", "/")
+	return h, r
+}
+
 // ServeHTTP logs each request and turns panics into 500s. Paths that
-// ServeMux would redirect to a cleaned form are unknown routes here.
+// ServeMux would redirect to a cleaned form are unknown routes here. Like
+// ServeMux, it looks at the path as sent, escaped: an id with a slash or
+// dots, sent as %2F or %2E, is one segment, not a path to clean.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
@@ -127,7 +155,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("method", r.Method), slog.String("pattern", r.Pattern),
 			slog.Int("status", rec.status), slog.Float64("dur_ms", float64(d.Microseconds())/1000))
 	}()
-	if p := r.URL.Path; p == "" || p[0] != '/' || (path.Clean(p) != p && path.Clean(p)+"/" != p) {
+	if p := r.URL.EscapedPath(); p == "" || p[0] != '/' || (path.Clean(p) != p && path.Clean(p)+"/" != p) {
 		s.writeError(rec, r, &userdata.Error{Code: userdata.CodeNoRoute})
 		return
 	}

@@ -126,6 +126,25 @@ func TestGetAndDeleteUser(t *testing.T) {
 	})
 }
 
+// Ids that would be dot segments, or hold slashes, in a path are reachable
+// with each reserved byte escaped: the path is not cleaned after decoding.
+func TestPathIDsNotCleaned(t *testing.T) {
+	backendtest.Run(t, func(t *testing.T, b backendtest.Backend) {
+		e := newEnv(t, b)
+		for _, id := range []string{"/a", "a/", "a//b", ".", "..", "a/../b", "a/./b", "/"} {
+			escaped := strings.NewReplacer("/", "%2F", ".", "%2E").Replace(id)
+			for _, res := range []string{"users", "companies"} {
+				e.do("POST", "/v1/"+res, fmt.Sprintf(`{"id":%q}`, id)).want(t, 201)
+				if got := e.do("GET", "/v1/"+res+"/"+escaped, "").want(t, 200)["id"]; got != id {
+					t.Errorf("GET /v1/%s/%s: id %v, want %q", res, escaped, got, id)
+				}
+				e.do("DELETE", "/v1/"+res+"/"+escaped, "").want(t, 200)
+				e.do("GET", "/v1/"+res+"/"+escaped, "").wantError(t, 404, map[string]string{"users": "E1001", "companies": "E1002"}[res])
+			}
+		}
+	})
+}
+
 // 50 concurrent upserts of one new id: all 2xx, one user, no lost merge.
 func TestConcurrentUpsertsOverHTTP(t *testing.T) {
 	backendtest.Run(t, func(t *testing.T, b backendtest.Backend) {
