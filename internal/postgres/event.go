@@ -11,9 +11,12 @@ import (
 	"tourd/internal/userdata"
 )
 
+// qEventUser and qEventCompany lock the rows the event will reference
+// against deletion until it commits: a user or company deleted meanwhile is
+// not found (404), rather than a foreign-key violation at the insert.
 const (
-	qEventUser             = `SELECT id FROM users WHERE environment_id = $1 AND external_id = $2`
-	qEventCompany          = `SELECT id FROM companies WHERE environment_id = $1 AND external_id = $2`
+	qEventUser             = `SELECT id FROM users WHERE environment_id = $1 AND external_id = $2 FOR KEY SHARE`
+	qEventCompany          = `SELECT id FROM companies WHERE environment_id = $1 AND external_id = $2 FOR KEY SHARE`
 	qInsertEventDefinition = `INSERT INTO event_definitions (id, project_id, code_name, display_name, created_at)
 		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (project_id, code_name) DO NOTHING`
 	qLinkEventAttributes = `INSERT INTO event_definition_attributes (event_definition_id, attribute_definition_id)

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -274,6 +275,45 @@ func TestDeadlockRetry(t *testing.T) {
 	b, _ := s.GetCompany(ctx, tn, "b", 0)
 	if decode(t, a.Attributes)["x"] != 1.0 || decode(t, b.Attributes)["y"] != 2.0 {
 		t.Errorf("after the retried upsert: a %s, b %s", a.Attributes, b.Attributes)
+	}
+}
+
+// TestTrackEventRacesDelete tracks events for a user and a company that
+// another transaction is deleting: once that commits, the event is 404,
+// never a foreign-key violation (500).
+func TestTrackEventRacesDelete(t *testing.T) {
+	for _, tc := range []struct {
+		table, id string
+		resource  string
+	}{{"users", "u", userdata.ResourceUser}, {"companies", "c", userdata.ResourceCompany}} {
+		t.Run(tc.table, func(t *testing.T) {
+			cfg := backendtest.PostgresConfig(t)
+			s := openConfig(t, cfg.Copy(), discard(), postgres.Options{Migrate: true})
+			ctx := t.Context()
+			tn := storetest.Tenant(t, s, "p", "e")
+			if _, _, err := s.UpsertUser(ctx, tn, &userdata.UserUpsert{ExternalID: "u", Companies: []userdata.CompanyUpsert{{ExternalID: "c"}}}); err != nil {
+				t.Fatal(err)
+			}
+			tx, pid := outsideTx(t, cfg)
+			if _, err := tx.Exec(ctx, "DELETE FROM "+tc.table+" WHERE external_id = $1", tc.id); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() {
+				_, err := s.TrackEvent(ctx, tn, &userdata.EventInput{Name: "signed_in", UserID: "u", CompanyID: "c"})
+				done <- err
+			}()
+			waitBlockedBy(t, cfg, pid)
+			if err := tx.Commit(ctx); err != nil {
+				t.Fatal(err)
+			}
+			err := <-done
+			wantCode(t, "TrackEvent", err, userdata.CodeNotFound)
+			var ue *userdata.Error
+			if errors.As(err, &ue) && ue.Resource != tc.resource {
+				t.Errorf("TrackEvent: not found %s, want %s", ue.Resource, tc.resource)
+			}
+		})
 	}
 }
 
