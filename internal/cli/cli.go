@@ -106,11 +106,16 @@ func (c *common) openStore(ctx context.Context, log *slog.Logger, server bool) (
 }
 
 // redact hides the password of a database URL, in its user part or in a
-// password parameter, before it is logged or shown.
+// password parameter, before it is logged or shown. A value that is neither
+// a sqlite: path nor a URL it can parse is hidden whole: it may hold a
+// password where redact cannot find it.
 func redact(dsn string) string {
+	if strings.HasPrefix(dsn, "sqlite:") {
+		return dsn
+	}
 	u, err := url.Parse(dsn)
 	if err != nil || u.Scheme == "" || u.Opaque != "" {
-		return dsn
+		return "(not shown: not a URL, and it may hold a password)"
 	}
 	if _, ok := u.User.Password(); ok {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
