@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -169,6 +170,21 @@ func TestEndToEnd(t *testing.T) {
 		}
 		if code, body := s.request(t, "GET", "/v1/attribute-definitions?scope=user&limit=100", key, nil); code != 200 || len(body["results"].([]any)) != 6 {
 			t.Errorf("definitions: %d %v", code, body)
+		}
+		// A request net/http refuses by itself is answered in the envelope.
+		c, err := net.Dial("tcp", strings.TrimPrefix(s.base, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprint(c, "GET /v1/users/%zz HTTP/1.1\r\nHost: x\r\n\r\n")
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(res.Body)
+		c.Close()
+		if res.StatusCode != 400 || !strings.Contains(string(raw), `"code":"E1017"`) {
+			t.Errorf("bad path escape: %d %s", res.StatusCode, raw)
 		}
 
 		// SIGTERM lets an in-flight request finish: its body arrives after

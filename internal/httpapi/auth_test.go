@@ -1,6 +1,10 @@
 package httpapi_test
 
 import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -90,5 +94,42 @@ func TestRoutingErrors(t *testing.T) {
 		if tt.status == 405 && r.header.Get("Allow") == "" {
 			t.Errorf("%s %s: 405 without Allow", tt.method, tt.path)
 		}
+	}
+}
+
+// Requests that net/http refuses before any handler runs get the envelope
+// too, as 400 E1017, on a connection of the server's Listener.
+func TestMalformedRequests(t *testing.T) {
+	e := newEnv(t, backendtest.SQLite)
+	for name, req := range map[string]string{
+		"bad path escape":       "GET /v1/users/%zz HTTP/1.1\r\nHost: x\r\n\r\n",
+		"no Host":               "GET /v1/users HTTP/1.1\r\n\r\n",
+		"HTTP/2.0 request line": "GET /v1/users HTTP/2.0\r\nHost: x\r\n\r\n",
+		"gzip transfer coding":  "POST /v1/users HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+		"two Content-Lengths":   "POST /v1/users HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+		"headers too large":     "GET /v1/users HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("x", 2<<20) + "\r\n\r\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			c, err := net.Dial("tcp", e.srv.Listener.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			go io.WriteString(c, req) // the server may answer before it has read it all
+			res, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			raw, _ := io.ReadAll(res.Body)
+			r := &response{status: res.StatusCode, header: res.Header, raw: raw}
+			if err := json.Unmarshal(raw, &r.body); err != nil {
+				t.Fatalf("body %q: %v", raw, err)
+			}
+			if ct := res.Header.Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type %q", ct)
+			}
+			r.wantError(t, 400, "E1017")
+		})
 	}
 }

@@ -32,6 +32,11 @@ var wireErrors = map[string]wireError{
 
 var internalError = wireError{http.StatusInternalServerError, "E0000", "An unexpected error occurred"}
 
+// statusClientClosed is the status recorded, in the log and the metrics,
+// for a request whose client went away before it was answered, which
+// interrupted it (nginx's "client closed request"). Nobody reads it.
+const statusClientClosed = 499
+
 type errorBody struct {
 	Error errorFields `json:"error"`
 }
@@ -63,7 +68,11 @@ func (s *Server) wire(r *http.Request, err error) (int, errorFields) {
 	}
 	if !ok {
 		we = internalError
-		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "pattern", r.Pattern, "err", err)
+		if gone := r.Context().Err(); gone != nil && errors.Is(err, gone) {
+			we.status = statusClientClosed
+		} else {
+			s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "pattern", r.Pattern, "err", err)
+		}
 	}
 	msg := we.message
 	if msg == "" {

@@ -3,10 +3,13 @@ package httpapi_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"tourd/internal/backendtest"
 	"tourd/internal/httpapi"
@@ -67,5 +70,46 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	}
 	if !strings.Contains(out, "pattern=/v1/users") {
 		t.Errorf("requests were not logged:\n%s", out)
+	}
+}
+
+// hangingStore answers reads only once their context is done.
+type hangingStore struct {
+	userdata.Store
+	started chan struct{}
+}
+
+func (h hangingStore) GetUser(ctx context.Context, t userdata.Tenant, id string, x userdata.Expand) (*userdata.User, error) {
+	close(h.started)
+	<-ctx.Done()
+	return nil, fmt.Errorf("get user: %w", ctx.Err())
+}
+
+// A request interrupted because its client went away is not a server
+// failure: no error is logged, and it is counted as 499, not 500.
+func TestClientGone(t *testing.T) {
+	store := backendtest.SQLite.Open(t)
+	var logs backendtest.Buffer
+	e := newEnvOn(t, store)
+	h := hangingStore{store, make(chan struct{})}
+	srv := httptest.NewServer(httpapi.New(h, slog.New(slog.NewTextHandler(&logs, nil)), ""))
+	t.Cleanup(srv.Close)
+	ctx, cancel := context.WithCancel(t.Context())
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/v1/users/x", nil)
+	req.Header.Set("Authorization", "Bearer "+e.key)
+	go func() {
+		<-h.started
+		cancel()
+	}()
+	if _, err := http.DefaultClient.Do(req); !errors.Is(err, context.Canceled) {
+		t.Fatalf("request: %v", err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(logs.String(), "status=499"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no request logged with status 499:\n%s", logs.String())
+		}
+	}
+	if strings.Contains(logs.String(), "level=ERROR") {
+		t.Errorf("a client that went away was logged as an error:\n%s", logs.String())
 	}
 }

@@ -32,7 +32,10 @@ func newEnv(t *testing.T, b backendtest.Backend) *env {
 
 func newEnvOn(t *testing.T, store userdata.Store) *env {
 	t.Helper()
-	srv := httptest.NewServer(httpapi.New(store, backendtest.Discard, ""))
+	api := httpapi.New(store, backendtest.Discard, "")
+	srv := httptest.NewUnstartedServer(api)
+	srv.Listener = api.Listener(srv.Listener)
+	srv.Start()
 	t.Cleanup(srv.Close)
 	e := &env{t: t, srv: srv, store: store}
 	e.key = e.newKey("default", "production")
