@@ -2,10 +2,10 @@ package httpapi_test
 
 import (
 	"bufio"
-	"encoding/json"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -116,19 +116,11 @@ func TestMalformedRequests(t *testing.T) {
 			}
 			defer c.Close()
 			go io.WriteString(c, req) // the server may answer before it has read it all
-			res, err := http.ReadResponse(bufio.NewReader(c), nil)
+			res, err := http.ReadResponse(bufio.NewReader(c), &http.Request{Method: "?", URL: &url.URL{Path: "(" + name + ")"}})
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer res.Body.Close()
-			raw, _ := io.ReadAll(res.Body)
-			r := &response{status: res.StatusCode, header: res.Header, raw: raw}
-			if err := json.Unmarshal(raw, &r.body); err != nil {
-				t.Fatalf("body %q: %v", raw, err)
-			}
-			if ct := res.Header.Get("Content-Type"); ct != "application/json" {
-				t.Errorf("Content-Type %q", ct)
-			}
+			r := readResponse(t, res)
 			r.wantError(t, 400, "E1017")
 		})
 	}

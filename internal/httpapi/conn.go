@@ -45,7 +45,7 @@ func (c *conn) Write(p []byte) (int, error) {
 		return c.Conn.Write(p)
 	}
 	body, _ := json.Marshal(errorBody{errorFields{"E1017", "the request could not be read: " + reason, c.docURL}})
-	resp := fmt.Appendf(nil, "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
+	resp := fmt.Appendf(nil, "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
 	if _, err := c.Conn.Write(resp); err != nil {
 		return 0, err
 	}

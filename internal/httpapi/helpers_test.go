@@ -81,17 +81,23 @@ func (e *env) call(method, path, auth, body string) *response {
 	if err != nil {
 		e.t.Fatalf("%s %s: %v", method, path, err)
 	}
+	return readResponse(e.t, res)
+}
+
+// readResponse reads and decodes an answer, which must be a JSON object.
+func readResponse(t *testing.T, res *http.Response) *response {
+	t.Helper()
 	defer res.Body.Close()
 	raw, err := io.ReadAll(res.Body)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	r := &response{status: res.StatusCode, header: res.Header, raw: raw}
 	if ct := res.Header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
-		e.t.Errorf("%s %s: Content-Type %q", method, path, ct)
+		t.Errorf("%s %s: Content-Type %q", res.Request.Method, res.Request.URL.Path, ct)
 	}
 	if err := json.Unmarshal(raw, &r.body); err != nil {
-		e.t.Fatalf("%s %s: body %q is not a JSON object: %v", method, path, raw, err)
+		t.Fatalf("%s %s: body %q is not a JSON object: %v", res.Request.Method, res.Request.URL.Path, raw, err)
 	}
 	return r
 }

@@ -48,8 +48,11 @@ func importStream[T any](s *Server, r *http.Request, t userdata.Tenant, decode f
 	out := &importJSON{Object: "import", Errors: []importErrorJSON{}}
 	var pending []T
 	var lines []int
+	// Lines read whole are applied even if the client has gone: when the
+	// stream breaks, exactly the lines before the break are applied.
+	ctx := context.WithoutCancel(r.Context())
 	flush := func() {
-		for i, res := range apply(r.Context(), t, pending) {
+		for i, res := range apply(ctx, t, pending) {
 			switch {
 			case res.Err != nil:
 				out.fail(s, r, lines[i], res.Err)
@@ -65,7 +68,14 @@ func importStream[T any](s *Server, r *http.Request, t userdata.Tenant, decode f
 	for n := 1; ; n++ {
 		line, tooLong, err := readLine(br, maxBody)
 		if err != nil && !errors.Is(err, io.EOF) {
-			return 0, nil, userdata.Errorf(userdata.CodeInvalid, "could not read the request body at line %d", n)
+			// The stream broke: apply the lines read whole before it, so
+			// that exactly those before line n are applied, and say so.
+			if len(pending) > 0 {
+				flush()
+			}
+			return 0, nil, userdata.Errorf(userdata.CodeInvalid,
+				"could not read the request body at line %d; the lines before it were applied (%d created, %d updated, %d failed) and none after it",
+				n, out.Created, out.Updated, out.Failed)
 		}
 		switch {
 		case tooLong:

@@ -1,13 +1,19 @@
 package httpapi_test
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"tourd/internal/backendtest"
+	"tourd/internal/httpapi"
 )
 
 func TestImportUsers(t *testing.T) {
@@ -90,4 +96,56 @@ func TestImportCompaniesAndErrorCap(t *testing.T) {
 			t.Errorf("empty import: %v", empty)
 		}
 	})
+}
+
+// An import stream is not bound by the server's read timeout, only by
+// StreamIdleTimeout: a slow, steady stream is read to its end, and one that
+// stops sending fails with 400 E1017 with exactly the lines read whole
+// before the break applied.
+func TestImportStream(t *testing.T) {
+	defer func(d time.Duration) { httpapi.StreamIdleTimeout = d }(httpapi.StreamIdleTimeout)
+	httpapi.StreamIdleTimeout = 300 * time.Millisecond
+	e := newEnv(t, backendtest.SQLite)
+	api := httpapi.New(e.store, backendtest.Discard, "")
+	srv := httptest.NewUnstartedServer(api)
+	srv.Config.ReadTimeout = 200 * time.Millisecond
+	srv.Start()
+	t.Cleanup(srv.Close)
+	send := func(lines []string, end bool) *response {
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		pr, pw := io.Pipe()
+		defer pw.Close()
+		req, _ := http.NewRequestWithContext(ctx, "POST", srv.URL+"/v1/users/import", pr)
+		req.Header.Set("Authorization", "Bearer "+e.key)
+		go func() {
+			for _, l := range lines {
+				time.Sleep(100 * time.Millisecond)
+				io.WriteString(pw, l)
+			}
+			if end {
+				pw.Close()
+			}
+		}()
+		res, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return readResponse(t, res)
+	}
+	slow := []string{`{"id":"a1"}` + "\n", `{"id":"a2"}` + "\n", `{"id":"a3"}` + "\n", `{"id":"a4"}` + "\n", `{"id":"a5"}`}
+	if got := send(slow, true).want(t, 200); got["created"] != 5.0 {
+		t.Errorf("slow import: %v", got)
+	}
+	stalled := []string{`{"id":"s1"}` + "\n" + `{"id":"s2"}` + "\n" + `{"bad"}` + "\n" + `{"id":"s3"}` + "\n" + `{"id":"s4"`}
+	r := send(stalled, false)
+	r.wantError(t, 400, "E1017")
+	msg := r.body["error"].(map[string]any)["message"].(string)
+	if !strings.Contains(msg, "line 5") || !strings.Contains(msg, "3 created, 0 updated, 1 failed") {
+		t.Errorf("message %q", msg)
+	}
+	for _, id := range []string{"s1", "s2", "s3"} {
+		e.do("GET", "/v1/users/"+id, "").want(t, 200)
+	}
+	e.do("GET", "/v1/users/s4", "").wantError(t, 404, "E1001")
 }

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -43,8 +44,26 @@ type route struct {
 }
 
 // streams are the routes whose body is a stream of any length (§15.3):
-// they run without the server's read and write deadlines.
+// they run without the server's read and write deadlines, but a stream
+// that sends nothing for StreamIdleTimeout fails (see idleBody).
 var streams = map[string]bool{"POST /v1/users/import": true, "POST /v1/companies/import": true}
+
+// StreamIdleTimeout is how long a stream's body may send nothing. Tests
+// may shorten it.
+var StreamIdleTimeout = time.Minute
+
+// idleBody is a stream's body: each read must make progress within
+// StreamIdleTimeout, so a client that stalls cannot hold its connection
+// and its unapplied lines forever.
+type idleBody struct {
+	io.ReadCloser
+	rc *http.ResponseController
+}
+
+func (b idleBody) Read(p []byte) (int, error) {
+	b.rc.SetReadDeadline(time.Now().Add(StreamIdleTimeout))
+	return b.ReadCloser.Read(p)
+}
 
 // serviceRoutes are the GET routes served without authentication (§15.2).
 var serviceRoutes = []struct {
@@ -187,8 +206,8 @@ func (s *Server) dispatch(methods map[string]handler) http.Handler {
 		}
 		if streams[r.Method+" "+r.Pattern] {
 			rc := http.NewResponseController(w)
-			rc.SetReadDeadline(time.Time{})
 			rc.SetWriteDeadline(time.Time{})
+			r.Body = idleBody{r.Body, rc}
 		}
 		status, body, err := h(s, r, t)
 		if err != nil {
@@ -278,3 +297,6 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 	r.wrote = true
 	return r.ResponseWriter.Write(b)
 }
+
+// Unwrap lets http.ResponseController reach the connection (see idleBody).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
