@@ -55,7 +55,7 @@ func decodeEvent(body []byte) (*userdata.EventInput, error) {
 		if err == nil {
 			in.Timestamp, err = time.Parse(time.RFC3339Nano, ts)
 		}
-		if err != nil {
+		if y := in.Timestamp.UTC().Year(); err != nil || y < 0 || y > 9999 { // §1: a four-digit UTC year
 			return nil, userdata.Errorf(userdata.CodeInvalid, "timestamp must be an ISO-8601 date and time, such as 2025-04-27T13:39:47.024Z")
 		}
 	}

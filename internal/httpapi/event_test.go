@@ -55,6 +55,8 @@ func TestEvents(t *testing.T) {
 			{`{"userId":"u","name":"` + strings.Repeat("n", 256) + `"}`, "E1017", 400},
 			{`{"userId":"u","name":"x","attributes":[]}`, "E1017", 400},
 			{`{"userId":"u","name":"x","timestamp":"yesterday"}`, "E1017", 400},
+			{`{"userId":"u","name":"x","timestamp":"9999-12-31T23:59:59-23:59"}`, "E1017", 400}, // year 10000 in UTC
+			{`{"userId":"u","name":"x","timestamp":"0000-01-01T00:00:00+00:01"}`, "E1017", 400}, // year -1 in UTC
 			{`{"userId":"u","name":5}`, "E1017", 400},
 		} {
 			e.do("POST", "/v1/events", tt.body).wantError(t, tt.status, tt.code)
