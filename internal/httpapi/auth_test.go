@@ -102,12 +102,13 @@ func TestRoutingErrors(t *testing.T) {
 func TestMalformedRequests(t *testing.T) {
 	e := newEnv(t, backendtest.SQLite)
 	for name, req := range map[string]string{
-		"bad path escape":       "GET /v1/users/%zz HTTP/1.1\r\nHost: x\r\n\r\n",
-		"no Host":               "GET /v1/users HTTP/1.1\r\n\r\n",
-		"HTTP/2.0 request line": "GET /v1/users HTTP/2.0\r\nHost: x\r\n\r\n",
-		"gzip transfer coding":  "POST /v1/users HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
-		"two Content-Lengths":   "POST /v1/users HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
-		"headers too large":     "GET /v1/users HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("x", 2<<20) + "\r\n\r\n",
+		"bad path escape":                "GET /v1/users/%zz HTTP/1.1\r\nHost: x\r\n\r\n",
+		"no Host":                        "GET /v1/users HTTP/1.1\r\n\r\n",
+		"HTTP/2.0 request line":          "GET /v1/users HTTP/2.0\r\nHost: x\r\n\r\n",
+		"gzip transfer coding":           "POST /v1/users HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+		"two Content-Lengths":            "POST /v1/users HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+		"headers too large":              "GET /v1/users HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("x", 2<<20) + "\r\n\r\n",
+		"Expect other than 100-continue": "POST /v1/users HTTP/1.1\r\nHost: x\r\nExpect: banana\r\nContent-Length: 2\r\n\r\n{}",
 	} {
 		t.Run(name, func(t *testing.T) {
 			c, err := net.Dial("tcp", e.srv.Listener.Addr().String())

@@ -10,9 +10,10 @@ import (
 // Listener wraps ln so that the errors net/http answers by itself, before
 // any handler runs, reach the client in the envelope (§3.4) rather than as
 // plain text: a malformed request line, path escape, header or body
-// framing, headers over the size limit, an unsupported HTTP version or
-// transfer encoding. Each becomes 400 E1017 with net/http's reason in the
-// message: none of them is the server's fault, so none is a 5xx.
+// framing, headers over the size limit, an unsupported HTTP version,
+// transfer encoding or Expect value. Each becomes 400 E1017 with net/http's
+// reason in the message: none of them is the server's fault, so none is a
+// 5xx.
 func (s *Server) Listener(ln net.Listener) net.Listener { return listener{ln, s.docURL} }
 
 type listener struct {
@@ -62,11 +63,16 @@ func (c *conn) CloseWrite() error {
 }
 
 // plainError reports whether p is one of net/http's own error responses,
-// and returns its text.
+// and returns its text. Besides the plain-text ones, that is the empty 417
+// it sends for an Expect header other than 100-continue: no handler
+// answers 417.
 func plainError(p []byte) (string, bool) {
 	rest, ok := bytes.CutPrefix(p, []byte("HTTP/1.1 "))
 	if !ok {
 		return "", false
+	}
+	if bytes.HasPrefix(rest, []byte("417 ")) {
+		return "417 Expectation Failed: the only Expect value supported is 100-continue", true
 	}
 	i := bytes.IndexByte(rest, '\r')
 	if i < 0 {
