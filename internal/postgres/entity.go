@@ -1,9 +1,11 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -172,6 +174,7 @@ func scanEntity(r pgx.Row) (*entity, error) {
 // stores: PostgreSQL prints jsonb with a space after each colon and comma.
 // It drops the whitespace outside strings, which for valid JSON (as
 // PostgreSQL's output is) is what json.Compact does, without validating.
+// Numbers are printed as the SQLite backend stores them (see jsNumber).
 func compact(b []byte) json.RawMessage {
 	out := make([]byte, 0, len(b))
 	inString := false
@@ -190,8 +193,34 @@ func compact(b []byte) json.RawMessage {
 			inString = true
 		case c == ' ' || c == '\n' || c == '\t' || c == '\r':
 			continue
+		case c == '-' || c >= '0' && c <= '9':
+			j := i + 1
+			for j < len(b) && (b[j] >= '0' && b[j] <= '9' || b[j] == '.') {
+				j++
+			}
+			out = jsNumber(out, b[i:j])
+			i = j - 1
+			continue
 		}
 		out = append(out, c)
 	}
 	return out
+}
+
+// jsNumber appends a number as PostgreSQL prints it (plain decimal, never
+// an exponent), reformatted as JavaScript's JSON.stringify, and so the
+// SQLite backend, prints it where the two differ: with an exponent from
+// 1e21 up and below 1e-6. The stored values are doubles (see
+// userdata.Attributes), so nothing is lost.
+func jsNumber(out, num []byte) []byte {
+	digits := bytes.TrimPrefix(num, []byte("-"))
+	intPart, _, _ := bytes.Cut(digits, []byte("."))
+	if len(intPart) >= 22 || bytes.HasPrefix(digits, []byte("0.000000")) {
+		if f, err := strconv.ParseFloat(string(num), 64); err == nil {
+			if js, err := json.Marshal(f); err == nil {
+				return append(out, js...)
+			}
+		}
+	}
+	return append(out, num...)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -220,17 +221,44 @@ func appendString(buf []byte, s string) []byte {
 }
 
 // appendValue writes an attribute value as stored: numbers as doubles,
-// strings as sent.
+// formatted as JavaScript's JSON.stringify does (so -0 is 0), strings as
+// sent, object keys sorted.
 func appendValue(buf []byte, v any) ([]byte, error) {
+	var err error
 	switch v := v.(type) {
 	case string:
 		return appendString(buf, v), nil
 	case bool:
 		return strconv.AppendBool(buf, v), nil
+	case nil:
+		return append(buf, "null"...), nil
 	case float64:
 		if abs := math.Abs(v); v == math.Trunc(v) && abs < 1e21 {
-			return strconv.AppendFloat(buf, v, 'f', -1, 64), nil
+			return strconv.AppendFloat(buf, v+0, 'f', -1, 64), nil // v+0: -0 is 0
 		}
+	case map[string]any:
+		buf = append(buf, '{')
+		for i, k := range slices.Sorted(maps.Keys(v)) {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			buf = append(appendString(buf, k), ':')
+			if buf, err = appendValue(buf, v[k]); err != nil {
+				return nil, err
+			}
+		}
+		return append(buf, '}'), nil
+	case []any:
+		buf = append(buf, '[')
+		for i, e := range v {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			if buf, err = appendValue(buf, e); err != nil {
+				return nil, err
+			}
+		}
+		return append(buf, ']'), nil
 	}
 	b, err := marshal(v)
 	return append(buf, b...), err

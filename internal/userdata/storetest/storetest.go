@@ -22,6 +22,7 @@ func Run(t *testing.T, open Opener) {
 		{"Keys", testKeys},
 		{"UpsertUser", testUpsertUser},
 		{"AttributeMerge", testAttributeMerge},
+		{"NumberFormat", testNumberFormat},
 		{"UpsertUserCompanies", testUpsertUserCompanies},
 		{"UpsertUserMemberships", testUpsertUserMemberships},
 		{"UpsertCompany", testUpsertCompany},

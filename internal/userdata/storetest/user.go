@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"bytes"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -384,4 +386,46 @@ func page(limit int, cursor string, sorts ...userdata.Sort) userdata.PageRequest
 		sorts = []userdata.Sort{{Field: userdata.SortCreatedAt}}
 	}
 	return userdata.PageRequest{Limit: limit, Cursor: cursor, Sort: sorts}
+}
+
+// testNumberFormat checks that numbers are stored as doubles and read back
+// as JavaScript's JSON.stringify prints them, at any depth, on every
+// backend: an exponent from 1e21 up and below 1e-6, and 0 for -0.
+func testNumberFormat(t *testing.T, s userdata.Store) {
+	tn := Tenant(t, s, "p", "e")
+	in := `{"big":1e21,"huge":123456789012345678901234567890,"tiny":1e-7,"small":0.000001,"negz":-0,"long":12345678901234567890,"half":-0.5,
+		"nested":{"z":-0,"list":[1e21,-0,1e-7]}}`
+	want := map[string]any{"big": "1e+21", "huge": "1.2345678901234568e+29", "tiny": "1e-7", "small": "0.000001", "negz": "0",
+		"long": "12345678901234567000", "half": "-0.5", "nested": map[string]any{"z": "0", "list": []any{"1e+21", "0", "1e-7"}}}
+	written := user(t, s, tn, "u", in)
+	for name, raw := range map[string]json.RawMessage{"upsert": written.Attributes, "get": getUser(t, s, tn, "u", 0).Attributes} {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		var got map[string]any
+		if err := dec.Decode(&got); err != nil {
+			t.Fatal(err)
+		}
+		delete(got, "first_seen_at")
+		delete(got, "last_seen_at")
+		if diff := cmp.Diff(want, numbersAsText(got)); diff != "" {
+			t.Errorf("%s: numbers (-want +got):\n%s", name, diff)
+		}
+	}
+}
+
+// numbersAsText replaces the json.Numbers in v by their text.
+func numbersAsText(v any) any {
+	switch v := v.(type) {
+	case json.Number:
+		return string(v)
+	case map[string]any:
+		for k, e := range v {
+			v[k] = numbersAsText(e)
+		}
+	case []any:
+		for i, e := range v {
+			v[i] = numbersAsText(e)
+		}
+	}
+	return v
 }
