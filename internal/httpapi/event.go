@@ -52,12 +52,14 @@ func decodeEvent(body []byte) (*userdata.EventInput, error) {
 	}
 	if !isNull(o["timestamp"]) {
 		ts, err := o.str("timestamp")
+		var at time.Time
 		if err == nil {
-			in.Timestamp, err = time.Parse(time.RFC3339Nano, ts)
+			at, err = time.Parse(time.RFC3339Nano, ts)
 		}
-		if y := in.Timestamp.UTC().Year(); err != nil || y < 0 || y > 9999 { // §1: a four-digit UTC year
+		if y := at.UTC().Year(); err != nil || y < 0 || y > 9999 { // §1: a four-digit UTC year
 			return nil, userdata.Errorf(userdata.CodeInvalid, "timestamp must be an ISO-8601 date and time, such as 2025-04-27T13:39:47.024Z")
 		}
+		in.Timestamp = &at
 	}
 	return in, in.Validate()
 }

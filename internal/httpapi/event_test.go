@@ -9,6 +9,18 @@ import (
 	"tourd/internal/backendtest"
 )
 
+// A timestamp at Go's zero time is kept like any other, not taken for none.
+func TestEventAtZeroTime(t *testing.T) {
+	backendtest.Run(t, func(t *testing.T, b backendtest.Backend) {
+		e := newEnv(t, b)
+		e.do("POST", "/v1/users", `{"id":"u"}`).want(t, 201)
+		ev := e.do("POST", "/v1/events", `{"userId":"u","name":"epoch","timestamp":"0001-01-01T00:00:00Z"}`).want(t, 201)
+		if ev["createdAt"] != "0001-01-01T00:00:00.000Z" {
+			t.Errorf("createdAt %v, want the timestamp sent", ev["createdAt"])
+		}
+	})
+}
+
 func TestEvents(t *testing.T) {
 	backendtest.Run(t, func(t *testing.T, b backendtest.Backend) {
 		e := newEnv(t, b)

@@ -45,7 +45,7 @@ func (s *Store) TrackEvent(ctx context.Context, tn userdata.Tenant, in *userdata
 	err = s.retry(ctx, "track event", func() error {
 		now := s.now()
 		ev.CreatedAt = now
-		if !in.Timestamp.IsZero() {
+		if in.Timestamp != nil {
 			ev.CreatedAt = in.Timestamp.UTC()
 		}
 		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {

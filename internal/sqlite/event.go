@@ -27,7 +27,7 @@ func (s *Store) TrackEvent(ctx context.Context, tn userdata.Tenant, in *userdata
 			return err
 		}
 		ev.CreatedAt = w.now
-		if !in.Timestamp.IsZero() {
+		if in.Timestamp != nil {
 			ev.CreatedAt = in.Timestamp.UTC()
 		}
 		if err := w.defineEvent(tn.ProjectID, in.Name, in.Attributes); err != nil {

@@ -24,7 +24,7 @@ type EventInput struct {
 	Name       string
 	CompanyID  string // external; "" for none
 	Attributes Attributes
-	Timestamp  time.Time // zero: now
+	Timestamp  *time.Time // nil: now
 }
 
 // Validate checks the rules of §15.4 and §15.1.

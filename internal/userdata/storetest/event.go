@@ -35,7 +35,7 @@ func testEvents(t *testing.T, s userdata.Store) {
 
 	at := time.Date(2025, 1, 2, 3, 4, 5, 678000000, time.UTC)
 	ev, err := s.TrackEvent(ctx, tn, &userdata.EventInput{UserID: "u", Name: "checkout_started", CompanyID: "acme",
-		Attributes: attrs(t, `{"cart_total":42.5,"coupon_code":"X","gone":null}`), Timestamp: at})
+		Attributes: attrs(t, `{"cart_total":42.5,"coupon_code":"X","gone":null}`), Timestamp: &at})
 	if err != nil {
 		t.Fatal(err)
 	}
