@@ -20,6 +20,7 @@ func importAll[T any](ctx context.Context, s *Store, tn userdata.Tenant, items [
 		out := res[start : start+len(chunk)]
 		err := s.write(ctx, "import", tn, func(w *write) error {
 			for i, it := range chunk {
+				w.now = s.now() // each line is stamped as its own upsert would be, as on SQLite
 				if err := queue(w, it, func(_ *entity, created bool) { out[i].Created = created }); err != nil {
 					return err
 				}

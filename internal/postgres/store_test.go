@@ -317,6 +317,37 @@ func TestTrackEventRacesDelete(t *testing.T) {
 	}
 }
 
+// TestImportTimestamps checks that each line of an import is stamped when
+// it is applied, as separate upserts would be (and as on SQLite), so that
+// newest first lists an import's rows last line first.
+func TestImportTimestamps(t *testing.T) {
+	s := openConfig(t, backendtest.PostgresConfig(t), discard(), postgres.Options{Migrate: true})
+	clock := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	s.Now = func() time.Time { clock = clock.Add(time.Millisecond); return clock }
+	ctx := t.Context()
+	tn := storetest.Tenant(t, s, "p", "e")
+	var ins []*userdata.UserUpsert
+	for _, id := range []string{"a", "b", "c"} {
+		ins = append(ins, &userdata.UserUpsert{ExternalID: id})
+	}
+	for _, r := range s.ImportUsers(ctx, tn, ins) {
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+	}
+	l, err := s.ListUsers(ctx, tn, userdata.UserFilter{PageRequest: userdata.PageRequest{Limit: 10, Sort: []userdata.Sort{{Field: userdata.SortCreatedAt, Desc: true}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, u := range l.Items {
+		got = append(got, u.ExternalID)
+	}
+	if strings.Join(got, ",") != "c,b,a" {
+		t.Errorf("newest first after an import: %v, want c,b,a", got)
+	}
+}
+
 // outsideTx begins a transaction on a connection of its own, outside any
 // store, and returns it with the connection's backend pid. It is rolled
 // back, unless committed, and closed when the test ends.
