@@ -99,14 +99,13 @@ func TestImportCompaniesAndErrorCap(t *testing.T) {
 }
 
 // An import stream is not bound by the server's read timeout, only by
-// StreamIdleTimeout: a slow, steady stream is read to its end, and one that
-// stops sending fails with 400 E1017 with exactly the lines read whole
-// before the break applied.
+// Server.StreamIdleTimeout: a slow, steady stream is read to its end, and
+// one that stops sending fails with 400 E1017 with exactly the lines read
+// whole before the break applied.
 func TestImportStream(t *testing.T) {
-	defer func(d time.Duration) { httpapi.StreamIdleTimeout = d }(httpapi.StreamIdleTimeout)
-	httpapi.StreamIdleTimeout = 300 * time.Millisecond
 	e := newEnv(t, backendtest.SQLite)
 	api := httpapi.New(e.store, backendtest.Discard, "")
+	api.StreamIdleTimeout = 300 * time.Millisecond
 	srv := httptest.NewUnstartedServer(api)
 	srv.Config.ReadTimeout = 200 * time.Millisecond
 	srv.Start()

@@ -30,6 +30,10 @@ type Server struct {
 	docURL string
 	mux    *http.ServeMux
 
+	// StreamIdleTimeout is how long a stream's body may send nothing (see
+	// idleBody); New sets a minute. Tests may shorten it before serving.
+	StreamIdleTimeout time.Duration
+
 	requests requestMetrics
 }
 
@@ -45,23 +49,20 @@ type route struct {
 
 // streams are the routes whose body is a stream of any length (§15.3):
 // they run without the server's read and write deadlines, but a stream
-// that sends nothing for StreamIdleTimeout fails (see idleBody).
+// that sends nothing for Server.StreamIdleTimeout fails (see idleBody).
 var streams = map[string]bool{"POST /v1/users/import": true, "POST /v1/companies/import": true}
 
-// StreamIdleTimeout is how long a stream's body may send nothing. Tests
-// may shorten it.
-var StreamIdleTimeout = time.Minute
-
-// idleBody is a stream's body: each read must make progress within
-// StreamIdleTimeout, so a client that stalls cannot hold its connection
-// and its unapplied lines forever.
+// idleBody is a stream's body: each read must make progress within idle,
+// so a client that stalls cannot hold its connection and its unapplied
+// lines forever.
 type idleBody struct {
 	io.ReadCloser
-	rc *http.ResponseController
+	rc   *http.ResponseController
+	idle time.Duration
 }
 
 func (b idleBody) Read(p []byte) (int, error) {
-	b.rc.SetReadDeadline(time.Now().Add(StreamIdleTimeout))
+	b.rc.SetReadDeadline(time.Now().Add(b.idle))
 	return b.ReadCloser.Read(p)
 }
 
@@ -105,7 +106,7 @@ func New(store userdata.Store, log *slog.Logger, docURL string) *Server {
 	if docURL == "" {
 		docURL = DefaultDocURL
 	}
-	s := &Server{store: store, log: log, docURL: docURL, mux: http.NewServeMux()}
+	s := &Server{store: store, log: log, docURL: docURL, mux: http.NewServeMux(), StreamIdleTimeout: time.Minute}
 	byPath := map[string]map[string]handler{}
 	var paths []string
 	for _, rt := range routes {
@@ -207,7 +208,7 @@ func (s *Server) dispatch(methods map[string]handler) http.Handler {
 		if streams[r.Method+" "+r.Pattern] {
 			rc := http.NewResponseController(w)
 			rc.SetWriteDeadline(time.Time{})
-			r.Body = idleBody{r.Body, rc}
+			r.Body = idleBody{r.Body, rc, s.StreamIdleTimeout}
 		}
 		status, body, err := h(s, r, t)
 		if err != nil {
