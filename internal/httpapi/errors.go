@@ -28,7 +28,12 @@ var wireErrors = map[string]wireError{
 	string(userdata.CodeTooLarge):                               {http.StatusRequestEntityTooLarge, "E1018", "Request body too large"},
 	string(userdata.CodeNoRoute):                                {http.StatusNotFound, "E1033", "Unknown API route"},
 	string(userdata.CodeNoMethod):                               {http.StatusMethodNotAllowed, "E1033", "Unknown API route"},
+	string(userdata.CodeUnavailable):                            {http.StatusServiceUnavailable, "E0000", "The service is temporarily unavailable; retry later"},
 }
+
+// retryAfter is the Retry-After of a 503: a storage fault is retried after
+// a second.
+var retryAfter = []string{"1"}
 
 var internalError = wireError{http.StatusInternalServerError, "E0000", "An unexpected error occurred"}
 
@@ -51,11 +56,15 @@ type errorFields struct {
 // are logged with their whole chain; the client sees a generic message.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, fields := s.wire(r, err)
+	if status == http.StatusServiceUnavailable {
+		w.Header()["Retry-After"] = retryAfter
+	}
 	writeJSON(w, status, errorBody{fields})
 }
 
 // wire maps an error to its status and envelope fields (§3), logging the
-// unexpected ones.
+// unexpected ones and the storage faults (at most once a second each: a
+// fault that fails every request must not flood the log).
 func (s *Server) wire(r *http.Request, err error) (int, errorFields) {
 	var e *userdata.Error
 	we, ok := internalError, false
@@ -66,13 +75,16 @@ func (s *Server) wire(r *http.Request, err error) (int, errorFields) {
 		}
 		we, ok = wireErrors[key]
 	}
-	if !ok {
+	switch {
+	case !ok:
 		we = internalError
 		if gone := r.Context().Err(); gone != nil && errors.Is(err, gone) {
 			we.status = statusClientClosed
 		} else {
-			s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "pattern", r.Pattern, "err", err)
+			s.internalLog.log(r.Context(), "request failed", r, err)
 		}
+	case e.Code == userdata.CodeUnavailable:
+		s.faultLog.log(r.Context(), "storage unavailable: answering 503", r, err)
 	}
 	msg := we.message
 	if msg == "" {

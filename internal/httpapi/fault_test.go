@@ -113,3 +113,49 @@ func TestClientGone(t *testing.T) {
 		t.Errorf("a client that went away was logged as an error:\n%s", logs.String())
 	}
 }
+
+// unavailableStore fails every read as a storage fault would.
+type unavailableStore struct{ userdata.Store }
+
+func (unavailableStore) GetUser(context.Context, userdata.Tenant, string, userdata.Expand) (*userdata.User, error) {
+	return nil, fmt.Errorf("get user: %w", userdata.Unavailable(errors.New("disk I/O error: password=hunter2")))
+}
+
+// A storage fault is 503 E0000 with Retry-After, in the envelope, and is
+// logged at most once a second, with the count of the lines held back.
+func TestStorageUnavailable(t *testing.T) {
+	store := backendtest.SQLite.Open(t)
+	var logs backendtest.Buffer
+	e := newEnvOn(t, store)
+	srv := httptest.NewServer(httpapi.New(unavailableStore{store}, slog.New(slog.NewTextHandler(&logs, nil)), ""))
+	t.Cleanup(srv.Close)
+	e.srv = srv
+	const n = 200
+	start := time.Now()
+	for range n {
+		r := e.do("GET", "/v1/users/x", "")
+		r.wantError(t, 503, "E0000")
+		if got := r.header.Get("Retry-After"); got != "1" {
+			t.Fatalf("Retry-After = %q, want 1", got)
+		}
+		if msg := r.body["error"].(map[string]any)["message"]; strings.Contains(msg.(string), "hunter2") || strings.Contains(msg.(string), "disk") {
+			t.Fatalf("503 message %q leaks internals", msg)
+		}
+	}
+	elapsed := time.Since(start)
+	lines := strings.Count(logs.String(), `msg="storage unavailable`)
+	if maxLines := int(elapsed/time.Second) + 1; lines < 1 || lines > maxLines {
+		t.Fatalf("%d requests in %v logged %d fault lines, want 1..%d:\n%s", n, elapsed, lines, maxLines, logs.String())
+	}
+	time.Sleep(1100 * time.Millisecond)
+	e.do("GET", "/v1/users/x", "").wantError(t, 503, "E0000")
+	out := logs.String()
+	last := out[strings.LastIndex(out, `msg="storage unavailable`):]
+	var suppressed int
+	if _, err := fmt.Sscanf(last[strings.Index(last, "suppressed=")+len("suppressed="):], "%d", &suppressed); err != nil || suppressed < n-lines-1 {
+		t.Fatalf("the line after the flood says suppressed=%d (%v), want at least %d:\n%s", suppressed, err, n-lines-1, out)
+	}
+	// A successful request is not logged as a fault.
+	e.srv = newEnvOn(t, store).srv
+	e.do("POST", "/v1/users", `{"id":"ok"}`).want(t, 201)
+}

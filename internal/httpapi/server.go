@@ -35,6 +35,11 @@ type Server struct {
 	StreamIdleTimeout time.Duration
 
 	requests requestMetrics
+
+	// internalLog and faultLog log unexpected errors and storage faults,
+	// throttled separately so that a flood of one hides no line of the
+	// other.
+	internalLog, faultLog throttledLog
 }
 
 // handler serves one authenticated v1 route: it returns the status and the
@@ -107,6 +112,8 @@ func New(store userdata.Store, log *slog.Logger, docURL string) *Server {
 		docURL = DefaultDocURL
 	}
 	s := &Server{store: store, log: log, docURL: docURL, mux: http.NewServeMux(), StreamIdleTimeout: time.Minute}
+	s.internalLog = throttledLog{slog: log, now: time.Now}
+	s.faultLog = throttledLog{slog: log, now: time.Now}
 	byPath := map[string]map[string]handler{}
 	var paths []string
 	for _, rt := range routes {

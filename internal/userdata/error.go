@@ -19,6 +19,7 @@ const (
 	CodeTooLarge      Code = "too_large"      // a request body over the limit
 	CodeNoRoute       Code = "no_route"       // no such path
 	CodeNoMethod      Code = "no_method"      // a known path, another method
+	CodeUnavailable   Code = "unavailable"    // storage cannot serve now; retrying later may succeed
 	CodeInternal      Code = "internal"       // anything unexpected
 )
 
@@ -36,9 +37,25 @@ type Error struct {
 	Code     Code
 	Resource string // for CodeNotFound: which kind of thing is missing
 	Message  string
+	Err      error // the cause, for logs only; may be nil
 }
 
-func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return string(e.Code) + ": " + e.Message + ": " + e.Err.Error()
+	}
+	return string(e.Code) + ": " + e.Message
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Unavailable wraps err, a storage fault that a later attempt may not meet
+// (a database that cannot be reached, a full disk, an I/O error), as a
+// CodeUnavailable error. The client is told to retry; err is for the logs.
+func Unavailable(err error) error {
+	return &Error{Code: CodeUnavailable, Message: "storage unavailable", Err: err}
+}
 
 // Errorf returns an *Error with the given code and formatted message.
 func Errorf(c Code, format string, a ...any) error {
