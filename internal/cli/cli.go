@@ -86,15 +86,13 @@ func names(prefix string) []string {
 // printed to stderr once, on one line. getenv supplies the environment.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	err := run(ctx, args, getenv, stdout, stderr)
-	var usage *usageError
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
+	if err == nil || errors.Is(err, flag.ErrHelp) {
 		return 0
-	case errors.As(err, &usage):
-		fmt.Fprintln(stderr, "tourd:", oneLine(err.Error()))
-		return 2
 	}
 	fmt.Fprintln(stderr, "tourd:", oneLine(err.Error()))
+	if usage := (*usageError)(nil); errors.As(err, &usage) {
+		return 2
+	}
 	return 1
 }
 
@@ -140,19 +138,19 @@ func usagef(format string, a ...any) error {
 // oneLine joins the lines of a message, as a driver's error may have
 // several (pgx lists each address it tried), so that it prints as one.
 func oneLine(msg string) string {
-	var b strings.Builder
-	for _, l := range strings.Split(msg, "\n") {
-		if l = strings.TrimSpace(l); l == "" {
-			continue
+	var out string
+	for l := range strings.Lines(msg) {
+		switch l = strings.TrimSpace(l); {
+		case l == "":
+		case out == "":
+			out = l
+		case strings.HasSuffix(out, ":"):
+			out += " " + l
+		default:
+			out += "; " + l
 		}
-		if b.Len() > 0 && strings.HasSuffix(b.String(), ":") {
-			b.WriteString(" ")
-		} else if b.Len() > 0 {
-			b.WriteString("; ")
-		}
-		b.WriteString(l)
 	}
-	return b.String()
+	return out
 }
 
 // common holds the flags every command that opens the database takes.
