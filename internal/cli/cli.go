@@ -1,5 +1,6 @@
 // Package cli is tourd's command line: it reads the configuration, sets up
-// logging, opens the storage backend and runs serve, keys or migrate.
+// logging, opens the storage backend and runs serve, keys, migrate, backup
+// or version.
 package cli
 
 import (
@@ -11,50 +12,148 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 
 	"tourd/internal/postgres"
 	"tourd/internal/sqlite"
 	"tourd/internal/userdata"
 )
 
-const usage = `usage: tourd <command> [flags]
+// command is one thing tourd does. A name of two words is a subcommand;
+// args are its positional arguments.
+type command struct{ name, args, about string }
 
-commands:
-  serve                      run the API server
-  keys create [--project P] [--environment E]
-                             create an API key (printed as the last line)
-  keys list                  list keys (never the keys themselves)
-  keys revoke <key or id>    deactivate a key
-  migrate                    apply pending database migrations and exit
+// synopsis is the first line of the command's usage.
+func (c command) synopsis() string {
+	return strings.TrimSpace("tourd " + c.name + " [flags] " + c.args)
+}
 
-Every command takes --db (TOURD_DB): sqlite:PATH (default sqlite:tourd.db)
-or a postgres:// URL. Run 'tourd <command> -h' for a command's flags.`
+// commands lists what tourd does, for its usage and its errors.
+var commands = []command{
+	{"serve", "", "run the API server"},
+	{"keys create", "", "create an API key of --project and --environment (printed as the last line)"},
+	{"keys list", "", "list keys (never the keys themselves)"},
+	{"keys revoke", "KEY_OR_ID", "deactivate a key, given the key or its id"},
+	{"migrate", "", "apply pending database migrations and exit"},
+	{"backup", "OUT", "copy a SQLite database to the new file OUT, even while it is served"},
+	{"version", "", "print the version, the Go version and the VCS revision"},
+	{"help", "[COMMAND]", "print the usage of tourd or of a command"},
+}
+
+// writeUsage writes tourd's usage: its commands and how to learn more.
+func writeUsage(w io.Writer) {
+	fmt.Fprintln(w, "usage: tourd <command> [flags] [arguments]")
+	fmt.Fprintln(w, "\ncommands:")
+	writeCommands(w, "")
+	fmt.Fprintln(w, `
+Every command but version and help takes --db (TOURD_DB): sqlite:PATH (default
+sqlite:tourd.db) or a postgres:// URL. Run 'tourd help <command>' or
+'tourd <command> --help' for a command's flags.`)
+}
+
+// writeCommands lists the commands whose name starts with prefix.
+func writeCommands(w io.Writer, prefix string) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, c := range commands {
+		if strings.HasPrefix(c.name, prefix) {
+			fmt.Fprintf(tw, "  %s\t%s\n", strings.TrimSpace(c.name+" "+c.args), c.about)
+		}
+	}
+	tw.Flush()
+}
+
+// names lists the words that can follow prefix ("" or "keys ") in a
+// command name, in usage order.
+func names(prefix string) []string {
+	var out []string
+	for _, c := range commands {
+		if rest, ok := strings.CutPrefix(c.name, prefix); ok {
+			if word, _, _ := strings.Cut(rest, " "); !slices.Contains(out, word) {
+				out = append(out, word)
+			}
+		}
+	}
+	return out
+}
 
 // Run runs the command in args (without the program name), writing results
-// to stdout and diagnostics to stderr. getenv supplies the environment.
-func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// to stdout and diagnostics to stderr, and returns the exit status: 0, 1 if
+// the command failed, 2 for a mistake on the command line. A failure is
+// printed to stderr once, on one line. getenv supplies the environment.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	err := run(ctx, args, getenv, stdout, stderr)
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	fmt.Fprintln(stderr, "tourd:", oneLine(err.Error()))
+	if usage := (*usageError)(nil); errors.As(err, &usage) {
+		return 2
+	}
+	return 1
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, usage)
-		return errors.New("no command given")
+		writeUsage(stderr)
+		return usagef("no command given: want one of %s", strings.Join(names(""), ", "))
 	}
 	switch args[0] {
 	case "serve":
-		return runServe(ctx, args[1:], getenv, stderr)
+		return runServe(ctx, args[1:], getenv, stdout, stderr)
 	case "keys":
 		return runKeys(ctx, args[1:], getenv, stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, args[1:], getenv, stdout, stderr)
+	case "backup":
+		return runBackup(ctx, args[1:], getenv, stdout)
+	case "version":
+		return runVersion(args[1:], stdout)
 	case "help", "-h", "--help":
-		fmt.Fprintln(stdout, usage)
-		return nil
+		// tourd help keys create is tourd keys create --help.
+		if len(args) == 1 || slices.Contains([]string{"help", "-h", "--help"}, args[1]) {
+			writeUsage(stdout)
+			return nil
+		}
+		return run(ctx, append(slices.Clone(args[1:]), "--help"), getenv, stdout, stderr)
 	}
-	fmt.Fprintln(stderr, usage)
-	return fmt.Errorf("unknown command %q", args[0])
+	return usagef("unknown command %q: want one of %s", args[0], strings.Join(names(""), ", "))
 }
 
-// common holds the flags every command takes.
+// usageError is a mistake on the command line: an unknown command or flag,
+// a bad flag value, a missing or extra argument. Run exits with status 2.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// usagef returns a usageError with the formatted message.
+func usagef(format string, a ...any) error {
+	return &usageError{fmt.Errorf(format, a...)}
+}
+
+// oneLine joins the lines of a message, as a driver's error may have
+// several (pgx lists each address it tried), so that it prints as one.
+func oneLine(msg string) string {
+	var out string
+	for l := range strings.Lines(msg) {
+		switch l = strings.TrimSpace(l); {
+		case l == "":
+		case out == "":
+			out = l
+		case strings.HasSuffix(out, ":"):
+			out += " " + l
+		default:
+			out += "; " + l
+		}
+	}
+	return out
+}
+
+// common holds the flags every command that opens the database takes.
 type common struct {
 	db         string
 	logLevel   string
@@ -63,17 +162,28 @@ type common struct {
 }
 
 func (c *common) register(fs *flag.FlagSet, getenv func(string) string) {
-	fs.StringVar(&c.db, "db", envOr(getenv, "TOURD_DB", "sqlite:tourd.db"), "database: sqlite:PATH or a postgres:// URL (TOURD_DB)")
-	fs.StringVar(&c.logLevel, "log-level", envOr(getenv, "TOURD_LOG_LEVEL", "info"), "log level: debug, info, warn or error (TOURD_LOG_LEVEL)")
-	fs.StringVar(&c.logFormat, "log-format", envOr(getenv, "TOURD_LOG_FORMAT", "text"), "log format: text or json (TOURD_LOG_FORMAT)")
+	registerDB(fs, &c.db, getenv)
+	fs.StringVar(&c.logLevel, "log-level", envOr(getenv, "TOURD_LOG_LEVEL", "info"), "log level: "+strings.Join(logLevels, ", ")+" (TOURD_LOG_LEVEL)")
+	fs.StringVar(&c.logFormat, "log-format", envOr(getenv, "TOURD_LOG_FORMAT", "text"), "log format: "+strings.Join(logFormats, ", ")+" (TOURD_LOG_FORMAT)")
 	fs.StringVar(&c.pgPoolSize, "pg-pool-size", envOr(getenv, "TOURD_PG_POOL_SIZE", "0"), "most PostgreSQL connections to open; 0 for the URL's pool_max_conns, else 16 (TOURD_PG_POOL_SIZE)")
 }
+
+// registerDB registers --db.
+func registerDB(fs *flag.FlagSet, db *string, getenv func(string) string) {
+	fs.StringVar(db, "db", envOr(getenv, "TOURD_DB", "sqlite:tourd.db"), "database: sqlite:PATH or a postgres:// URL (TOURD_DB)")
+}
+
+// The values --log-level and --log-format take.
+var (
+	logLevels  = []string{"debug", "info", "warn", "error"}
+	logFormats = []string{"text", "json"}
+)
 
 // logger builds the logger the flags ask for, writing to w.
 func (c *common) logger(w io.Writer) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
-		return nil, fmt.Errorf("--log-level: %w", err)
+		return nil, usagef("--log-level must be one of %s, not %q", strings.Join(logLevels, ", "), c.logLevel)
 	}
 	opts := &slog.HandlerOptions{Level: level}
 	switch c.logFormat {
@@ -82,27 +192,57 @@ func (c *common) logger(w io.Writer) (*slog.Logger, error) {
 	case "json":
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
-	return nil, fmt.Errorf("--log-format must be text or json, not %q", c.logFormat)
+	return nil, usagef("--log-format must be one of %s, not %q", strings.Join(logFormats, ", "), c.logFormat)
+}
+
+// parseDB checks a --db value and returns the path of a sqlite:PATH (or
+// sqlite://PATH) file, or "" for a PostgreSQL URL.
+func parseDB(db string) (sqlitePath string, err error) {
+	if path, ok := strings.CutPrefix(db, "sqlite:"); ok {
+		if path = strings.TrimPrefix(path, "//"); path == "" {
+			return "", usagef("--db sqlite: needs a file path, e.g. sqlite:tourd.db")
+		}
+		return path, nil
+	}
+	if !strings.HasPrefix(db, "postgres://") && !strings.HasPrefix(db, "postgresql://") {
+		return "", usagef("--db must be sqlite:PATH or a postgres:// URL, not %q", redact(db))
+	}
+	return "", nil
 }
 
 // openStore opens the backend the --db value names. server is true for
 // tourd serve, which takes SQLite's server lock.
 func (c *common) openStore(ctx context.Context, log *slog.Logger, server bool) (userdata.Store, error) {
-	switch {
-	case strings.HasPrefix(c.db, "sqlite:"):
-		path := strings.TrimPrefix(strings.TrimPrefix(c.db, "sqlite:"), "//") // sqlite:PATH or sqlite://PATH
-		if path == "" {
-			return nil, errors.New("--db sqlite: needs a file path, e.g. sqlite:tourd.db")
-		}
-		return sqlite.Open(ctx, path, log, sqlite.Options{Exclusive: server})
-	case strings.HasPrefix(c.db, "postgres://"), strings.HasPrefix(c.db, "postgresql://"):
-		size, err := strconv.ParseInt(c.pgPoolSize, 10, 32)
-		if err != nil || size < 0 {
-			return nil, fmt.Errorf("--pg-pool-size must be a non-negative integer, not %q", c.pgPoolSize)
-		}
-		return postgres.Open(ctx, c.db, log, postgres.Options{PoolSize: int32(size), Migrate: true})
+	path, err := parseDB(c.db)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("--db must be sqlite:PATH or a postgres:// URL, not %q", redact(c.db))
+	if path != "" {
+		return sqlite.Open(ctx, path, log, sqlite.Options{Exclusive: server})
+	}
+	size, err := strconv.ParseInt(c.pgPoolSize, 10, 32)
+	if err != nil || size < 0 {
+		return nil, usagef("--pg-pool-size must be a non-negative integer, not %q", c.pgPoolSize)
+	}
+	return postgres.Open(ctx, c.db, log, postgres.Options{PoolSize: int32(size), Migrate: true})
+}
+
+// location names the database for the log: the absolute path of a SQLite
+// file, or the PostgreSQL URL with its password masked.
+func (c *common) location() string {
+	if path, _ := parseDB(c.db); path != "" {
+		return "sqlite:" + absPath(path)
+	}
+	return redact(c.db)
+}
+
+// absPath returns path made absolute, or as it is if the working directory
+// is unknown.
+func absPath(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
 }
 
 // redact hides the password of a database URL, in its user part or in a
@@ -127,13 +267,60 @@ func redact(dsn string) string {
 	return u.String()
 }
 
-// parse parses a subcommand's flags, turning -h into a clean exit.
-func parse(fs *flag.FlagSet, args []string) (help bool, err error) {
-	err = fs.Parse(args)
-	if errors.Is(err, flag.ErrHelp) {
-		return true, nil
+// parse parses the flags of the command fs is named after (in commands:
+// "serve", "keys create") and returns its
+// positional arguments, which may come before, between or after the flags
+// (everything after "--" is an argument). With -h or --help it prints the
+// command's usage to stdout and returns flag.ErrHelp, for which Run exits
+// with status 0. A bad flag or a wrong number of arguments is a usageError.
+func parse(fs *flag.FlagSet, args []string, stdout io.Writer) ([]string, error) {
+	i := slices.IndexFunc(commands, func(c command) bool { return c.name == fs.Name() })
+	if i < 0 {
+		panic("cli: no command " + fs.Name())
 	}
-	return false, err
+	cmd := commands[i]
+	fs.SetOutput(io.Discard) // Run prints the error, once
+	fs.Usage = func() {}
+	var pos []string
+	for {
+		err := fs.Parse(args)
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stdout, "usage: %s\n\n%s.\n", cmd.synopsis(), strings.ToUpper(cmd.about[:1])+cmd.about[1:])
+			if hasFlags(fs) {
+				fmt.Fprintln(stdout, "\nflags:")
+				fs.SetOutput(stdout)
+				fs.PrintDefaults()
+			}
+			return nil, flag.ErrHelp
+		}
+		if err != nil {
+			return nil, usagef("%s: %v (run 'tourd %s --help' for usage)", cmd.name, err, cmd.name)
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			pos = append(pos, rest...)
+			break
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
+	}
+	want := strings.Fields(cmd.args)
+	switch {
+	case len(pos) > len(want):
+		return nil, usagef("%s: unexpected argument %q (usage: %s)", cmd.name, pos[len(want)], cmd.synopsis())
+	case len(pos) < len(want):
+		return nil, usagef("%s: missing %s (usage: %s)", cmd.name, want[len(pos)], cmd.synopsis())
+	}
+	return pos, nil
+}
+
+// hasFlags reports whether fs defines any flag.
+func hasFlags(fs *flag.FlagSet) bool {
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	return n > 0
 }
 
 func envOr(getenv func(string) string, key, def string) string {
@@ -146,9 +333,5 @@ func envOr(getenv func(string) string, key, def string) string {
 // Main is the whole program for cmd/tourd: it runs the command with the
 // process's environment and returns the exit status.
 func Main(ctx context.Context, args []string) int {
-	if err := Run(ctx, args, os.Getenv, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "tourd:", err)
-		return 1
-	}
-	return 0
+	return Run(ctx, args, os.Getenv, os.Stdout, os.Stderr)
 }

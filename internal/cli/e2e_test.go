@@ -3,16 +3,21 @@ package cli_test
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -20,7 +25,8 @@ import (
 	"tourd/internal/backendtest"
 )
 
-// binary is the tourd binary built once for the end-to-end tests.
+// binary is the tourd binary built once for the end-to-end tests, with the
+// Dockerfile's build command.
 var binary string
 
 func TestMain(m *testing.M) {
@@ -30,10 +36,8 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "tourd")
-	build := exec.Command("go", "build", "-o", binary, "tourd/cmd/tourd")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building tourd:", err)
+	if err := buildAsDocker(binary); err != nil {
+		fmt.Fprintln(os.Stderr, "building tourd as the Dockerfile does:", err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -68,9 +72,10 @@ func newKey(t *testing.T, db string, args ...string) string {
 
 // server is a running tourd serve process.
 type server struct {
-	cmd  *exec.Cmd
-	base string
-	done chan error
+	cmd     *exec.Cmd
+	base    string
+	started string // the log line saying it listens
+	done    chan error
 }
 
 var listening = regexp.MustCompile(`msg=listening addr=(\S+)`)
@@ -78,7 +83,14 @@ var listening = regexp.MustCompile(`msg=listening addr=(\S+)`)
 // serve starts tourd serve on a random port and waits until it listens.
 func serve(t *testing.T, db string) *server {
 	t.Helper()
+	return serveIn(t, "", db)
+}
+
+// serveIn is serve run in the directory dir ("" for the test's).
+func serveIn(t *testing.T, dir, db string) *server {
+	t.Helper()
 	cmd := exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--db", db)
+	cmd.Dir = dir
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -91,19 +103,19 @@ func serve(t *testing.T, db string) *server {
 		cmd.Process.Kill()
 		<-s.done
 	})
-	addr := make(chan string, 1)
+	started := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-				addr <- m[1]
+			if listening.MatchString(sc.Text()) {
+				started <- sc.Text()
 			}
 		}
 		s.done <- cmd.Wait()
 	}()
 	select {
-	case a := <-addr:
-		s.base = "http://" + a
+	case line := <-started:
+		s.started, s.base = line, "http://"+listening.FindStringSubmatch(line)[1]
 	case err := <-s.done:
 		t.Fatalf("tourd serve exited: %v", err)
 	case <-time.After(30 * time.Second):
@@ -239,19 +251,146 @@ func TestSQLitePaths(t *testing.T) {
 	}
 }
 
-func TestCommandErrors(t *testing.T) {
-	for _, args := range [][]string{
-		{}, {"nope"}, {"keys"}, {"keys", "nope"}, {"serve", "--db", "mysql://x"}, {"serve", "--log-level", "loud"},
-		{"keys", "revoke", "--db", "sqlite:" + filepath.Join(t.TempDir(), "x.db"), "ak_unknown"},
-		{"keys", "create", "--db", "sqlite:" + filepath.Join(t.TempDir(), "y.db"), "--project", ""},
-		{"serve", "--db", "sqlite:"},
+// The binary exits with status 2 for a mistake on the command line and 1
+// when a command fails (the cases themselves are in TestRun).
+func TestExitStatus(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		args []string
+		want int
+	}{
+		{nil, 2},
+		{[]string{"nope"}, 2},
+		{[]string{"serve", "extra"}, 2},
+		{[]string{"serve", "--log-level", "loud"}, 2},
+		{[]string{"keys", "revoke", "--db", "sqlite:" + filepath.Join(dir, "x.db"), "ak_unknown"}, 1},
+		{[]string{"migrate", "--db", "sqlite:" + dir}, 1}, // a directory
+		{[]string{"version"}, 0},
+		{[]string{"help", "serve"}, 0},
 	} {
-		cmd := exec.CommandContext(t.Context(), binary, args...)
+		cmd := exec.CommandContext(t.Context(), binary, tt.args...)
 		cmd.Env = append(os.Environ(), "TOURD_DB=", "TOURD_ADDR=")
 		out, err := cmd.CombinedOutput()
-		var exit *exec.ExitError
-		if !errors.As(err, &exit) || exit.ExitCode() != 1 || len(out) == 0 {
-			t.Errorf("tourd %v: err %v, output %q; want exit status 1 with a message", args, err, out)
+		if code := cmd.ProcessState.ExitCode(); code != tt.want || len(out) == 0 {
+			t.Errorf("tourd %v: exit status %d (%v), output %q; want status %d with a message", tt.args, code, err, out, tt.want)
 		}
+	}
+}
+
+// The start-up line names the database, a SQLite file by its absolute path
+// and a PostgreSQL URL without its password, and the version; /metrics
+// names the build.
+func TestServeStartup(t *testing.T) {
+	backendtest.Run(t, func(t *testing.T, b backendtest.Backend) {
+		dir := t.TempDir()
+		db, want := "sqlite:"+filepath.Join("data", "tourd.db"), "sqlite:"+filepath.Join(dir, "data", "tourd.db")
+		if b.Name != "sqlite" {
+			db = b.DSN(t)
+			u, err := url.Parse(db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := u.User.Password(); ok {
+				u.User = url.UserPassword(u.User.Username(), "xxxxx")
+			}
+			want = u.String()
+		}
+		s := serveIn(t, dir, db)
+		m := regexp.MustCompile(`\bdb=("(?:[^"\\]|\\.)*"|\S*)`).FindStringSubmatch(s.started)
+		if m == nil {
+			t.Fatalf("the start-up line names no database: %s", s.started)
+		}
+		got := m[1]
+		if unquoted, err := strconv.Unquote(got); err == nil {
+			got = unquoted
+		}
+		if got != want || !strings.Contains(s.started, " version="+testVersion) {
+			t.Errorf("start-up line %s\nwant db=%s and version=%s", s.started, want, testVersion)
+		}
+
+		res, err := http.Get(s.base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		line := regexp.MustCompile(`(?m)^tourd_build_info\{.*\} 1$`).Find(body)
+		prefix := fmt.Sprintf("tourd_build_info{version=%q,goversion=%q,revision=", testVersion, runtime.Version())
+		if !strings.HasPrefix(string(line), prefix) {
+			t.Errorf("/metrics has %q, want a line starting %s", line, prefix)
+		}
+	})
+}
+
+// TestBackupWhileServing copies the database of a running server while
+// clients write to it, serves the copy, and finds there every write
+// acknowledged before the backup started.
+func TestBackupWhileServing(t *testing.T) {
+	dir := t.TempDir()
+	db := "sqlite:" + filepath.Join(dir, "tourd.db")
+	key := newKey(t, db)
+	s := serve(t, db)
+	var (
+		mu    sync.Mutex
+		acked []string
+		stop  atomic.Bool
+		wg    sync.WaitGroup
+	)
+	client := &http.Client{Timeout: 30 * time.Second}
+	for w := range 8 {
+		wg.Go(func() {
+			for i := 0; !stop.Load(); i++ {
+				id := fmt.Sprintf("user-%d-%d", w, i)
+				req, _ := http.NewRequest("POST", s.base+"/v1/users", strings.NewReader(fmt.Sprintf(`{"id":%q,"attributes":{"n":%d}}`, id, i)))
+				req.Header.Set("Authorization", "Bearer "+key)
+				res, err := client.Do(req)
+				if err != nil {
+					t.Errorf("POST %s: %v", id, err)
+					return
+				}
+				res.Body.Close()
+				if res.StatusCode != 201 {
+					t.Errorf("POST %s: status %d", id, res.StatusCode)
+					return
+				}
+				mu.Lock()
+				acked = append(acked, id)
+				mu.Unlock()
+			}
+		})
+	}
+	ackedSoFar := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(acked)
+	}
+	for deadline := time.Now().Add(time.Minute); len(ackedSoFar()) < 300 && !t.Failed(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d writes acknowledged in a minute", len(ackedSoFar()))
+		}
+	}
+	before := ackedSoFar()
+	copyPath := filepath.Join(dir, "copy.db")
+	out := tourd(t, "backup", "--db", db, copyPath)
+	stop.Store(true)
+	wg.Wait()
+	if !regexp.MustCompile(`^wrote ` + regexp.QuoteMeta(copyPath) + `: [1-9][0-9]* bytes`).MatchString(out) {
+		t.Errorf("tourd backup printed %q", out)
+	}
+
+	c := serve(t, "sqlite:"+copyPath)
+	missing := 0
+	for _, id := range before {
+		if code, body := c.request(t, "GET", "/v1/users/"+id, key, nil); code != 200 {
+			if missing++; missing <= 5 {
+				t.Errorf("%s, acknowledged before the backup, is not in the copy: %d %v", id, code, body)
+			}
+		}
+	}
+	if missing > 0 {
+		t.Errorf("%d of the %d users acknowledged before the backup are not in the copy", missing, len(before))
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -14,20 +15,32 @@ import (
 
 func runKeys(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("keys: want create, list or revoke")
+		return usagef("keys: missing subcommand: want one of %s", strings.Join(names("keys "), ", "))
 	}
-	fs := flag.NewFlagSet("keys "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	sub := args[0]
+	if sub == "-h" || sub == "--help" {
+		fmt.Fprintln(stdout, "usage: tourd keys <subcommand> [flags] [arguments]\n\nsubcommands:")
+		writeCommands(stdout, "keys ")
+		fmt.Fprintln(stdout, "\nRun 'tourd keys <subcommand> --help' for a subcommand's flags.")
+		return nil
+	}
+	if !slices.Contains(names("keys "), sub) {
+		return usagef("keys: unknown subcommand %q: want one of %s", sub, strings.Join(names("keys "), ", "))
+	}
+	fs := flag.NewFlagSet("keys "+sub, flag.ContinueOnError)
 	var c common
 	c.register(fs, getenv)
-	project := fs.String("project", "default", "project name (create)")
-	environment := fs.String("environment", "production", "environment name (create)")
-	sub := args[0]
-	if sub != "create" && sub != "list" && sub != "revoke" {
-		return fmt.Errorf("keys: unknown subcommand %q: want create, list or revoke", sub)
+	var project, environment *string
+	if sub == "create" {
+		project = fs.String("project", "default", "project name; created if missing")
+		environment = fs.String("environment", "production", "environment name; created if missing")
 	}
-	if help, err := parse(fs, args[1:]); help || err != nil {
+	pos, err := parse(fs, args[1:], stdout)
+	if err != nil {
 		return err
+	}
+	if sub == "create" && (strings.TrimSpace(*project) == "" || strings.TrimSpace(*environment) == "") {
+		return usagef("keys create: --project and --environment must not be empty")
 	}
 	log, err := c.logger(stderr)
 	if err != nil {
@@ -40,9 +53,6 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 	defer store.Close()
 	switch sub {
 	case "create":
-		if strings.TrimSpace(*project) == "" || strings.TrimSpace(*environment) == "" {
-			return errors.New("keys create: --project and --environment must not be empty")
-		}
 		key, hash, prefix := userdata.NewKey()
 		k, err := store.CreateKey(ctx, *project, *environment, hash, prefix)
 		if err != nil {
@@ -61,13 +71,9 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 		}
 		return tw.Flush()
 	case "revoke":
-		if fs.NArg() != 1 {
-			return errors.New("keys revoke: want exactly one key or key id")
-		}
-		arg := fs.Arg(0)
-		target := arg
-		if strings.HasPrefix(arg, userdata.KeyPrefix) {
-			target = userdata.HashKey(userdata.TokenFromKey(arg))
+		target := pos[0]
+		if strings.HasPrefix(target, userdata.KeyPrefix) {
+			target = userdata.HashKey(userdata.TokenFromKey(target))
 		}
 		if err := store.RevokeKey(ctx, target); err != nil {
 			if userdata.IsNotFound(err, userdata.ResourceKey) {
@@ -82,10 +88,9 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 
 func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var c common
 	c.register(fs, getenv)
-	if help, err := parse(fs, args); help || err != nil {
+	if _, err := parse(fs, args, stdout); err != nil {
 		return err
 	}
 	log, err := c.logger(stderr)

@@ -12,6 +12,7 @@ import (
 	"net/http/pprof"
 	"time"
 
+	"tourd/internal/buildinfo"
 	"tourd/internal/httpapi"
 )
 
@@ -19,15 +20,14 @@ import (
 // after SIGTERM.
 const shutdownTimeout = 30 * time.Second
 
-func runServe(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var c common
 	c.register(fs, getenv)
 	addr := fs.String("addr", envOr(getenv, "TOURD_ADDR", "127.0.0.1:8080"), "listen address (TOURD_ADDR)")
 	docURL := fs.String("doc-url", envOr(getenv, "TOURD_DOC_URL", httpapi.DefaultDocURL), "doc_url of error responses (TOURD_DOC_URL)")
 	debugAddr := fs.String("debug-addr", getenv("TOURD_DEBUG_ADDR"), "if set, serve Go's pprof profiles on this address (TOURD_DEBUG_ADDR); keep it private")
-	if help, err := parse(fs, args); help || err != nil {
+	if _, err := parse(fs, args, stdout); err != nil {
 		return err
 	}
 	logs := newLogBuffer(stderr)
@@ -60,7 +60,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			return err
 		}
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "db", redact(c.db))
+	log.Info("listening", "addr", ln.Addr().String(), "db", c.location(), "version", buildinfo.Read().Version)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(api.Listener(ln)) }()
 	select {

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"tourd/internal/buildinfo"
 	"tourd/internal/userdata"
 )
 
@@ -111,6 +112,15 @@ func (s *series) count() uint64 {
 	return n
 }
 
+// writeBuildInfo writes tourd_build_info: which build is serving, in the
+// labels of a constant 1.
+func writeBuildInfo(w io.Writer) {
+	b := buildinfo.Read()
+	fmt.Fprintln(w, "# HELP tourd_build_info The tourd build serving: its version, Go version and VCS revision.")
+	fmt.Fprintln(w, "# TYPE tourd_build_info gauge")
+	fmt.Fprintf(w, "tourd_build_info{version=%q,goversion=%q,revision=%q} 1\n", b.Version, b.GoVersion, b.Revision)
+}
+
 // poolStatser is a store that reports its connection pool.
 type poolStatser interface {
 	PoolStats() userdata.PoolStats
@@ -131,6 +141,7 @@ var runtimeMetrics = []struct{ name, metric, help, typ string }{
 // database pool, and Go runtime figures (§15.2).
 func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	writeBuildInfo(w)
 	s.requests.write(w)
 	if ps, ok := s.store.(poolStatser); ok {
 		st := ps.PoolStats()
