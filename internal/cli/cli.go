@@ -85,16 +85,23 @@ func (c *common) logger(w io.Writer) (*slog.Logger, error) {
 	return nil, fmt.Errorf("--log-format must be text or json, not %q", c.logFormat)
 }
 
-// openStore opens the backend the --db value names. server is true for
-// tourd serve, which takes SQLite's server lock.
-func (c *common) openStore(ctx context.Context, log *slog.Logger, server bool) (userdata.Store, error) {
+// openStore opens the backend the --db value names. opts say how to open a
+// SQLite database: tourd serve takes its server lock, serve and keys
+// create may create it, serve --check checks it first.
+func (c *common) openStore(ctx context.Context, log *slog.Logger, opts sqlite.Options) (userdata.Store, error) {
 	switch {
 	case strings.HasPrefix(c.db, "sqlite:"):
 		path := strings.TrimPrefix(strings.TrimPrefix(c.db, "sqlite:"), "//") // sqlite:PATH or sqlite://PATH
 		if path == "" {
 			return nil, errors.New("--db sqlite: needs a file path, e.g. sqlite:tourd.db")
 		}
-		return sqlite.Open(ctx, path, log, sqlite.Options{Exclusive: server})
+		s, err := sqlite.Open(ctx, path, log, opts)
+		if errors.Is(err, sqlite.ErrNoDatabase) {
+			return nil, fmt.Errorf("%w; run tourd serve or tourd keys create to create one", err)
+		}
+		return s, err
+	case opts.Check:
+		return nil, errors.New("--check works on SQLite databases only")
 	case strings.HasPrefix(c.db, "postgres://"), strings.HasPrefix(c.db, "postgresql://"):
 		size, err := strconv.ParseInt(c.pgPoolSize, 10, 32)
 		if err != nil || size < 0 {
