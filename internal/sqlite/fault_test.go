@@ -190,6 +190,9 @@ func TestFsyncFailure(t *testing.T) {
 	if err := upsert("after"); !isUnavailable(err) || !errors.Is(err, eio) {
 		t.Errorf("write after the failed fsync: error %v, want CodeUnavailable from %v", err, eio)
 	}
+	if len(ran) > 0 {
+		t.Error("a write after the failed fsync was run, in a transaction of its own")
+	}
 	if err := s.Ping(ctx); !errors.Is(err, eio) {
 		t.Errorf("Ping after the failed fsync: %v, want %v", err, eio)
 	}
