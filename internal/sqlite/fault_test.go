@@ -278,8 +278,21 @@ func TestBusy(t *testing.T) {
 	if err := s.Ping(ctx); err != nil {
 		t.Errorf("Ping once the lock is gone: %v", err)
 	}
+	// Ping's own write cleared the fault, and so does any write.
+	if _, err := other.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.UpsertUser(ctx, tn, &userdata.UserUpsert{ExternalID: "u"}); !isUnavailable(err) {
+		t.Fatalf("write while another process holds the lock: %v, want CodeUnavailable", err)
+	}
+	if _, err := other.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
 	if _, _, err := s.UpsertUser(ctx, tn, &userdata.UserUpsert{ExternalID: "u"}); err != nil {
-		t.Error(err)
+		t.Fatal(err)
+	}
+	if s.health.writeFault.Load() != nil {
+		t.Error("a write succeeded, and the store still notes the last one failed")
 	}
 }
 
