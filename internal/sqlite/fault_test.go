@@ -310,6 +310,7 @@ func TestDatabaseMoved(t *testing.T) {
 	if err := os.Rename(path, path+".away"); err != nil {
 		t.Fatal(err)
 	}
+	want(t, 503, call, "GET", "/readyz", "") // before any write meets it
 	for range 3 {
 		want(t, 503, call, "POST", "/v1/users", `{"id":"u2"}`)
 		want(t, 503, call, "GET", "/readyz", "")
@@ -333,8 +334,8 @@ func TestDatabaseMoved(t *testing.T) {
 	if err := os.WriteFile(path, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	want(t, 503, call, "POST", "/v1/users", `{"id":"u3"}`)
 	want(t, 503, call, "GET", "/readyz", "")
+	want(t, 503, call, "POST", "/v1/users", `{"id":"u3"}`)
 
 	// A restart finds no database, but the files it left: no new one.
 	s.Close()
