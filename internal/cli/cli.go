@@ -100,9 +100,10 @@ func (c *common) openStore(ctx context.Context, log *slog.Logger, opts sqlite.Op
 			return nil, fmt.Errorf("%w; run tourd serve or tourd keys create to create one", err)
 		}
 		return s, err
-	case opts.Check:
-		return nil, errors.New("--check works on SQLite databases only")
 	case strings.HasPrefix(c.db, "postgres://"), strings.HasPrefix(c.db, "postgresql://"):
+		if opts.Check {
+			return nil, errors.New("--check works on SQLite databases only")
+		}
 		size, err := strconv.ParseInt(c.pgPoolSize, 10, 32)
 		if err != nil || size < 0 {
 			return nil, fmt.Errorf("--pg-pool-size must be a non-negative integer, not %q", c.pgPoolSize)

@@ -208,31 +208,66 @@ func TestFsyncFailure(t *testing.T) {
 	}
 }
 
-// A write stuck in an fsync makes Ping fail once it has taken longer than
+// A write stuck in an fsync, or in a statement waiting for another
+// process's lock, makes Ping fail once it has taken longer than
 // stallLimit, and Ping succeeds again when it is done.
 func TestStalledWrite(t *testing.T) {
 	defer func(d time.Duration) { stallLimit = d }(stallLimit)
 	stallLimit = 100 * time.Millisecond
-	s := openExclusive(t, filepath.Join(t.TempDir(), "tourd.db"))
+	path := filepath.Join(t.TempDir(), "tourd.db")
+	s := openExclusive(t, path)
 	ctx := t.Context()
 	tn := storetest.Tenant(t, s, "p", "e")
-	entered, release := blockSync(t, nil)
-	done := make(chan error, 1)
-	go func() {
-		_, _, err := s.UpsertUser(ctx, tn, &userdata.UserUpsert{ExternalID: "u"})
-		done <- err
-	}()
-	<-entered
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		err := s.Ping(ctx)
-		if err != nil && strings.Contains(err.Error(), "stalled") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Ping with an fsync blocked for 10 s: %v, want a stall", err)
+	upsert := func() <-chan error {
+		done := make(chan error, 1)
+		go func() {
+			_, _, err := s.UpsertUser(ctx, tn, &userdata.UserUpsert{ExternalID: "u"})
+			done <- err
+		}()
+		return done
+	}
+	waitStall := func(what string) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			err := s.Ping(ctx)
+			if err != nil && strings.Contains(err.Error(), "stalled") {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("Ping with %s for 10 s: %v, want a stall", what, err)
+			}
 		}
 	}
+
+	entered, release := blockSync(t, nil)
+	done := upsert()
+	<-entered
+	waitStall("an fsync blocked")
 	release()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Errorf("Ping once the write is done: %v", err)
+	}
+
+	db, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE projects SET name = name || '!'"); err != nil { // takes the write lock
+		t.Fatal(err)
+	}
+	done = upsert()
+	waitStall("the writer waiting for a lock")
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
