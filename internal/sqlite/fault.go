@@ -88,10 +88,6 @@ func (h *health) stalled() error {
 	return nil
 }
 
-// errMoved says the files at the database's paths are not the ones the
-// store opened.
-var errMoved = errors.New("deleted or replaced after the server opened it")
-
 // checkFiles returns an error, and logs it once, if the database or its
 // WAL has been deleted or replaced since the store opened them: writes
 // would go to files that no longer have a name, and be lost.
@@ -101,7 +97,7 @@ func (s *Store) checkFiles() error {
 		if err == nil && os.SameFile(f.info, fi) {
 			continue
 		}
-		err = userdata.Unavailable(fmt.Errorf("sqlite: %s was %w", f.path, errMoved))
+		err = userdata.Unavailable(fmt.Errorf("sqlite: %s was deleted or replaced after the server opened it", f.path))
 		if s.health.moved.CompareAndSwap(false, true) {
 			s.log.Error("sqlite: the database file was deleted or replaced while the server ran: writes and /readyz answer 503; "+
 				"put the file back, or restart the server", "path", f.path)
