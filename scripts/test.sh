@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs tourd's whole test suite: vet, gofmt, unit, handler and end-to-end
-# tests on SQLite and PostgreSQL, the fuzz seed corpus, and one pass of
-# every benchmark.
+# Runs tourd's whole test suite: vet, gofmt, a cross-compile for macOS and
+# Windows, unit, handler and end-to-end tests on SQLite and PostgreSQL, the
+# fuzz seed corpus, and one pass of every benchmark.
 #
 # PostgreSQL: set TOURD_TEST_POSTGRES to a database URL to use it as is.
 # Otherwise, when run as root, this script starts the local PostgreSQL
@@ -62,6 +62,12 @@ if [ -n "$unformatted" ]; then
 	exit 1
 fi
 go vet ./...
+
+log "cross-compiling (and vetting) for macOS and Windows"
+for target in darwin/arm64 windows/amd64; do
+	GOOS=${target%/*} GOARCH=${target#*/} go build ./...
+	GOOS=${target%/*} GOARCH=${target#*/} go vet ./...
+done
 
 log "tests (race detector on)"
 go test -race -count=1 -timeout 20m ./...

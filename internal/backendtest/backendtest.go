@@ -35,11 +35,11 @@ var Discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 var SQLite = Backend{
 	Name: "sqlite",
 	Open: func(t testing.TB) userdata.Store {
-		return openSQLite(t, filepath.Join(t.TempDir(), "tourd.db"), sqlite.Options{Exclusive: true})
+		return openSQLite(t, filepath.Join(t.TempDir(), "tourd.db"), sqlite.Options{Exclusive: true, Create: true})
 	},
 	OpenPair: func(t *testing.T) (userdata.Store, userdata.Store) {
 		path := filepath.Join(t.TempDir(), "tourd.db")
-		return openSQLite(t, path, sqlite.Options{}), openSQLite(t, path, sqlite.Options{})
+		return openSQLite(t, path, sqlite.Options{Create: true}), openSQLite(t, path, sqlite.Options{})
 	},
 	DSN: func(t testing.TB) string { return "sqlite:" + filepath.Join(t.TempDir(), "tourd.db") },
 }

@@ -210,15 +210,23 @@ func parseDB(db string) (sqlitePath string, err error) {
 	return "", nil
 }
 
-// openStore opens the backend the --db value names. server is true for
-// tourd serve, which takes SQLite's server lock.
-func (c *common) openStore(ctx context.Context, log *slog.Logger, server bool) (userdata.Store, error) {
+// openStore opens the backend the --db value names. opts say how to open a
+// SQLite database: tourd serve takes its server lock, serve and keys
+// create may create it, serve --check checks it first.
+func (c *common) openStore(ctx context.Context, log *slog.Logger, opts sqlite.Options) (userdata.Store, error) {
 	path, err := parseDB(c.db)
 	if err != nil {
 		return nil, err
 	}
 	if path != "" {
-		return sqlite.Open(ctx, path, log, sqlite.Options{Exclusive: server})
+		s, err := sqlite.Open(ctx, path, log, opts)
+		if errors.Is(err, sqlite.ErrNoDatabase) {
+			return nil, fmt.Errorf("%w; run tourd serve or tourd keys create to create one", err)
+		}
+		return s, err
+	}
+	if opts.Check {
+		return nil, usagef("--check works on SQLite databases only")
 	}
 	size, err := strconv.ParseInt(c.pgPoolSize, 10, 32)
 	if err != nil || size < 0 {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"tourd/internal/sqlite"
 	"tourd/internal/userdata"
 )
 
@@ -46,7 +47,7 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	store, err := c.openStore(ctx, log, false)
+	store, err := c.openStore(ctx, log, sqlite.Options{Create: sub == "create"})
 	if err != nil {
 		return err
 	}
@@ -97,7 +98,7 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	store, err := c.openStore(ctx, log, false) // opening applies pending migrations
+	store, err := c.openStore(ctx, log, sqlite.Options{}) // opening applies pending migrations
 	if err != nil {
 		return err
 	}

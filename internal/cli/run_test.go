@@ -111,12 +111,16 @@ func TestRunUsageErrors(t *testing.T) {
 // the driver's error has several lines.
 func TestRunFailures(t *testing.T) {
 	dir := t.TempDir()
+	if _, stderr, code := run(t, "keys", "create", "--db", "sqlite:"+filepath.Join(dir, "a.db")); code != 0 {
+		t.Fatalf("keys create: exit status %d: %s", code, stderr)
+	}
 	for _, tt := range []struct {
 		args []string
 		want string // a regexp the one line must match
 	}{
 		{[]string{"keys", "revoke", "--db", "sqlite:" + filepath.Join(dir, "a.db"), "ak_unknown"}, `^keys revoke: no such key$`},
 		{[]string{"keys", "list", "--db", "sqlite:" + dir}, `unable to open database file`}, // a directory
+		{[]string{"migrate", "--db", "sqlite:" + filepath.Join(dir, "none.db")}, `^no database at .*none.db; run tourd serve or tourd keys create to create one$`},
 		// No server listens on port 1; pgx tries with and without TLS and
 		// reports both attempts on separate lines.
 		{[]string{"keys", "list", "--db", "postgres://tourd@127.0.0.1:1/tourd"}, `failed to connect.*connection refused`},

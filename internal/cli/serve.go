@@ -14,6 +14,7 @@ import (
 
 	"tourd/internal/buildinfo"
 	"tourd/internal/httpapi"
+	"tourd/internal/sqlite"
 )
 
 // shutdownTimeout bounds how long in-flight requests may take to finish
@@ -27,6 +28,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	addr := fs.String("addr", envOr(getenv, "TOURD_ADDR", "127.0.0.1:8080"), "listen address (TOURD_ADDR)")
 	docURL := fs.String("doc-url", envOr(getenv, "TOURD_DOC_URL", httpapi.DefaultDocURL), "doc_url of error responses (TOURD_DOC_URL)")
 	debugAddr := fs.String("debug-addr", getenv("TOURD_DEBUG_ADDR"), "if set, serve Go's pprof profiles on this address (TOURD_DEBUG_ADDR); keep it private")
+	check := fs.Bool("check", false, "SQLite: check the database (PRAGMA quick_check, which reads all of it) and refuse to serve a damaged one")
 	if _, err := parse(fs, args, stdout); err != nil {
 		return err
 	}
@@ -36,7 +38,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	store, err := c.openStore(ctx, log, true)
+	store, err := c.openStore(ctx, log, sqlite.Options{Exclusive: true, Create: true, Check: *check})
 	if err != nil {
 		return err
 	}

@@ -25,7 +25,7 @@ func TestBackupUnderWrites(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "tourd.db")
-	s, err := sqlite.Open(ctx, path, backendtest.Discard, sqlite.Options{Exclusive: true})
+	s, err := sqlite.Open(ctx, path, backendtest.Discard, sqlite.Options{Exclusive: true, Create: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestBackupRefuses(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "tourd.db")
-	s, err := sqlite.Open(ctx, path, backendtest.Discard, sqlite.Options{})
+	s, err := sqlite.Open(ctx, path, backendtest.Discard, sqlite.Options{Create: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,7 +54,7 @@ func (s *Store) ListCompanies(ctx context.Context, tn userdata.Tenant, f userdat
 	l := listing{table: "companies", scopeCol: "environment_id", scope: tn.EnvironmentID}
 	list, err := list(ctx, s.r, &l, f.PageRequest, entityColumns, scanCompany)
 	if err != nil {
-		return nil, err
+		return nil, s.fault(err)
 	}
 	return list, userdata.LoadCompanyExpansions(ctx, list.Items, f.Expand, s.companyMembers)
 }

@@ -83,7 +83,7 @@ func (s *Store) ListAttributeDefinitions(ctx context.Context, tn userdata.Tenant
 			JOIN event_definitions e ON e.id = l.event_definition_id
 			WHERE e.project_id = ? AND e.code_name IN (?`+strings.Repeat(", ?", len(f.EventNames)-1)+`))`, args...)
 	}
-	return list(ctx, s.r, &l, f.PageRequest,
+	defs, err := list(ctx, s.r, &l, f.PageRequest,
 		"id, scope, code_name, display_name, description, data_type, predefined, created_at",
 		func(r scanner) (*userdata.AttributeDefinition, string, error) {
 			var d userdata.AttributeDefinition
@@ -92,12 +92,13 @@ func (s *Store) ListAttributeDefinitions(ctx context.Context, tn userdata.Tenant
 			d.CreatedAt = fromMicros(created)
 			return &d, d.ID, err
 		})
+	return defs, s.fault(err)
 }
 
 // ListEventDefinitions returns a page of the project's event definitions.
 func (s *Store) ListEventDefinitions(ctx context.Context, tn userdata.Tenant, f userdata.EventDefinitionFilter) (*userdata.List[*userdata.EventDefinition], error) {
 	l := listing{table: "event_definitions", scopeCol: "project_id", scope: tn.ProjectID}
-	return list(ctx, s.r, &l, f.PageRequest,
+	defs, err := list(ctx, s.r, &l, f.PageRequest,
 		"id, code_name, display_name, description, predefined, created_at",
 		func(r scanner) (*userdata.EventDefinition, string, error) {
 			var d userdata.EventDefinition
@@ -106,4 +107,5 @@ func (s *Store) ListEventDefinitions(ctx context.Context, tn userdata.Tenant, f 
 			d.CreatedAt = fromMicros(created)
 			return &d, d.ID, err
 		})
+	return defs, s.fault(err)
 }

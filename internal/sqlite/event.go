@@ -87,7 +87,7 @@ func (s *Store) ListEvents(ctx context.Context, tn userdata.Tenant, f userdata.E
 	if f.Name != "" {
 		l.where("name = ?", f.Name)
 	}
-	return list(ctx, s.r, &l, f.PageRequest, eventColumns, func(r scanner) (*userdata.Event, string, error) {
+	events, err := list(ctx, s.r, &l, f.PageRequest, eventColumns, func(r scanner) (*userdata.Event, string, error) {
 		var ev userdata.Event
 		var company *string
 		var attrs []byte
@@ -99,4 +99,5 @@ func (s *Store) ListEvents(ctx context.Context, tn userdata.Tenant, f userdata.E
 		ev.Attributes, ev.CreatedAt = attrs, fromMicros(created)
 		return &ev, ev.ID, err
 	})
+	return events, s.fault(err)
 }

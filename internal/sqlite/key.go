@@ -22,7 +22,7 @@ func (s *Store) lookupKey(ctx context.Context, keyHash string) (userdata.Tenant,
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, userdata.Errorf(userdata.CodeForbidden, "Invalid API key provided")
 	}
-	return t, err
+	return t, s.fault(err)
 }
 
 // CreateKey stores a new key, creating its project (seeded with the
@@ -77,6 +77,11 @@ func (w *wtx) findOrCreate(find string, findArgs []any, insert string, values ..
 
 // ListKeys returns every key, oldest first.
 func (s *Store) ListKeys(ctx context.Context) ([]*userdata.APIKey, error) {
+	keys, err := s.listKeys(ctx)
+	return keys, s.fault(err)
+}
+
+func (s *Store) listKeys(ctx context.Context) ([]*userdata.APIKey, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT k.id, p.name, e.name, k.prefix, k.active, k.created_at
 		FROM api_keys k JOIN environments e ON e.id = k.environment_id JOIN projects p ON p.id = e.project_id
 		ORDER BY k.created_at, k.id`)

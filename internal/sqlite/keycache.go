@@ -4,16 +4,27 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	"runtime"
 	"sync/atomic"
-	"syscall"
+	"time"
 	"unsafe"
 )
+
+// maxKeyAge bounds how long a cached key lives even while the marker says
+// nothing changed, as on PostgreSQL: if the marker file is lost (deleted,
+// or replaced by a new one the server has not mapped), a revoked key is
+// still refused within this time.
+var maxKeyAge = 30 * time.Second
 
 // keyMarker is how processes sharing a SQLite file tell each other that a
 // key was revoked: a file beside the database holding a counter, which
 // the revoking process increments after committing. Each process maps the
 // file into memory, so reading the epoch of its userdata.KeyCache is one
 // memory load, not a query nor even a system call.
+//
+// The mapping lives as long as the marker: it is unmapped only once
+// nothing can read it any more (a cleanup when the marker is garbage), not
+// when the store closes, since requests still running then may read it.
 type keyMarker struct {
 	path string
 	mem  []byte // the mapped counter; nil when mapping failed
@@ -35,8 +46,9 @@ func openKeyMarker(path string) *keyMarker {
 	if fi, err := f.Stat(); err != nil || (fi.Size() < markerSize && f.Truncate(markerSize) != nil) {
 		return m
 	}
-	if mem, err := syscall.Mmap(int(f.Fd()), 0, markerSize, syscall.PROT_READ, syscall.MAP_SHARED); err == nil {
+	if mem, err := mapShared(f, markerSize); err == nil {
 		m.mem = mem
+		runtime.AddCleanup(m, func(mem []byte) { unmap(mem) }, mem)
 	}
 	return m
 }
@@ -48,7 +60,9 @@ func (m *keyMarker) epoch() int64 {
 	if m.mem == nil {
 		return uncached.Add(1) | 1<<62
 	}
-	return int64(atomic.LoadUint64((*uint64)(unsafe.Pointer(&m.mem[0]))))
+	e := int64(atomic.LoadUint64((*uint64)(unsafe.Pointer(&m.mem[0]))))
+	runtime.KeepAlive(m) // the mapping stays until the load is done
+	return e
 }
 
 // bump tells every process that a key changed: it increments the counter
@@ -59,7 +73,7 @@ func (m *keyMarker) bump() error {
 		return fmt.Errorf("sqlite: signal key change: %w", err)
 	}
 	defer f.Close()
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+	if err := lockFile(f, true); err != nil {
 		return fmt.Errorf("sqlite: signal key change: %w", err)
 	}
 	var b [markerSize]byte
@@ -69,12 +83,4 @@ func (m *keyMarker) bump() error {
 		return fmt.Errorf("sqlite: signal key change: %w", err)
 	}
 	return nil
-}
-
-// close unmaps the marker.
-func (m *keyMarker) close() error {
-	if m.mem == nil {
-		return nil
-	}
-	return syscall.Munmap(m.mem)
 }

@@ -80,6 +80,11 @@ var (
 // with the entity on the other side set (Company for the user side, User
 // for the company side).
 func (s *Store) members(ctx context.Context, side memberSide, ownerIDs []string) ([]*userdata.Membership, error) {
+	ms, err := s.readMembers(ctx, side, ownerIDs)
+	return ms, s.fault(err)
+}
+
+func (s *Store) readMembers(ctx context.Context, side memberSide, ownerIDs []string) ([]*userdata.Membership, error) {
 	if len(ownerIDs) == 0 {
 		return nil, nil
 	}

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"database/sql"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -12,6 +13,9 @@ import (
 // here, 0002 fills the email column from the stored attributes.
 func TestMigrateOldDatabase(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "old.db")
+	if err := os.WriteFile(path, nil, 0o644); err != nil { // an empty database
+		t.Fatal(err)
+	}
 	db, err := sql.Open("sqlite", dsn(path, false))
 	if err != nil {
 		t.Fatal(err)

@@ -109,7 +109,8 @@ func (c *rowCache) put(k rowKey, e *entity) {
 // the store has one, else from the database (filling the cache).
 func (s *Store) readEntity(ctx context.Context, t *entityTable, envID, externalID string) (*entity, error) {
 	if s.rows == nil {
-		return t.get(ctx, s.r, envID, externalID)
+		e, err := t.get(ctx, s.r, envID, externalID)
+		return e, s.fault(err)
 	}
 	k := rowKey{t, envID, externalID}
 	e, seq := s.rows.get(k)
@@ -120,7 +121,7 @@ func (s *Store) readEntity(ctx context.Context, t *entityTable, envID, externalI
 	if err == nil {
 		s.rows.fill(k, e, seq)
 	}
-	return e, err
+	return e, s.fault(err)
 }
 
 // entity reads a row inside the writer's transaction: what this batch

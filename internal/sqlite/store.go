@@ -8,13 +8,14 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"tourd/internal/userdata"
@@ -29,6 +30,7 @@ const maxBatch = 128
 
 // Store is the SQLite implementation of userdata.Store.
 type Store struct {
+	path   string    // the database file, absolute
 	rdb    *sql.DB   // readers: many connections, query_only
 	wdb    *sql.DB   // holds the writer's one connection
 	r      *stmts    // prepared reads on rdb
@@ -48,9 +50,9 @@ type Store struct {
 	mu      sync.RWMutex // guards closed against sends on jobs
 	closed  bool
 	jobs    chan *job
-	toSync  chan []*job           // committed batches waiting for fsync
-	broken  atomic.Pointer[error] // set by a failed fsync (see syncer)
-	wal     *os.File              // the write-ahead log, for fsync
+	toSync  chan syncBatch // committed batches waiting for fsync
+	health  health
+	wal     *os.File // the write-ahead log, for fsync
 	stopped chan struct{}
 	defs    map[defKey]struct{} // definitions known to exist; writer-owned
 }
@@ -62,22 +64,40 @@ type Options struct {
 	// memory. tourd serve opens its database this way; the key commands,
 	// which only touch keys, do not.
 	Exclusive bool
+	// Create creates the database if there is none at the path (tourd
+	// serve and keys create do). Without it, Open fails with
+	// ErrNoDatabase. Even with it, Open refuses to create a database
+	// beside the files an existing one leaves (path-wal, -shm, -lock,
+	// -keys): that one was deleted or moved, and a new empty one would
+	// pass for it.
+	Create bool
+	// Check runs PRAGMA quick_check before anything else, and fails if it
+	// finds the database damaged. It reads the whole file.
+	Check bool
 }
 
-// Open opens (creating if needed) the SQLite database at path, applies
-// pending migrations and starts the writer.
+// ErrNoDatabase is Open's error when there is no database to open and
+// Options.Create is not set.
+var ErrNoDatabase = errors.New("no database")
+
+// Open opens the SQLite database at path (creating it with Options.Create),
+// applies pending migrations and starts the writer.
 func Open(ctx context.Context, path string, log *slog.Logger, opts Options) (*Store, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	path, err := filepath.Abs(path)
+	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	create, err := mustCreate(path, opts.Create)
+	if err != nil {
+		return nil, err
 	}
 	var lock *os.File
 	if opts.Exclusive {
-		var err error
-		if lock, err = lockServer(ctx, path); err != nil {
+		if lock, err = lockServer(ctx, path, log); err != nil {
 			return nil, err
 		}
 	}
-	s, err := open(ctx, path, log)
+	s, err := open(ctx, path, log, create, opts.Check)
 	if err != nil {
 		if lock != nil {
 			lock.Close()
@@ -91,61 +111,173 @@ func Open(ctx context.Context, path string, log *slog.Logger, opts Options) (*St
 	return s, nil
 }
 
-func open(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
+// mustCreate reports whether Open is to create the database at path: when
+// there is none, and opts allow it, and no file of an earlier one is left
+// beside it. It then makes the directory.
+func mustCreate(path string, allowed bool) (bool, error) {
+	_, err := os.Stat(path)
+	if err == nil {
+		return false, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return false, fmt.Errorf("sqlite: %w", err)
+	}
+	if !allowed {
+		return false, fmt.Errorf("%w at %s", ErrNoDatabase, path)
+	}
+	var left []string
+	for _, sibling := range []string{"-wal", "-shm", "-lock", "-keys"} {
+		if _, err := os.Stat(path + sibling); err == nil {
+			left = append(left, filepath.Base(path+sibling))
+		}
+	}
+	if len(left) > 0 {
+		return false, fmt.Errorf("sqlite: there is no database at %s but there are %s beside it, so it was deleted or moved: "+
+			"refusing to create a new empty one; put it back (or restore a backup), or remove those files to start afresh",
+			path, strings.Join(left, ", "))
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return false, fmt.Errorf("sqlite: %w", err)
+	}
+	return true, nil
+}
+
+func open(ctx context.Context, path string, log *slog.Logger, create, check bool) (*Store, error) {
+	if create {
+		// An empty file is an empty database. O_EXCL: if another process
+		// has just created it, this one did not.
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+		if err == nil {
+			err = f.Close()
+			log.Info("sqlite: created new database", "path", path)
+		}
+		if err != nil && !errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("sqlite: create %s: %w", path, err)
+		}
+	}
 	wdb, err := sql.Open("sqlite", dsn(path, false))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	wdb.SetMaxOpenConns(1)
 	wdb.SetConnMaxIdleTime(0)
-	if err := migrate(ctx, wdb); err != nil {
+	s, err := openWith(ctx, path, log, wdb, check)
+	if err != nil {
 		wdb.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// openWith opens the rest of a store on wdb, its writer's database.
+func openWith(ctx context.Context, path string, log *slog.Logger, wdb *sql.DB, check bool) (*Store, error) {
+	if check {
+		if err := quickCheck(ctx, wdb, path); err != nil {
+			return nil, err
+		}
+	}
+	if err := migrate(ctx, wdb); err != nil {
 		return nil, fmt.Errorf("sqlite: migrate %s: %w", path, err)
 	}
 	wconn, err := wdb.Conn(ctx)
 	if err != nil {
-		wdb.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	// The WAL exists while a connection is open; the writer's stays open.
 	wal, err := os.Open(path + "-wal")
 	if err != nil {
 		wconn.Close()
-		wdb.Close()
 		return nil, fmt.Errorf("sqlite: open the WAL of %s: %w", path, err)
+	}
+	files, err := identify(path, wal)
+	if err != nil {
+		wal.Close()
+		wconn.Close()
+		return nil, err
 	}
 	rdb, err := sql.Open("sqlite", dsn(path, true))
 	if err != nil {
 		wal.Close()
 		wconn.Close()
-		wdb.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	n := 2 * runtime.GOMAXPROCS(0)
 	rdb.SetMaxOpenConns(n)
 	rdb.SetMaxIdleConns(n)
 	s := &Store{
-		rdb: rdb, wdb: wdb, wconn: wconn, r: newStmts(rdb), w: newStmts(wconn), log: log, Now: time.Now,
+		path: path, rdb: rdb, wdb: wdb, wconn: wconn, r: newStmts(rdb), w: newStmts(wconn), log: log, Now: time.Now,
 		marker:  openKeyMarker(path + "-keys"),
 		jobs:    make(chan *job, maxBatch),
-		toSync:  make(chan []*job, maxBatch),
+		toSync:  make(chan syncBatch, maxBatch),
+		health:  health{t0: time.Now(), files: files},
 		wal:     wal,
 		stopped: make(chan struct{}),
 		defs:    map[defKey]struct{}{},
 	}
-	s.keys = userdata.NewKeyCache(s.marker.epoch, 0)
+	s.keys = userdata.NewKeyCache(s.marker.epoch, maxKeyAge)
 	return s, nil
 }
+
+// identify returns the identities of the database file at path and of its
+// open WAL, for checkFiles.
+func identify(path string, wal *os.File) ([]openedFile, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	defer f.Close()
+	db, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	w, err := wal.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	return []openedFile{{path, db}, {wal.Name(), w}}, nil
+}
+
+// quickCheck runs PRAGMA quick_check, which reads the whole database, and
+// returns an error with the first problems it reports.
+func quickCheck(ctx context.Context, db *sql.DB, path string) error {
+	rows, err := db.QueryContext(ctx, "PRAGMA quick_check(5)")
+	if err != nil {
+		return fmt.Errorf("sqlite: PRAGMA quick_check of %s: %w", path, err)
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return fmt.Errorf("sqlite: PRAGMA quick_check of %s: %w", path, err)
+		}
+		problems = append(problems, p)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlite: PRAGMA quick_check of %s: %w", path, err)
+	}
+	if len(problems) == 1 && problems[0] == "ok" {
+		return nil
+	}
+	return fmt.Errorf("sqlite: %s is damaged; PRAGMA quick_check says: %s; restore it from a backup", path, strings.Join(problems, "; "))
+}
+
+// busyTimeout is how long a statement waits for another connection's lock
+// before it fails with SQLITE_BUSY.
+var busyTimeout = 10 * time.Second
 
 // dsn builds the modernc.org/sqlite connection string. Every connection
 // waits for locks instead of failing, enforces foreign keys, and runs in WAL
 // mode with synchronous=NORMAL: SQLite does not fsync the WAL at commit,
 // because the syncer does, after the commit and before acknowledging it
 // (see Store.syncer), so that the next batch runs during the fsync. SQLite
-// still fsyncs the WAL before each checkpoint.
+// still fsyncs the WAL before each checkpoint. No connection creates the
+// file (mode=rw): a connection opened after the file was deleted fails
+// instead of starting an empty database.
 func dsn(path string, readOnly bool) string {
 	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("mode", "rw")
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(1)")
@@ -163,18 +295,58 @@ func dsn(path string, readOnly bool) string {
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
 
-// Ping reports whether the database answers a query, and fails for good
-// once an fsync of the WAL has failed.
+// Ping reports whether the store can serve. It fails for good once an
+// fsync of the WAL has failed or the database was found corrupt; while the
+// database file or its WAL is deleted or replaced; while a write is
+// stalled longer than stallLimit; while the last write failed for a
+// storage reason (a full disk, an I/O error), until a write succeeds; and
+// when a query does not answer. In that last-write case Ping itself tries
+// a write, since a server reported unready may get no other.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.syncFailed(); err != nil {
 		return err
 	}
+	if err := s.health.corrupt.Load(); err != nil {
+		return *err
+	}
+	if err := s.checkFiles(); err != nil {
+		return err
+	}
+	if err := s.health.stalled(); err != nil {
+		return err
+	}
+	if s.health.writeFault.Load() != nil {
+		done := make(chan error, 1)
+		go func() { done <- s.write(ctx, probe) }()
+		select {
+		case err := <-done:
+			if err != nil {
+				return fmt.Errorf("sqlite: writes fail: %w", err)
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	var one int
-	return s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one)
+	return s.fault(s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one))
+}
+
+// probe is a write that changes no data but makes SQLite write a page, to
+// see whether writes work again: it flips a bit of the user version in the
+// database header, which tourd does not use.
+func probe(w *wtx) error {
+	var v int64
+	if err := w.q.QueryRowContext(w.ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return err
+	}
+	_, err := w.q.ExecContext(w.ctx, fmt.Sprintf("PRAGMA user_version = %d", v^1))
+	return err
 }
 
 // Close stops the writer once queued writes are done and closes the
-// database.
+// database. Requests still running may go on calling the store: they get
+// errors, never a crash (the key marker stays mapped while they can read
+// it).
 func (s *Store) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -185,7 +357,7 @@ func (s *Store) Close() error {
 	close(s.jobs)
 	s.mu.Unlock()
 	<-s.stopped
-	err := errors.Join(s.r.close(), s.w.close(), s.wconn.Close(), s.rdb.Close(), s.wdb.Close(), s.wal.Close(), s.marker.close())
+	err := errors.Join(s.r.close(), s.w.close(), s.wconn.Close(), s.rdb.Close(), s.wdb.Close(), s.wal.Close())
 	if s.lock != nil {
 		err = errors.Join(err, s.lock.Close()) // closing releases the lock
 	}

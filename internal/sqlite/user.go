@@ -93,7 +93,7 @@ func (s *Store) ListUsers(ctx context.Context, tn userdata.Tenant, f userdata.Us
 	}
 	list, err := list(ctx, s.r, &l, f.PageRequest, entityColumns, scanUser)
 	if err != nil {
-		return nil, err
+		return nil, s.fault(err)
 	}
 	return list, userdata.LoadUserExpansions(ctx, list.Items, f.Expand, s.userMembers)
 }

@@ -5,14 +5,14 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"syscall"
 	"time"
 
 	"tourd/internal/userdata"
 )
 
-// errClosed is returned for writes submitted after Close.
-var errClosed = errors.New("sqlite: store is closed")
+// errClosed is returned for writes submitted after Close: a server
+// shutting down is unavailable.
+var errClosed = userdata.Unavailable(errors.New("sqlite: store is closed"))
 
 // job is one write waiting for the writer.
 type job struct {
@@ -97,6 +97,7 @@ func (s *Store) writer() {
 		}
 		select {
 		case j, ok := <-jobs:
+			s.health.begin(&s.health.writing)
 			if !ok {
 				closed = true
 				break
@@ -104,11 +105,13 @@ func (s *Store) writer() {
 			t.run(j)
 			t.drain(s.jobs)
 		case <-wait:
+			s.health.begin(&s.health.writing)
 			syncing = false
 		}
 		if t.open && !syncing {
 			syncing = t.commit()
 		}
+		s.health.end(&s.health.writing)
 	}
 	close(s.toSync)
 	<-idle // the syncer has exited
@@ -138,17 +141,22 @@ func (t *batchTx) drain(jobs <-chan *job) {
 }
 
 // run runs one write in the transaction, opening it if needed. A write
-// that fails is answered at once.
+// that fails is answered at once. No write begins once an fsync has
+// failed.
 func (t *batchTx) run(j *job) {
 	s := t.s
 	if err := j.ctx.Err(); err != nil {
-		j.done <- err
+		t.answer(j, err)
 		return
 	}
 	ctx := context.Background() // a leaving client must not abort the others' writes
 	if !t.open {
+		if err := s.syncFailed(); err != nil {
+			t.answer(j, err)
+			return
+		}
 		if _, err := s.w.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-			j.done <- fmt.Errorf("sqlite: begin: %w", err)
+			t.answer(j, fmt.Errorf("sqlite: begin: %w", err))
 			return
 		}
 		t.open = true
@@ -160,10 +168,21 @@ func (t *batchTx) run(j *job) {
 		return
 	}
 	j.w.forget()
+	// A domain error (a missing row, say) from a write that changed nothing
+	// leaves the transaction as it was; anything else, a storage fault
+	// above all, may not have.
 	var de *userdata.Error
-	if j.w.changed || !errors.As(err, &de) || len(t.ok) == 0 {
+	if j.w.changed || !errors.As(err, &de) || de.Code == userdata.CodeUnavailable || len(t.ok) == 0 {
 		t.redo()
 	}
+	t.answer(j, err)
+}
+
+// answer tells a write's caller how it ended (an error; success is the
+// syncer's to tell), with storage faults translated (see fault).
+func (t *batchTx) answer(j *job, err error) {
+	err = t.s.fault(err)
+	t.s.health.noteFault(err)
 	j.done <- err
 }
 
@@ -194,13 +213,35 @@ func (t *batchTx) rollback() {
 	}
 }
 
+// syncBatch is a committed batch of writes waiting for its fsync, with the
+// storage fault of an earlier write that its success clears.
+type syncBatch struct {
+	jobs  []*job
+	fault *error
+}
+
 // commit commits the transaction, publishes what it wrote to the caches,
-// and hands its writes to the syncer. It reports whether it did.
+// and hands its writes to the syncer. It reports whether it did. It rolls
+// back instead when an fsync has failed (the transaction began before),
+// or when the database's files were deleted or replaced under it: what
+// they would commit would be lost.
 func (t *batchTx) commit() bool {
 	s := t.s
 	ok := t.ok
+	err := s.syncFailed()
+	if err == nil {
+		err = s.checkFiles()
+	}
+	if err != nil {
+		t.ok = nil
+		t.rollback()
+		for _, j := range ok {
+			t.answer(j, err)
+		}
+		return false
+	}
 	t.ok, t.open = nil, false
-	_, err := s.w.ExecContext(context.Background(), "COMMIT")
+	_, err = s.w.ExecContext(context.Background(), "COMMIT")
 	if s.rows != nil {
 		if err == nil {
 			s.rows.apply(s.batch)
@@ -210,7 +251,7 @@ func (t *batchTx) commit() bool {
 	if err != nil {
 		_, rerr := s.w.ExecContext(context.Background(), "ROLLBACK")
 		for _, j := range ok {
-			j.done <- fmt.Errorf("sqlite: commit: %w", errors.Join(err, rerr))
+			t.answer(j, fmt.Errorf("sqlite: commit: %w", errors.Join(err, rerr)))
 		}
 		return false
 	}
@@ -222,7 +263,7 @@ func (t *batchTx) commit() bool {
 			s.defs[k] = struct{}{}
 		}
 	}
-	s.toSync <- ok
+	s.toSync <- syncBatch{ok, s.health.writeFault.Load()}
 	return true
 }
 
@@ -233,33 +274,42 @@ func (t *batchTx) commit() bool {
 //
 // A failed fsync leaves the WAL's state on disk unknown (Linux may even
 // mark the unwritten pages clean), so a later fsync's success would prove
-// nothing: from the first failure on, no write is acknowledged and the
-// store reports itself broken (Ping), until the server restarts and
-// SQLite recovers the WAL from what is on disk.
+// nothing: from the first failure on, no write is acknowledged, none
+// begins (the open transaction is rolled back), and the store reports
+// itself broken (Ping), until the server restarts and SQLite recovers the
+// WAL from what is on disk.
 func (s *Store) syncer(idle chan<- struct{}) {
 	defer func() { idle <- struct{}{} }()
-	for batch := range s.toSync {
+	for b := range s.toSync {
 		err := s.syncFailed()
 		if err == nil {
-			if err = fdatasync(int(s.wal.Fd())); err != nil {
-				s.log.Error("sqlite: fsync of the WAL failed: no write is acknowledged any more; restart the server", "err", err)
-				err = fmt.Errorf("sqlite: sync: %w", err)
-				s.broken.Store(&err)
+			s.health.begin(&s.health.syncing)
+			err = syncWAL(s.wal)
+			s.health.end(&s.health.syncing)
+			if err != nil {
+				s.log.Error("sqlite: fsync of the WAL failed: no write is accepted any more; restart the server", "path", s.path, "err", err)
+				err = userdata.Unavailable(fmt.Errorf("sqlite: sync: %w", err))
+				s.health.broken.Store(&err)
 			}
 		}
-		for _, j := range batch {
+		if err == nil {
+			s.health.writeFault.CompareAndSwap(b.fault, nil)
+		} else {
+			s.health.noteFault(err)
+		}
+		for _, j := range b.jobs {
 			j.done <- err
 		}
 		idle <- struct{}{}
 	}
 }
 
-// fdatasync is syscall.Fdatasync; tests replace it to inject a failure.
-var fdatasync = syscall.Fdatasync
+// syncWAL is syncData; tests replace it to inject a failure or a stall.
+var syncWAL = syncData
 
 // syncFailed returns the error of the fsync that failed, if one did.
 func (s *Store) syncFailed() error {
-	if err := s.broken.Load(); err != nil {
+	if err := s.health.broken.Load(); err != nil {
 		return *err
 	}
 	return nil
