@@ -13,6 +13,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"tourd/internal/postgres"
 	"tourd/internal/sqlite"
@@ -60,6 +61,7 @@ type common struct {
 	logLevel   string
 	logFormat  string
 	pgPoolSize string
+	dbTimeout  string
 }
 
 func (c *common) register(fs *flag.FlagSet, getenv func(string) string) {
@@ -67,6 +69,7 @@ func (c *common) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.logLevel, "log-level", envOr(getenv, "TOURD_LOG_LEVEL", "info"), "log level: debug, info, warn or error (TOURD_LOG_LEVEL)")
 	fs.StringVar(&c.logFormat, "log-format", envOr(getenv, "TOURD_LOG_FORMAT", "text"), "log format: text or json (TOURD_LOG_FORMAT)")
 	fs.StringVar(&c.pgPoolSize, "pg-pool-size", envOr(getenv, "TOURD_PG_POOL_SIZE", "0"), "most PostgreSQL connections to open; 0 for the URL's pool_max_conns, else 16 (TOURD_PG_POOL_SIZE)")
+	fs.StringVar(&c.dbTimeout, "db-timeout", envOr(getenv, "TOURD_DB_TIMEOUT", postgres.DefaultTimeout.String()), "PostgreSQL: deadline of each database call, at most 30s; past it the request gets 503 (TOURD_DB_TIMEOUT)")
 }
 
 // logger builds the logger the flags ask for, writing to w.
@@ -85,6 +88,11 @@ func (c *common) logger(w io.Writer) (*slog.Logger, error) {
 	return nil, fmt.Errorf("--log-format must be text or json, not %q", c.logFormat)
 }
 
+// maxDBTimeout bounds --db-timeout well under the HTTP server's write
+// timeout, so that a stalled database is answered 503 before the server
+// gives up on the response.
+const maxDBTimeout = 30 * time.Second
+
 // openStore opens the backend the --db value names. server is true for
 // tourd serve, which takes SQLite's server lock.
 func (c *common) openStore(ctx context.Context, log *slog.Logger, server bool) (userdata.Store, error) {
@@ -100,7 +108,11 @@ func (c *common) openStore(ctx context.Context, log *slog.Logger, server bool) (
 		if err != nil || size < 0 {
 			return nil, fmt.Errorf("--pg-pool-size must be a non-negative integer, not %q", c.pgPoolSize)
 		}
-		return postgres.Open(ctx, c.db, log, postgres.Options{PoolSize: int32(size), Migrate: true})
+		timeout, err := time.ParseDuration(c.dbTimeout)
+		if err != nil || timeout <= 0 || timeout > maxDBTimeout {
+			return nil, fmt.Errorf("--db-timeout must be a duration above 0 and at most %s (the HTTP write timeout is 1m), not %q", maxDBTimeout, c.dbTimeout)
+		}
+		return postgres.Open(ctx, c.db, log, postgres.Options{PoolSize: int32(size), Migrate: true, Timeout: timeout})
 	}
 	return nil, fmt.Errorf("--db must be sqlite:PATH or a postgres:// URL, not %q", redact(c.db))
 }
