@@ -23,6 +23,8 @@ import (
 //     stopped or killed. Restore listens again on the same address.
 //   - Blackhole accepts new connections and never answers them: an address
 //     that swallows traffic.
+//   - Reset closes every connection and goes on accepting new ones: a
+//     server that dropped its clients.
 type Proxy struct {
 	t      testing.TB
 	target string
@@ -101,6 +103,19 @@ func (p *Proxy) Cut() {
 		p.ln.Close()
 		p.ln = nil
 	}
+	p.closeAll()
+}
+
+// Reset closes every connection; see Proxy.
+func (p *Proxy) Reset() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.closeAll()
+}
+
+// closeAll closes every connection, and ends a freeze so that what it held
+// back goes nowhere. Called with p.mu held.
+func (p *Proxy) closeAll() {
 	for c := range p.conns {
 		c.Close()
 	}

@@ -101,6 +101,27 @@ func TestOutage(t *testing.T) {
 	}
 }
 
+// TestListenConnectTimeout drops the store's connections while new ones
+// are swallowed: the revocation listener's attempt to reconnect must give
+// up after the connect timeout, so that it listens again once the database
+// answers, instead of waiting forever on the swallowed connection.
+func TestListenConnectTimeout(t *testing.T) {
+	cfg := backendtest.PostgresConfig(t)
+	proxy := backendtest.ProxyPostgres(t, cfg)
+	s := openConfig(t, cfg, discard(), postgres.Options{Migrate: true})
+	waitFor(t, "the store to listen for revocations", func() bool { return postgres.Listening(s) })
+	proxy.Blackhole()
+	proxy.Reset()
+	waitFor(t, "the listener to notice", func() bool { return !postgres.Listening(s) })
+	time.Sleep(500 * time.Millisecond) // it is connecting, into the blackhole, by now
+	proxy.Restore()
+	start := time.Now()
+	waitFor(t, "the store to listen again", func() bool { return postgres.Listening(s) })
+	if elapsed := time.Since(start); elapsed > postgres.DefaultConnectTimeout+15*time.Second {
+		t.Errorf("listening again after %v, want within the connect timeout, %v", elapsed, postgres.DefaultConnectTimeout)
+	}
+}
+
 // waitFor polls cond until it holds, failing the test after a while.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
