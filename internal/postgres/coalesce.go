@@ -22,8 +22,8 @@ import (
 //
 // Every call is bounded by its context: a queued call whose context ends
 // (its client went away, or its deadline passed) leaves the queue without
-// running, and a group runs under the earliest deadline of its calls, so
-// that no call is answered after its own deadline.
+// running, and a group runs under the earliest deadline of the calls it
+// runs, so that waiting for others never keeps a call past its own.
 type coalescer[T any] struct {
 	lanes, maxGroup, maxQueue int
 	// run runs a group, setting each call's err. It must not fail a call

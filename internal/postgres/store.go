@@ -58,8 +58,8 @@ type Options struct {
 	Migrate bool
 	// Timeout is the deadline of each call to the store (of each batch,
 	// for imports): a call the database has not answered by then fails as
-	// unavailable, and its transaction, if it had not committed, is rolled
-	// back. 0 means DefaultTimeout.
+	// unavailable, and its connection is closed, which rolls back its
+	// transaction unless its commit was sent. 0 means DefaultTimeout.
 	Timeout time.Duration
 }
 
@@ -120,9 +120,9 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config, log *slog.Logger, opts
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	s := &Store{pool: pool, log: log, Now: time.Now, timeout: opts.Timeout, listenDone: make(chan struct{})}
-	cctx, cancel := s.bound(ctx)
-	defer cancel()
-	if err := checkSchema(cctx, pool); err != nil {
+	checkCtx, cancelCheck := s.bound(ctx)
+	defer cancelCheck()
+	if err := checkSchema(checkCtx, pool); err != nil {
 		pool.Close()
 		return nil, explainConnect(ctx, cfg.ConnConfig, err)
 	}
