@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"tourd/internal/postgres"
 	"tourd/internal/sqlite"
@@ -159,6 +160,7 @@ type common struct {
 	logLevel   string
 	logFormat  string
 	pgPoolSize string
+	dbTimeout  string
 }
 
 func (c *common) register(fs *flag.FlagSet, getenv func(string) string) {
@@ -166,6 +168,7 @@ func (c *common) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.logLevel, "log-level", envOr(getenv, "TOURD_LOG_LEVEL", "info"), "log level: "+strings.Join(logLevels, ", ")+" (TOURD_LOG_LEVEL)")
 	fs.StringVar(&c.logFormat, "log-format", envOr(getenv, "TOURD_LOG_FORMAT", "text"), "log format: "+strings.Join(logFormats, ", ")+" (TOURD_LOG_FORMAT)")
 	fs.StringVar(&c.pgPoolSize, "pg-pool-size", envOr(getenv, "TOURD_PG_POOL_SIZE", "0"), "most PostgreSQL connections to open; 0 for the URL's pool_max_conns, else 16 (TOURD_PG_POOL_SIZE)")
+	fs.StringVar(&c.dbTimeout, "db-timeout", envOr(getenv, "TOURD_DB_TIMEOUT", postgres.DefaultTimeout.String()), "PostgreSQL: deadline of each database call, at most 30s; past it the request gets 503 (TOURD_DB_TIMEOUT)")
 }
 
 // registerDB registers --db.
@@ -194,6 +197,11 @@ func (c *common) logger(w io.Writer) (*slog.Logger, error) {
 	}
 	return nil, usagef("--log-format must be one of %s, not %q", strings.Join(logFormats, ", "), c.logFormat)
 }
+
+// maxDBTimeout bounds --db-timeout well under the HTTP server's write
+// timeout, so that a stalled database is answered 503 before the server
+// gives up on the response.
+const maxDBTimeout = 30 * time.Second
 
 // parseDB checks a --db value and returns the path of a sqlite:PATH (or
 // sqlite://PATH) file, or "" for a PostgreSQL URL.
@@ -232,7 +240,11 @@ func (c *common) openStore(ctx context.Context, log *slog.Logger, opts sqlite.Op
 	if err != nil || size < 0 {
 		return nil, usagef("--pg-pool-size must be a non-negative integer, not %q", c.pgPoolSize)
 	}
-	return postgres.Open(ctx, c.db, log, postgres.Options{PoolSize: int32(size), Migrate: true})
+	timeout, err := time.ParseDuration(c.dbTimeout)
+	if err != nil || timeout <= 0 || timeout > maxDBTimeout {
+		return nil, usagef("--db-timeout must be a duration above 0 and at most %s (the HTTP write timeout is 1m), not %q", maxDBTimeout, c.dbTimeout)
+	}
+	return postgres.Open(ctx, c.db, log, postgres.Options{PoolSize: int32(size), Migrate: true, Timeout: timeout})
 }
 
 // location names the database for the log: the absolute path of a SQLite

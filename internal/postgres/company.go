@@ -10,6 +10,8 @@ import (
 
 // UpsertCompany creates or updates a company (§7.7) in one transaction.
 func (s *Store) UpsertCompany(ctx context.Context, tn userdata.Tenant, in *userdata.CompanyUpsert) (*userdata.Company, bool, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	var e *entity
 	var created bool
 	err := s.write(ctx, "upsert company", tn, func(w *write) error {
@@ -41,6 +43,8 @@ func (s *Store) ImportCompanies(ctx context.Context, tn userdata.Tenant, ins []*
 // expansions. It returns CodeNotFound for ResourceCompany when there is no
 // such company.
 func (s *Store) GetCompany(ctx context.Context, tn userdata.Tenant, externalID string, x userdata.Expand) (*userdata.Company, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	e, err := companiesTable.get(ctx, s, tn.EnvironmentID, externalID)
 	if err != nil {
 		return nil, translate("get company", err)
@@ -55,12 +59,16 @@ func (s *Store) GetCompany(ctx context.Context, tn userdata.Tenant, externalID s
 // DeleteCompany deletes a company and its memberships. It returns
 // CodeNotFound for ResourceCompany when there is no such company.
 func (s *Store) DeleteCompany(ctx context.Context, tn userdata.Tenant, externalID string) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	return translate("delete company", companiesTable.remove(ctx, s, tn.EnvironmentID, externalID))
 }
 
 // ListCompanies returns a page of the environment's companies; errors as
 // ListUsers.
 func (s *Store) ListCompanies(ctx context.Context, tn userdata.Tenant, f userdata.CompanyFilter) (*userdata.List[*userdata.Company], error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	l := newListing("companies", "environment_id", tn.EnvironmentID)
 	list, err := list(ctx, s, l, f.PageRequest, entityColumns, scanCompany)
 	if err == nil {

@@ -168,6 +168,8 @@ func seedProject(ctx context.Context, tx pgx.Tx, project string, now time.Time) 
 // definitions. It returns CodeInvalidCursor when the cursor is not a
 // definition of the project or selects an empty page.
 func (s *Store) ListAttributeDefinitions(ctx context.Context, tn userdata.Tenant, f userdata.AttributeDefinitionFilter) (*userdata.List[*userdata.AttributeDefinition], error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	l := newListing("attribute_definitions", "project_id", tn.ProjectID)
 	if f.Scope != 0 {
 		l.where("scope = " + l.arg(int32(f.Scope)))
@@ -191,6 +193,8 @@ func (s *Store) ListAttributeDefinitions(ctx context.Context, tn userdata.Tenant
 // ListEventDefinitions returns a page of the project's event definitions;
 // errors as ListAttributeDefinitions.
 func (s *Store) ListEventDefinitions(ctx context.Context, tn userdata.Tenant, f userdata.EventDefinitionFilter) (*userdata.List[*userdata.EventDefinition], error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	l := newListing("event_definitions", "project_id", tn.ProjectID)
 	list, err := list(ctx, s, l, f.PageRequest,
 		"id, code_name, display_name, description, predefined, created_at",

@@ -31,6 +31,8 @@ const (
 // definitions when missing. It returns CodeNotFound for ResourceUser or
 // ResourceCompany when the user or the given company does not exist.
 func (s *Store) TrackEvent(ctx context.Context, tn userdata.Tenant, in *userdata.EventInput) (*userdata.Event, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if !storable(in.UserID) {
 		return nil, userdata.NotFound(userdata.ResourceUser)
 	}
@@ -104,6 +106,8 @@ const eventColumns = `id, name, (SELECT external_id FROM users WHERE users.id = 
 
 // ListEvents returns a page of the environment's events.
 func (s *Store) ListEvents(ctx context.Context, tn userdata.Tenant, f userdata.EventFilter) (*userdata.List[*userdata.Event], error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	l := newListing("events", "environment_id", tn.EnvironmentID)
 	for _, filter := range []struct{ value, cond string }{
 		{f.UserID, "user_id IN (SELECT id FROM users WHERE environment_id = $1 AND external_id = %s)"},

@@ -46,3 +46,6 @@ func LookupGroup(ctx context.Context, s *Store, tn userdata.Tenant, gets []Looku
 	}
 	return found, nil
 }
+
+// Listening reports whether s listens for key revocations.
+func Listening(s *Store) bool { return s.keyEpoch.listening.Load() }

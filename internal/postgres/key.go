@@ -14,7 +14,8 @@ const qAuthenticate = `SELECT e.project_id, e.id FROM api_keys k
 	WHERE k.key_hash = $1 AND k.active`
 
 // Authenticate returns the tenant of the active key with the given hash. It
-// returns CodeForbidden for an unknown or revoked key.
+// returns CodeForbidden for an unknown or revoked key, and CodeUnavailable
+// when the key is not cached and the database cannot be asked.
 func (s *Store) Authenticate(ctx context.Context, keyHash string) (userdata.Tenant, error) {
 	return s.keys.Authenticate(ctx, keyHash, s.lookupKey)
 }
@@ -25,6 +26,8 @@ func (s *Store) lookupKey(ctx context.Context, keyHash string) (userdata.Tenant,
 	if !storable(keyHash) {
 		return t, userdata.Errorf(userdata.CodeForbidden, "Invalid API key provided")
 	}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	err := s.pool.QueryRow(ctx, qAuthenticate, keyHash).Scan(&t.ProjectID, &t.EnvironmentID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return t, userdata.Errorf(userdata.CodeForbidden, "Invalid API key provided")
@@ -48,6 +51,8 @@ const (
 // transaction. Processes creating the same project at once agree on one
 // project, seeded once.
 func (s *Store) CreateKey(ctx context.Context, project, environment, keyHash, prefix string) (*userdata.APIKey, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	k := &userdata.APIKey{ID: userdata.NewID(), Project: project, Environment: environment, Prefix: prefix, Active: true}
 	err := s.retry(ctx, "create key", func() error {
 		k.CreatedAt = s.now()
@@ -99,6 +104,8 @@ const qListKeys = `SELECT k.id, p.name, e.name, k.prefix, k.active, k.created_at
 
 // ListKeys returns every key, oldest first.
 func (s *Store) ListKeys(ctx context.Context) ([]*userdata.APIKey, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	rows, _ := s.pool.Query(ctx, qListKeys)
 	keys, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*userdata.APIKey, error) {
 		k := &userdata.APIKey{}
@@ -121,8 +128,10 @@ func (s *Store) RevokeKey(ctx context.Context, idOrHash string) error {
 	}
 	var n int64
 	heard := s.keyEpoch.heard.Load()
-	err := s.retry(ctx, "revoke key", func() error {
-		return s.pool.QueryRow(ctx, qRevokeKey, idOrHash).Scan(&n, nil)
+	qctx, cancel := s.bound(ctx)
+	defer cancel()
+	err := s.retry(qctx, "revoke key", func() error {
+		return s.pool.QueryRow(qctx, qRevokeKey, idOrHash).Scan(&n, nil)
 	})
 	if err == nil && n == 0 {
 		err = userdata.NotFound(userdata.ResourceKey)

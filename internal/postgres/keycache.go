@@ -43,31 +43,43 @@ func (e *keyEpoch) epoch() int64 {
 }
 
 // listenKeys keeps a connection listening on keysChannel until ctx ends,
-// reconnecting after failures.
+// reconnecting after failures. While the database is down it logs once
+// that it stopped listening and once that it listens again, not each
+// failed attempt in between.
 func (s *Store) listenKeys(ctx context.Context, cfg *pgx.ConnConfig) {
 	defer close(s.listenDone)
-	for attempt := 1; ctx.Err() == nil; attempt++ {
-		if err := s.listenOnce(ctx, cfg); err != nil && ctx.Err() == nil {
-			s.log.Warn("postgres: not listening for key revocations; keys are not cached until it works again", "err", err)
-			select {
-			case <-ctx.Done():
-			case <-time.After(backoff(min(attempt, 7))):
-			}
-			continue
+	for attempt := 1; ; attempt++ {
+		listened, err := s.listenOnce(ctx, cfg, attempt > 1)
+		if ctx.Err() != nil {
+			return
 		}
-		attempt = 0
+		if listened {
+			attempt = 1
+		}
+		if attempt == 1 {
+			s.log.Warn("postgres: not listening for key revocations; keys are not cached until it works again", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff(min(attempt, 7))):
+		}
 	}
 }
 
-// listenOnce listens on one connection until it fails.
-func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) error {
+// listenOnce listens on one connection until it fails, and reports whether
+// it listened at all. again says that a failure was logged before.
+func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig, again bool) (listened bool, err error) {
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer conn.Close(context.Background())
 	if _, err := conn.Exec(ctx, "LISTEN "+keysChannel); err != nil {
-		return err
+		return false, err
+	}
+	if again {
+		s.log.Info("postgres: listening for key revocations again")
 	}
 	s.keyEpoch.listening.Store(true)
 	s.keyEpoch.gen.Add(1) // after: entries read before listening are void
@@ -77,7 +89,7 @@ func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig) error {
 	}()
 	for {
 		if _, err := conn.WaitForNotification(ctx); err != nil {
-			return err
+			return true, err
 		}
 		s.keyEpoch.gen.Add(1)
 		s.keyEpoch.heard.Add(1)

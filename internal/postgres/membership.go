@@ -86,6 +86,8 @@ const qDeleteMembership = `DELETE FROM memberships m USING users u, companies c
 // external ids and returns its internal id. It returns CodeNotFound for
 // ResourceMembership when either is missing or they are not linked.
 func (s *Store) DeleteMembership(ctx context.Context, tn userdata.Tenant, userID, companyID string) (string, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	if !storable(userID) || !storable(companyID) {
 		return "", userdata.NotFound(userdata.ResourceMembership)
 	}

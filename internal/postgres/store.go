@@ -6,6 +6,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -38,6 +40,8 @@ type Store struct {
 	writes coalescer[*write]  // writes sharing transactions
 	reads  coalescer[*lookup] // gets sharing round trips
 
+	timeout time.Duration // see Options.Timeout
+
 	keys       *userdata.KeyCache
 	keyEpoch   keyEpoch
 	stopListen context.CancelFunc
@@ -52,7 +56,23 @@ type Options struct {
 	// Migrate applies pending migrations before the store opens. Without
 	// it, Open refuses a database whose schema is behind.
 	Migrate bool
+	// Timeout is the deadline of each call to the store (of each batch,
+	// for imports): a call the database has not answered by then fails as
+	// unavailable, and its connection is closed, which rolls back its
+	// transaction unless its commit was sent. 0 means DefaultTimeout.
+	Timeout time.Duration
 }
+
+// DefaultTimeout is the deadline of each call when Options sets none: far
+// above what a healthy database takes, and well under the HTTP server's
+// one-minute write timeout, so that a client is answered 503 rather than
+// nothing when the database stalls.
+const DefaultTimeout = 10 * time.Second
+
+// DefaultConnectTimeout bounds each attempt to connect (including the
+// migration and LISTEN connections) when the URL sets no connect_timeout,
+// so that a blackholed address fails instead of hanging.
+const DefaultConnectTimeout = 5 * time.Second
 
 // DefaultPoolSize is the pool size when neither Options nor the URL sets
 // one: enough connections for concurrent commits to share WAL flushes
@@ -83,28 +103,48 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config, log *slog.Logger, opts
 	if opts.PoolSize > 0 {
 		cfg.MaxConns = opts.PoolSize
 	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if cfg.ConnConfig.ConnectTimeout <= 0 { // connect_timeout=0, as unset, takes the default
+		cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
+	}
 	cfg.AfterConnect = chainAfterConnect(cfg.AfterConnect, registerTypes)
 	if opts.Migrate {
 		if err := migrate(ctx, cfg.ConnConfig, log); err != nil {
-			return nil, fmt.Errorf("postgres: migrate: %w", err)
+			return nil, explainConnect(ctx, cfg.ConnConfig, fmt.Errorf("postgres: migrate: %w", err))
 		}
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	if err := checkSchema(ctx, pool); err != nil {
+	s := &Store{pool: pool, log: log, Now: time.Now, timeout: opts.Timeout, listenDone: make(chan struct{})}
+	checkCtx, cancelCheck := s.bound(ctx)
+	defer cancelCheck()
+	if err := checkSchema(checkCtx, pool); err != nil {
 		pool.Close()
-		return nil, err
+		return nil, explainConnect(ctx, cfg.ConnConfig, err)
 	}
-	s := &Store{pool: pool, log: log, Now: time.Now, listenDone: make(chan struct{})}
-	s.writes = coalescer[*write]{lanes: lanes(), maxGroup: maxGroup, run: s.runWrites}
-	s.reads = coalescer[*lookup]{lanes: lanes(), maxGroup: maxGroup, run: s.runLookups}
+	s.writes = coalescer[*write]{lanes: lanes(), maxGroup: maxGroup, maxQueue: maxQueue, run: s.runWrites}
+	s.reads = coalescer[*lookup]{lanes: lanes(), maxGroup: maxGroup, maxQueue: maxQueue, run: s.runLookups}
 	s.keys = userdata.NewKeyCache(s.keyEpoch.epoch, maxKeyAge)
 	lctx, cancel := context.WithCancel(context.Background())
 	s.stopListen = cancel
 	go s.listenKeys(lctx, cfg.ConnConfig)
 	return s, nil
+}
+
+// explainConnect adds to err, when it is a connection attempt that ran out
+// of time (and not because ctx ended), what the operator can check and
+// change.
+func explainConnect(ctx context.Context, cfg *pgx.ConnConfig, err error) error {
+	var connectErr *pgconn.ConnectError
+	if ctx.Err() == nil && errors.As(err, &connectErr) && errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w (no answer from %s:%d within the connect timeout, %s: check that the server is up and reachable; connect_timeout=SECONDS in the URL changes the timeout)",
+			err, cfg.Host, cfg.Port, cfg.ConnectTimeout)
+	}
+	return err
 }
 
 // lanes is how many groups of writes, and of reads, one store runs at
@@ -137,9 +177,17 @@ func chainAfterConnect(first, then func(context.Context, *pgx.Conn) error) func(
 	}
 }
 
-// Ping reports whether the database answers.
+// bound limits ctx to the deadline of one call to the store.
+func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.timeout)
+}
+
+// Ping reports whether the database answers, within the store's deadline.
+// It returns CodeUnavailable when it does not.
 func (s *Store) Ping(ctx context.Context) error {
-	return s.pool.Ping(ctx)
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	return translate("ping", s.pool.Ping(ctx))
 }
 
 // Close stops listening, waits for connections in use to be released and
@@ -161,7 +209,8 @@ func (s *Store) now() time.Time {
 const maxAttempts = 10
 
 // retry runs fn, running it again while it fails with an error that a new
-// attempt can cure (see retryable), after a short jittered backoff.
+// attempt can cure (see retryable), after a short jittered backoff, until
+// ctx ends.
 func (s *Store) retry(ctx context.Context, op string, fn func() error) error {
 	for attempt := 1; ; attempt++ {
 		err := fn()
@@ -173,7 +222,7 @@ func (s *Store) retry(ctx context.Context, op string, fn func() error) error {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return err
+			return fmt.Errorf("%w (last attempt: %w)", ctx.Err(), err)
 		case <-t.C:
 		}
 	}

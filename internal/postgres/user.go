@@ -12,6 +12,8 @@ import (
 // in one transaction (§9.1): the user, then each companies[i], then each
 // memberships[i] (see stmt for the order the statements run in).
 func (s *Store) UpsertUser(ctx context.Context, tn userdata.Tenant, in *userdata.UserUpsert) (*userdata.User, bool, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	var e *entity
 	var created bool
 	err := s.write(ctx, "upsert user", tn, func(w *write) error {
@@ -54,6 +56,8 @@ func (s *Store) ImportUsers(ctx context.Context, tn userdata.Tenant, ins []*user
 // GetUser returns a user by external id, with the asked-for expansions. It
 // returns CodeNotFound for ResourceUser when there is no such user.
 func (s *Store) GetUser(ctx context.Context, tn userdata.Tenant, externalID string, x userdata.Expand) (*userdata.User, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	e, err := usersTable.get(ctx, s, tn.EnvironmentID, externalID)
 	if err != nil {
 		return nil, translate("get user", err)
@@ -68,6 +72,8 @@ func (s *Store) GetUser(ctx context.Context, tn userdata.Tenant, externalID stri
 // DeleteUser deletes a user and its memberships. It returns CodeNotFound
 // for ResourceUser when there is no such user.
 func (s *Store) DeleteUser(ctx context.Context, tn userdata.Tenant, externalID string) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	return translate("delete user", usersTable.remove(ctx, s, tn.EnvironmentID, externalID))
 }
 
@@ -75,6 +81,8 @@ func (s *Store) DeleteUser(ctx context.Context, tn userdata.Tenant, externalID s
 // CodeInvalidCursor when the cursor is not a user of the environment or
 // selects an empty page.
 func (s *Store) ListUsers(ctx context.Context, tn userdata.Tenant, f userdata.UserFilter) (*userdata.List[*userdata.User], error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	l := newListing("users", "environment_id", tn.EnvironmentID)
 	if f.Email != "" {
 		l.whereEmail(f.Email)

@@ -122,25 +122,21 @@ var errShared = errors.New("postgres: a write sharing the transaction failed")
 const maxGroup = 64
 
 // runWrites runs a group of writes as one batch: one transaction, which
-// locks rows in the same global order as any other (see stmt).
+// locks rows in the same global order as any other (see stmt). When it
+// fails for a storage fault (see unavailable), every write of the group
+// has met the fault and fails with it; when it fails otherwise, each write
+// of a shared batch runs again on its own (see errShared).
 func (s *Store) runWrites(ctx context.Context, group []*call[*write]) {
-	writes := make([]*write, 0, len(group))
-	for _, c := range group {
-		if c.err = c.ctx.Err(); c.err == nil { // a write whose client left before it ran is not run
-			writes = append(writes, c.item)
-		}
-	}
-	if len(writes) == 0 {
-		return
+	writes := make([]*write, len(group))
+	for i, c := range group {
+		writes[i] = c.item
 	}
 	err := s.pool.SendBatch(ctx, batch(writes...)).Close()
-	if err != nil && len(writes) > 1 {
+	if err != nil && len(writes) > 1 && !unavailable(err) {
 		err = errShared
 	}
 	for _, c := range group {
-		if c.err == nil {
-			c.err = err
-		}
+		c.err = err
 	}
 }
 
