@@ -43,16 +43,19 @@ type conformance struct {
 	seen  map[string]bool // "operationId status"
 }
 
-// specOperations maps "METHOD /path" to the operation's id and documented
-// statuses, as the document lists them.
-type specOperations map[string]struct {
+// specOperations maps "METHOD /path" to its operation in the document.
+type specOperations map[string]specOperation
+
+// specOperation is an operation's id and the statuses the document lists
+// for it.
+type specOperation struct {
 	id       string
 	statuses []string
 }
 
 func newConformance(t *testing.T, e *env) *conformance {
 	t.Helper()
-	res, err := http.Get(e.srv.URL + "/v1/openapi.json")
+	res, err := e.srv.Client().Get(e.srv.URL + "/v1/openapi.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,10 +106,7 @@ func newConformance(t *testing.T, e *env) *conformance {
 				statuses = append(statuses, s)
 			}
 			slices.Sort(statuses)
-			c.spec[strings.ToUpper(method)+" "+path] = struct {
-				id       string
-				statuses []string
-			}{op.OperationID, statuses}
+			c.spec[strings.ToUpper(method)+" "+path] = specOperation{op.OperationID, statuses}
 		}
 	}
 	return c
