@@ -91,7 +91,8 @@ func TestOpenAPISchemas(t *testing.T) {
 		"User": userJSON{}, "Company": companyJSON{}, "Membership": membershipJSON{},
 		"UserSummary": summaryJSON{}, "CompanySummary": summaryJSON{},
 		"AttributeDefinition": attributeDefinitionJSON{}, "EventDefinition": eventDefinitionJSON{},
-		"Deleted": deletedJSON{}, "Error": errorBody{}, "UserList": listJSON{}, "Import": importJSON{}, "Event": eventJSON{},
+		"Deleted": deletedJSON{}, "Error": errorBody{}, "Import": importJSON{}, "ImportError": importErrorJSON{}, "Event": eventJSON{},
+		"UserList": listJSON{}, "CompanyList": listJSON{}, "AttributeDefinitionList": listJSON{}, "EventDefinitionList": listJSON{}, "EventList": listJSON{},
 	} {
 		s, ok := spec.Components.Schemas[schema]
 		if !ok {
