@@ -2,12 +2,19 @@ package httpapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/pb33f/libopenapi"
+	"github.com/pb33f/libopenapi-validator/schema_validation"
+	"github.com/pb33f/libopenapi/datamodel/high/base"
+	v3 "github.com/pb33f/libopenapi/datamodel/high/v3"
+	"github.com/pb33f/libopenapi/orderedmap"
 
 	"tourd/internal/backendtest"
 )
@@ -84,7 +91,8 @@ func TestOpenAPISchemas(t *testing.T) {
 		"User": userJSON{}, "Company": companyJSON{}, "Membership": membershipJSON{},
 		"UserSummary": summaryJSON{}, "CompanySummary": summaryJSON{},
 		"AttributeDefinition": attributeDefinitionJSON{}, "EventDefinition": eventDefinitionJSON{},
-		"Deleted": deletedJSON{}, "Error": errorBody{}, "UserList": listJSON{}, "Import": importJSON{}, "Event": eventJSON{},
+		"Deleted": deletedJSON{}, "Error": errorBody{}, "Import": importJSON{}, "ImportError": importErrorJSON{}, "Event": eventJSON{},
+		"UserList": listJSON{}, "CompanyList": listJSON{}, "AttributeDefinitionList": listJSON{}, "EventDefinitionList": listJSON{}, "EventList": listJSON{},
 	} {
 		s, ok := spec.Components.Schemas[schema]
 		if !ok {
@@ -113,5 +121,175 @@ func TestOpenAPIServed(t *testing.T) {
 	var doc map[string]any
 	if err := json.NewDecoder(res.Body).Decode(&doc); err != nil || res.StatusCode != 200 || doc["openapi"] != "3.1.0" {
 		t.Errorf("GET /v1/openapi.json: %d, %v", res.StatusCode, err)
+	}
+}
+
+// Every operation has an operationId, unique in the document, so that
+// generated clients get one stable method name per route; and tags, which
+// group those methods.
+func TestOpenAPIOperationIDs(t *testing.T) {
+	var doc struct {
+		Paths map[string]map[string]struct {
+			OperationID string   `json:"operationId"`
+			Tags        []string `json:"tags"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(openAPISpec, &doc); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]string{}
+	for path, ops := range doc.Paths {
+		for method, op := range ops {
+			where := strings.ToUpper(method) + " " + path
+			switch {
+			case op.OperationID == "":
+				t.Errorf("%s has no operationId", where)
+			case seen[op.OperationID] != "":
+				t.Errorf("%s and %s share the operationId %q", where, seen[op.OperationID], op.OperationID)
+			}
+			seen[op.OperationID] = where
+			if len(op.Tags) == 0 {
+				t.Errorf("%s has no tags", where)
+			}
+		}
+	}
+}
+
+// specModel parses the embedded document with libopenapi.
+func specModel(t *testing.T) *v3.Document {
+	t.Helper()
+	doc, err := libopenapi.NewDocument(openAPISpec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := doc.BuildV3Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &m.Model
+}
+
+// importLine names the schema each line of an import body must follow.
+var importLine = map[string]string{"/v1/users/import": "UserInput", "/v1/companies/import": "CompanyInput"}
+
+// Every request and response body in the document has at least one
+// example, and every example (of a body, a schema or a parameter) is valid
+// against its schema; each line of an NDJSON example is valid against the
+// schema of a line.
+func TestOpenAPIExamples(t *testing.T) {
+	m := specModel(t)
+	sv := schema_validation.NewSchemaValidator()
+	check := func(where string, schema *base.SchemaProxy, value any) {
+		t.Helper()
+		if ok, errs := sv.ValidateSchemaObject(schema.Schema(), value); !ok {
+			for _, e := range errs {
+				t.Errorf("%s: example is not valid: %s", where, e.Reason)
+				for _, f := range e.SchemaValidationErrors {
+					t.Errorf("    at %s: %s", f.FieldPath, f.Reason)
+				}
+			}
+		}
+	}
+	bodies := func(where, path string, content *orderedmap.Map[string, *v3.MediaType]) {
+		for mt, media := range content.FromOldest() {
+			if media.Examples.Len() == 0 {
+				t.Errorf("%s %s has no example", where, mt)
+			}
+			for name, ex := range media.Examples.FromOldest() {
+				var v any
+				if err := ex.Value.Decode(&v); err != nil {
+					t.Fatalf("%s %s example %s: %v", where, mt, name, err)
+				}
+				check(fmt.Sprintf("%s %s example %s", where, mt, name), media.Schema, v)
+				line := importLine[path]
+				if text, ok := v.(string); ok && line != "" && strings.HasPrefix(where, "POST") && !strings.Contains(where, "response") {
+					for i, l := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
+						var obj any
+						if err := json.Unmarshal([]byte(l), &obj); err != nil {
+							t.Errorf("%s %s example %s line %d: %v", where, mt, name, i+1, err)
+						}
+						check(fmt.Sprintf("%s %s example %s line %d", where, mt, name, i+1), m.Components.Schemas.GetOrZero(line), obj)
+					}
+				}
+			}
+		}
+	}
+	for path, item := range m.Paths.PathItems.FromOldest() {
+		for method, op := range item.GetOperations().FromOldest() {
+			where := strings.ToUpper(method) + " " + path
+			if op.RequestBody != nil {
+				bodies(where+" request", path, op.RequestBody.Content)
+			}
+			for code, r := range op.Responses.Codes.FromOldest() {
+				bodies(where+" response "+code, path, r.Content)
+			}
+			for _, p := range op.Parameters {
+				if p.Example != nil {
+					var v any
+					if err := p.Example.Decode(&v); err != nil {
+						t.Fatal(err)
+					}
+					check(where+" parameter "+p.Name, p.Schema, v)
+				}
+			}
+		}
+	}
+	for name, schema := range m.Components.Schemas.FromOldest() {
+		for i, ex := range schema.Schema().Examples {
+			var v any
+			if err := ex.Decode(&v); err != nil {
+				t.Fatal(err)
+			}
+			check(fmt.Sprintf("schema %s example %d", name, i), schema, v)
+		}
+	}
+}
+
+// Every id the API takes (path ids, the membership's query ids, the ids
+// of bodies) carries the id rules: non-empty, at most 1,024 (bytes, which
+// maxLength can only bound in characters), no NUL.
+func TestOpenAPIIDRules(t *testing.T) {
+	m := specModel(t)
+	rules := func(where string, s *base.Schema) {
+		t.Helper()
+		length := func(n *int64) int64 {
+			if n == nil {
+				return -1
+			}
+			return *n
+		}
+		if length(s.MinLength) != 1 || length(s.MaxLength) != 1024 || s.Pattern != `^[^\x00]*$` {
+			t.Errorf("%s: minLength %d, maxLength %d, pattern %q; want 1, 1024 and no NUL", where, length(s.MinLength), length(s.MaxLength), s.Pattern)
+		}
+		if !strings.Contains(s.Description, "1,024 bytes") && !strings.Contains(where, "parameter") {
+			t.Errorf("%s: the description does not say the limit is in bytes: %q", where, s.Description)
+		}
+	}
+	n := 0
+	for path, item := range m.Paths.PathItems.FromOldest() {
+		for method, op := range item.GetOperations().FromOldest() {
+			for _, p := range op.Parameters {
+				if p.In == "path" || path == "/v1/company-memberships" {
+					where := fmt.Sprintf("%s %s parameter %s", strings.ToUpper(method), path, p.Name)
+					rules(where, p.Schema.Schema())
+					if !strings.Contains(p.Description, "1,024 bytes") {
+						t.Errorf("%s: the description does not say the limit is in bytes: %q", where, p.Description)
+					}
+					n++
+				}
+			}
+		}
+	}
+	for _, name := range []string{"CompanyInput", "UserInput", "EventInput"} {
+		props := m.Components.Schemas.GetOrZero(name).Schema().Properties
+		for _, field := range []string{"id", "userId", "companyId"} {
+			if p := props.GetOrZero(field); p != nil {
+				rules(name+"."+field, p.Schema())
+				n++
+			}
+		}
+	}
+	if n < 10 {
+		t.Errorf("found only %d ids to check", n)
 	}
 }
