@@ -71,14 +71,21 @@ type server struct {
 	cmd  *exec.Cmd
 	base string
 	done chan error
+	logs *backendtest.Buffer // its standard error
 }
 
 var listening = regexp.MustCompile(`msg=listening addr=(\S+)`)
 
-// serve starts tourd serve on a random port and waits until it listens.
-func serve(t *testing.T, db string) *server {
+// serve starts tourd serve on a random port, with the given flags besides
+// --addr and --db, and waits until it listens.
+func serve(t *testing.T, db string, flags ...string) *server {
 	t.Helper()
-	cmd := exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--db", db)
+	return start(t, exec.Command(binary, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", db}, flags...)...))
+}
+
+// start starts cmd, a tourd serve command, and waits until it listens.
+func start(t *testing.T, cmd *exec.Cmd) *server {
+	t.Helper()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +93,7 @@ func serve(t *testing.T, db string) *server {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{cmd: cmd, done: make(chan error, 1)}
+	s := &server{cmd: cmd, done: make(chan error, 1), logs: &backendtest.Buffer{}}
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		<-s.done
@@ -95,6 +102,7 @@ func serve(t *testing.T, db string) *server {
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
+			s.logs.Write([]byte(sc.Text() + "\n"))
 			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
 				addr <- m[1]
 			}
