@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -11,9 +12,18 @@ import (
 	"tourd/internal/cli"
 )
 
+// main runs the command. SIGTERM or SIGINT cancels its context (serve
+// shuts down gracefully, within its bound); a second one exits at once.
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Main(ctx, os.Args[1:])
-	stop()
-	os.Exit(code)
+	ctx, cancel := context.WithCancel(context.Background())
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		cancel()
+		s := <-sig
+		fmt.Fprintf(os.Stderr, "tourd: second signal (%v): exiting now, without waiting for in-flight work\n", s)
+		os.Exit(1)
+	}()
+	os.Exit(cli.Main(ctx, os.Args[1:]))
 }

@@ -22,8 +22,8 @@ func TestSystemdUnit(t *testing.T) {
 	if m == nil {
 		t.Fatal("the unit sets no TimeoutStopSec")
 	}
-	if d, err := time.ParseDuration(string(m[1])); err != nil || d <= shutdownTimeout {
-		t.Errorf("TimeoutStopSec=%s (%v), want more than the shutdown bound, %v", m[1], err, shutdownTimeout)
+	if d, err := time.ParseDuration(string(m[1])); err != nil || d <= defaultShutdownTimeout {
+		t.Errorf("TimeoutStopSec=%s (%v), want more than the shutdown bound, %v", m[1], err, defaultShutdownTimeout)
 	}
 
 	analyze, err := exec.LookPath("systemd-analyze")

@@ -76,21 +76,21 @@ type server struct {
 	base    string
 	started string // the log line saying it listens
 	done    chan error
+	logs    *backendtest.Buffer // its standard error
 }
 
 var listening = regexp.MustCompile(`msg=listening addr=(\S+)`)
 
-// serve starts tourd serve on a random port and waits until it listens.
-func serve(t *testing.T, db string) *server {
+// serve starts tourd serve on a random port, with the given flags besides
+// --addr and --db, and waits until it listens.
+func serve(t *testing.T, db string, flags ...string) *server {
 	t.Helper()
-	return serveIn(t, "", db)
+	return start(t, exec.Command(binary, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", db}, flags...)...))
 }
 
-// serveIn is serve run in the directory dir ("" for the test's).
-func serveIn(t *testing.T, dir, db string) *server {
+// start starts cmd, a tourd serve command, and waits until it listens.
+func start(t *testing.T, cmd *exec.Cmd) *server {
 	t.Helper()
-	cmd := exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--db", db)
-	cmd.Dir = dir
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +98,7 @@ func serveIn(t *testing.T, dir, db string) *server {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{cmd: cmd, done: make(chan error, 1)}
+	s := &server{cmd: cmd, done: make(chan error, 1), logs: &backendtest.Buffer{}}
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		<-s.done
@@ -107,6 +107,7 @@ func serveIn(t *testing.T, dir, db string) *server {
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
+			s.logs.Write([]byte(sc.Text() + "\n"))
 			if listening.MatchString(sc.Text()) {
 				started <- sc.Text()
 			}
@@ -295,7 +296,9 @@ func TestServeStartup(t *testing.T) {
 			}
 			want = u.String()
 		}
-		s := serveIn(t, dir, db)
+		cmd := exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--db", db)
+		cmd.Dir = dir
+		s := start(t, cmd)
 		m := regexp.MustCompile(`\bdb=("(?:[^"\\]|\\.)*"|\S*)`).FindStringSubmatch(s.started)
 		if m == nil {
 			t.Fatalf("the start-up line names no database: %s", s.started)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"sync"
 	"time"
@@ -9,6 +10,11 @@ import (
 
 // logFlushInterval is the longest a log line waits in the buffer.
 const logFlushInterval = 100 * time.Millisecond
+
+// logCloseTimeout bounds how long Close waits for the last lines to be
+// written: output that blocks (a full pipe, a hung disk) must not keep the
+// process from exiting.
+const logCloseTimeout = time.Second
 
 // logBuffer batches log output: under load the server writes one line per
 // request, and one write(2) per line would cost as much as serving a
@@ -55,9 +61,17 @@ func (b *logBuffer) flusher() {
 	}
 }
 
-// Close flushes what is buffered and stops the flusher.
+// Close flushes what is buffered and stops the flusher. If the output
+// blocks for logCloseTimeout, it returns an error and leaves the last
+// lines unwritten.
 func (b *logBuffer) Close() error {
 	close(b.stop)
-	<-b.done
-	return nil
+	t := time.NewTimer(logCloseTimeout)
+	defer t.Stop()
+	select {
+	case <-b.done:
+		return nil
+	case <-t.C:
+		return errors.New("log output blocked: the last log lines were not written")
+	}
 }

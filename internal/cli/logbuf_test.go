@@ -28,3 +28,30 @@ func TestLogBuffer(t *testing.T) {
 		t.Errorf("Close did not flush: %q", got)
 	}
 }
+
+// blockedWriter never finishes a write, as output to a full pipe or a hung
+// disk would not.
+type blockedWriter struct{ release chan struct{} }
+
+func (w blockedWriter) Write(p []byte) (int, error) {
+	<-w.release
+	return len(p), nil
+}
+
+// Output that blocks cannot keep Close, and so the process, from ending.
+func TestLogBufferCloseBounded(t *testing.T) {
+	w := blockedWriter{make(chan struct{})}
+	defer close(w.release)
+	b := newLogBuffer(w)
+	b.Write([]byte("one\n"))
+	closed := make(chan error, 1)
+	go func() { closed <- b.Close() }()
+	select {
+	case err := <-closed:
+		if err == nil {
+			t.Error("Close returned nil though its last lines were not written")
+		}
+	case <-time.After(10 * logCloseTimeout):
+		t.Fatal("Close waited for output that blocks")
+	}
+}

@@ -10,26 +10,84 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"strconv"
 	"time"
 
 	"tourd/internal/buildinfo"
 	"tourd/internal/httpapi"
 	"tourd/internal/sqlite"
+	"tourd/internal/userdata"
 )
 
-// shutdownTimeout bounds how long in-flight requests may take to finish
-// after SIGTERM.
-const shutdownTimeout = 30 * time.Second
+// defaultShutdownTimeout is the default of --shutdown-timeout.
+const defaultShutdownTimeout = 30 * time.Second
+
+// serveConfig is the configuration of the HTTP server of tourd serve.
+type serveConfig struct {
+	addr, docURL, debugAddr string
+	// maxConns is the most connections open at once.
+	maxConns int
+	// idleTimeout is how long a keep-alive connection may wait for its
+	// next request; streamIdleTimeout how long an import stream may send
+	// nothing.
+	idleTimeout, streamIdleTimeout time.Duration
+	// shutdownTimeout bounds the shutdown after ctx is done: in-flight
+	// requests finishing, then the database closing.
+	shutdownTimeout time.Duration
+}
+
+// serveFlags are the flags of serveConfig as given, checked by config.
+type serveFlags struct {
+	maxConns, idleTimeout, streamIdleTimeout, shutdownTimeout string
+}
+
+func (f *serveFlags) register(fs *flag.FlagSet, getenv func(string) string, cfg *serveConfig) {
+	fs.StringVar(&cfg.addr, "addr", envOr(getenv, "TOURD_ADDR", "127.0.0.1:8080"), "listen address (TOURD_ADDR)")
+	fs.StringVar(&cfg.docURL, "doc-url", envOr(getenv, "TOURD_DOC_URL", httpapi.DefaultDocURL), "doc_url of error responses (TOURD_DOC_URL)")
+	fs.StringVar(&cfg.debugAddr, "debug-addr", getenv("TOURD_DEBUG_ADDR"), "if set, serve Go's pprof profiles on this address (TOURD_DEBUG_ADDR); keep it private")
+	fs.StringVar(&f.maxConns, "max-conns", envOr(getenv, "TOURD_MAX_CONNS", strconv.Itoa(httpapi.DefaultMaxConns())),
+		"most connections open at once; more wait to be accepted (TOURD_MAX_CONNS; the default stays below the file descriptor limit)")
+	fs.StringVar(&f.idleTimeout, "idle-timeout", envOr(getenv, "TOURD_IDLE_TIMEOUT", "2m"), "how long a keep-alive connection may wait for its next request (TOURD_IDLE_TIMEOUT)")
+	fs.StringVar(&f.streamIdleTimeout, "stream-idle-timeout", envOr(getenv, "TOURD_STREAM_IDLE_TIMEOUT", "1m"), "how long an import stream may send nothing (TOURD_STREAM_IDLE_TIMEOUT)")
+	fs.StringVar(&f.shutdownTimeout, "shutdown-timeout", envOr(getenv, "TOURD_SHUTDOWN_TIMEOUT", defaultShutdownTimeout.String()), "how long SIGTERM waits for in-flight requests and the database before exiting (TOURD_SHUTDOWN_TIMEOUT)")
+}
+
+// config checks the flags and sets them in cfg.
+func (f *serveFlags) config(cfg *serveConfig) error {
+	n, err := strconv.Atoi(f.maxConns)
+	if err != nil || n < 1 {
+		return fmt.Errorf("--max-conns must be a positive integer, not %q", f.maxConns)
+	}
+	cfg.maxConns = n
+	for _, d := range []struct {
+		name, value string
+		to          *time.Duration
+	}{
+		{"--idle-timeout", f.idleTimeout, &cfg.idleTimeout},
+		{"--stream-idle-timeout", f.streamIdleTimeout, &cfg.streamIdleTimeout},
+		{"--shutdown-timeout", f.shutdownTimeout, &cfg.shutdownTimeout},
+	} {
+		v, err := time.ParseDuration(d.value)
+		if err != nil || v <= 0 {
+			return fmt.Errorf("%s must be a positive duration such as 30s or 2m, not %q", d.name, d.value)
+		}
+		*d.to = v
+	}
+	return nil
+}
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	var c common
 	c.register(fs, getenv)
-	addr := fs.String("addr", envOr(getenv, "TOURD_ADDR", "127.0.0.1:8080"), "listen address (TOURD_ADDR)")
-	docURL := fs.String("doc-url", envOr(getenv, "TOURD_DOC_URL", httpapi.DefaultDocURL), "doc_url of error responses (TOURD_DOC_URL)")
-	debugAddr := fs.String("debug-addr", getenv("TOURD_DEBUG_ADDR"), "if set, serve Go's pprof profiles on this address (TOURD_DEBUG_ADDR); keep it private")
+	var cfg serveConfig
+	var f serveFlags
+	f.register(fs, getenv, &cfg)
 	check := fs.Bool("check", false, "SQLite: check the database (PRAGMA quick_check, which reads all of it) and refuse to serve a damaged one")
 	if _, err := parse(fs, args, stdout); err != nil {
+		return err
+	}
+	if err := f.config(&cfg); err != nil {
 		return err
 	}
 	logs := newLogBuffer(stderr)
@@ -42,44 +100,79 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
+		store.Close()
 		return fmt.Errorf("listen: %w", err)
 	}
-	api := httpapi.New(store, log, *docURL)
+	if cfg.debugAddr != "" {
+		if err := serveDebug(cfg.debugAddr, log); err != nil {
+			ln.Close()
+			store.Close()
+			return err
+		}
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "db", c.location(), "version", buildinfo.Read().Version)
+	return serve(ctx, cfg, store, ln, log)
+}
+
+// serve serves the API over store on ln until ctx is done or serving
+// fails, then shuts down within cfg.shutdownTimeout: it stops accepting,
+// stops import streams at a line boundary (each answers with what it
+// applied), lets in-flight requests finish, and closes store. If requests
+// are still running when the bound expires, or store does not close in
+// time, serve returns an error at once and leaves store open to them: the
+// process is to exit, which is what frees it.
+func serve(ctx context.Context, cfg serveConfig, store userdata.Store, ln net.Listener, log *slog.Logger) error {
+	api := httpapi.New(store, log, cfg.docURL)
+	api.StreamIdleTimeout = cfg.streamIdleTimeout
+	api.MaxConns = cfg.maxConns
 	srv := &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute, // bodies are at most 1 MiB
 		WriteTimeout:      time.Minute,
-		IdleTimeout:       120 * time.Second,
+		IdleTimeout:       cfg.idleTimeout,
 		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          api.ErrorLog(),
 	}
-	if *debugAddr != "" {
-		if err := serveDebug(*debugAddr, log); err != nil {
-			return err
-		}
-	}
-	log.Info("listening", "addr", ln.Addr().String(), "db", c.location(), "version", buildinfo.Read().Version)
+	srv.RegisterOnShutdown(api.StopStreams)
+	log.Info("serving", "max_conns", cfg.maxConns, "idle_timeout", cfg.idleTimeout,
+		"stream_idle_timeout", cfg.streamIdleTimeout, "shutdown_timeout", cfg.shutdownTimeout)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(api.Listener(ln)) }()
+	var serveErr error
 	select {
-	case err := <-errc:
-		return err
+	case serveErr = <-errc:
+		log.Error("serving failed: shutting down", "err", serveErr)
 	case <-ctx.Done():
+		log.Info("shutting down: finishing in-flight requests", "timeout", cfg.shutdownTimeout)
 	}
-	log.Info("shutting down: finishing in-flight requests")
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	start := time.Now()
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		log.Error("shutdown timed out: exiting with requests still running, without closing the database", "timeout", cfg.shutdownTimeout)
+		return fmt.Errorf("shutdown timed out after %s with requests still running", cfg.shutdownTimeout)
 	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
+	if serveErr == nil {
+		<-errc // http.ErrServerClosed
 	}
-	log.Info("stopped")
+	closed := make(chan error, 1)
+	go func() { closed <- store.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			return errors.Join(serveErr, fmt.Errorf("closing the database: %w", err))
+		}
+	case <-sctx.Done():
+		log.Error("shutdown timed out: the database did not close; exiting without waiting for it", "timeout", cfg.shutdownTimeout)
+		return fmt.Errorf("shutdown timed out after %s: the database did not close", cfg.shutdownTimeout)
+	}
+	if serveErr != nil {
+		return serveErr
+	}
+	log.Info("stopped", "shutdown_ms", time.Since(start).Milliseconds())
 	return nil
 }
 
@@ -94,6 +187,6 @@ func serveDebug(addr string, log *slog.Logger) error {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	log.Info("debug listening", "addr", ln.Addr().String())
-	go (&http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}).Serve(ln)
+	go (&http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError)}).Serve(ln)
 	return nil
 }

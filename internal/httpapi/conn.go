@@ -5,7 +5,23 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"sync"
+	"sync/atomic"
 )
+
+// DefaultMaxConns is a cap on connections that keeps the process below its
+// file descriptor limit (RLIMIT_NOFILE, whose soft value Go raises to the
+// hard one at start-up): 4096, or the limit less 64 for the database's
+// files and the logs if that is lower. Where the limit is unknown
+// (Windows), it is 4096.
+func DefaultMaxConns() int {
+	const most, reserve = 4096, 64
+	limit, ok := fdLimit()
+	if !ok || limit >= most+reserve {
+		return most
+	}
+	return max(1, int(limit)-reserve)
+}
 
 // Listener wraps ln so that the errors net/http answers by itself, before
 // any handler runs, reach the client in the envelope (§3.4) rather than as
@@ -14,19 +30,53 @@ import (
 // transfer encoding or Expect value. Each becomes 400 E1017 with net/http's
 // reason in the message: none of them is the server's fault, so none is a
 // 5xx.
-func (s *Server) Listener(ln net.Listener) net.Listener { return listener{ln, s.docURL} }
+//
+// If s.MaxConns is positive, at most that many connections are open at
+// once: Accept waits for one to close before it takes the next, which
+// waits in the kernel's listen backlog meanwhile.
+func (s *Server) Listener(ln net.Listener) net.Listener {
+	l := &listener{Listener: ln, docURL: s.docURL, closed: make(chan struct{})}
+	if s.MaxConns > 0 {
+		l.slots = make(chan struct{}, s.MaxConns)
+	}
+	return l
+}
 
 type listener struct {
 	net.Listener
-	docURL string
+	docURL    string
+	slots     chan struct{} // one element per open connection; nil: no cap
+	closed    chan struct{} // closed by Close
+	closeOnce sync.Once
 }
 
-func (l listener) Accept() (net.Conn, error) {
+func (l *listener) Accept() (net.Conn, error) {
+	if l.slots != nil {
+		select {
+		case l.slots <- struct{}{}:
+		case <-l.closed:
+			return nil, net.ErrClosed
+		}
+	}
 	c, err := l.Listener.Accept()
 	if err != nil {
+		l.release()
 		return nil, err
 	}
-	return &conn{c, l.docURL}, nil
+	return &conn{Conn: c, docURL: l.docURL, l: l}, nil
+}
+
+// Close closes the listener and ends an Accept waiting for a slot.
+func (l *listener) Close() error {
+	l.closeOnce.Do(func() { close(l.closed) })
+	return l.Listener.Close()
+}
+
+// release frees the slot of a connection.
+func (l *listener) release() {
+	if l.slots != nil {
+		<-l.slots
+	}
 }
 
 // conn rewrites net/http's own error responses. net/http writes each with
@@ -36,6 +86,16 @@ func (l listener) Accept() (net.Conn, error) {
 type conn struct {
 	net.Conn
 	docURL string
+	l      *listener
+	closed atomic.Bool
+}
+
+// Close closes the connection and frees its slot (see Listener).
+func (c *conn) Close() error {
+	if !c.closed.Swap(true) {
+		c.l.release()
+	}
+	return c.Conn.Close()
 }
 
 const plainErrorHeaders = "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"

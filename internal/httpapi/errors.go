@@ -29,6 +29,7 @@ var wireErrors = map[string]wireError{
 	string(userdata.CodeNoRoute):                                {http.StatusNotFound, "E1033", "Unknown API route"},
 	string(userdata.CodeNoMethod):                               {http.StatusMethodNotAllowed, "E1033", "Unknown API route"},
 	string(userdata.CodeUnavailable):                            {http.StatusServiceUnavailable, "E0000", "The service is temporarily unavailable; retry later"},
+	string(userdata.CodeShuttingDown):                           {http.StatusServiceUnavailable, "E0000", ""},
 }
 
 // retryAfter is the Retry-After of a 503: a storage fault is retried after
@@ -56,6 +57,9 @@ type errorFields struct {
 // are logged with their whole chain; the client sees a generic message.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, fields := s.wire(r, err)
+	if rec, ok := w.(*statusRecorder); ok {
+		rec.code = fields.Code
+	}
 	if status == http.StatusServiceUnavailable {
 		w.Header()["Retry-After"] = retryAfter
 	}

@@ -11,8 +11,14 @@ import (
 	"tourd/internal/userdata"
 )
 
-// importBatch is how many valid lines go to the store at once.
-const importBatch = 500
+// importBatch and importBatchBytes bound a batch, the valid lines that go
+// to the store at once: at most importBatch lines and importBatchBytes of
+// line text. The byte bound keeps an import of long lines (up to 1 MiB
+// each) from holding hundreds of megabytes of decoded lines.
+const (
+	importBatch      = 500
+	importBatchBytes = 8 << 20
+)
 
 // maxImportErrors bounds the errors an import reports.
 const maxImportErrors = 100
@@ -42,40 +48,38 @@ func (s *Server) importCompanies(r *http.Request, t userdata.Tenant) (int, any, 
 
 // importStream reads an NDJSON body line by line: blank lines are skipped,
 // a line that fails decoding or validation is reported and skipped, and
-// the valid lines are applied in order, importBatch at a time.
+// the valid lines are applied in order, in batches (see importBatch).
 func importStream[T any](s *Server, r *http.Request, t userdata.Tenant, decode func([]byte) (T, error),
 	apply func(context.Context, userdata.Tenant, []T) []userdata.ImportResult) (int, any, error) {
 	out := &importJSON{Object: "import", Errors: []importErrorJSON{}}
-	var pending []T
-	var lines []int
+	var b batch[T]
 	// Lines read whole are applied even if the client has gone: when the
 	// stream breaks, exactly the lines before the break are applied.
 	ctx := context.WithoutCancel(r.Context())
 	flush := func() {
-		for i, res := range apply(ctx, t, pending) {
+		for i, res := range apply(ctx, t, b.items) {
 			switch {
 			case res.Err != nil:
-				out.fail(s, r, lines[i], res.Err)
+				out.fail(s, r, b.lines[i], res.Err)
 			case res.Created:
 				out.Created++
 			default:
 				out.Updated++
 			}
 		}
-		pending, lines = pending[:0], lines[:0]
+		b.reset()
 	}
 	br := bufio.NewReaderSize(r.Body, 64<<10)
 	for n := 1; ; n++ {
 		line, tooLong, err := readLine(br, maxBody)
 		if err != nil && !errors.Is(err, io.EOF) {
-			// The stream broke: apply the lines read whole before it, so
-			// that exactly those before line n are applied, and say so.
-			if len(pending) > 0 {
+			// The stream broke, or the server stops: apply the lines read
+			// whole before, so that exactly those before line n are
+			// applied, and say so.
+			if len(b.items) > 0 {
 				flush()
 			}
-			return 0, nil, userdata.Errorf(userdata.CodeInvalid,
-				"could not read the request body at line %d; the lines before it were applied (%d created, %d updated, %d failed) and none after it",
-				n, out.Created, out.Updated, out.Failed)
+			return 0, nil, streamBroken(err, n, out)
 		}
 		switch {
 		case tooLong:
@@ -84,16 +88,52 @@ func importStream[T any](s *Server, r *http.Request, t userdata.Tenant, decode f
 			if item, derr := decode(line); derr != nil {
 				out.fail(s, r, n, derr)
 			} else {
-				pending, lines = append(pending, item), append(lines, n)
+				if b.bytes+len(line) > importBatchBytes {
+					flush()
+				}
+				b.add(item, n, len(line))
 			}
 		}
-		if len(pending) >= importBatch || (errors.Is(err, io.EOF) && len(pending) > 0) {
+		if len(b.items) >= importBatch || (errors.Is(err, io.EOF) && len(b.items) > 0) {
 			flush()
 		}
 		if errors.Is(err, io.EOF) {
 			return http.StatusOK, out, nil
 		}
 	}
+}
+
+// batch is the valid lines of an import waiting to be applied: the
+// decoded items, their line numbers, and the length of their text.
+type batch[T any] struct {
+	items []T
+	lines []int
+	bytes int
+}
+
+func (b *batch[T]) add(item T, line, size int) {
+	b.items, b.lines, b.bytes = append(b.items, item), append(b.lines, line), b.bytes+size
+}
+
+// reset empties the batch, dropping its items so that they can be freed.
+func (b *batch[T]) reset() {
+	clear(b.items)
+	b.items, b.lines, b.bytes = b.items[:0], b.lines[:0], 0
+}
+
+// streamBroken is the error of an import whose body could not be read at
+// line n: when the server stops (errStopped), 503 with Retry-After, else
+// 400. Either way the message says where reading stopped and what was
+// done before.
+func streamBroken(err error, n int, out *importJSON) error {
+	const done = "the lines before it were applied (%d created, %d updated, %d failed) and none after it"
+	if errors.Is(err, errStopped) {
+		return userdata.Errorf(userdata.CodeShuttingDown,
+			"the server is shutting down and stopped reading the request body at line %d; "+done+"; send the rest again",
+			n, out.Created, out.Updated, out.Failed)
+	}
+	return userdata.Errorf(userdata.CodeInvalid, "could not read the request body at line %d; "+done,
+		n, out.Created, out.Updated, out.Failed)
 }
 
 // fail counts a failed line and reports it, up to maxImportErrors.

@@ -148,3 +148,63 @@ func TestImportStream(t *testing.T) {
 	}
 	e.do("GET", "/v1/users/s4", "").wantError(t, 404, "E1001")
 }
+
+// When the server drains (StopStreams), an import stream waiting for its
+// client stops at once: it applies the lines read whole and answers 503
+// with Retry-After and the counts, long before the stream's idle timeout.
+func TestImportStopStreams(t *testing.T) {
+	backendtest.Run(t, func(t *testing.T, b backendtest.Backend) {
+		e := newEnv(t, b)
+		api := httpapi.New(e.store, backendtest.Discard, "")
+		srv := httptest.NewServer(api) // StreamIdleTimeout: a minute
+		t.Cleanup(srv.Close)
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+		defer cancel()
+		pr, pw := io.Pipe()
+		context.AfterFunc(ctx, func() { pw.Close() }) // else the client waits for the body's end
+		req, _ := http.NewRequestWithContext(ctx, "POST", srv.URL+"/v1/users/import", pr)
+		req.Header.Set("Authorization", "Bearer "+e.key)
+		answer := make(chan *response, 1)
+		go func() {
+			res, err := srv.Client().Do(req)
+			if err != nil {
+				t.Error(err)
+				answer <- nil
+				return
+			}
+			answer <- readResponse(t, res)
+		}()
+		var lines strings.Builder
+		for i := 1; i <= 502; i++ {
+			fmt.Fprintf(&lines, `{"id":"u%d"}`+"\n", i)
+		}
+		lines.WriteString(`{"id":"u50`) // line 503, cut
+		io.WriteString(pw, lines.String())
+		// Once the first batch (500 lines) is in, the stream is being read.
+		for deadline := time.Now().Add(10 * time.Second); e.do("GET", "/v1/users/u500", "").status != 200; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the first batch of the import was not applied")
+			}
+		}
+		api.StopStreams()
+		r := <-answer
+		if r == nil {
+			return
+		}
+		r.wantError(t, 503, "E0000")
+		if got := r.header.Get("Retry-After"); got != "1" {
+			t.Errorf("Retry-After = %q, want 1", got)
+		}
+		msg := r.body["error"].(map[string]any)["message"].(string)
+		var line, created, updated, failed int
+		if _, err := fmt.Sscanf(msg[strings.Index(msg, "at line "):], "at line %d; the lines before it were applied (%d created, %d updated, %d failed)",
+			&line, &created, &updated, &failed); err != nil {
+			t.Fatalf("message %q: %v", msg, err)
+		}
+		if line < 501 || created != line-1 || updated != 0 || failed != 0 {
+			t.Fatalf("message %q: want line > 500 and every line before it created", msg)
+		}
+		e.do("GET", fmt.Sprintf("/v1/users/u%d", line-1), "").want(t, 200)
+		e.do("GET", fmt.Sprintf("/v1/users/u%d", line), "").wantError(t, 404, "E1001")
+	})
+}

@@ -134,11 +134,40 @@ var runtimeMetrics = []struct{ name, metric, help, typ string }{
 	{"go_heap_objects_bytes", "/memory/classes/heap/objects:bytes", "Memory occupied by live and unswept heap objects.", "gauge"},
 	{"go_gc_cycles_total", "/gc/cycles/total:gc-cycles", "Completed GC cycles.", "counter"},
 	{"go_gc_heap_allocs_bytes_total", "/gc/heap/allocs:bytes", "Bytes allocated on the heap.", "counter"},
-	{"go_cpu_seconds_total", "/cpu/classes/total:cpu-seconds", "CPU time available to the Go runtime.", "counter"},
+}
+
+// processStart is when the process started, near enough: when this
+// package was initialised.
+var processStart = time.Now()
+
+// writeProcessMetrics writes the process_* figures of the Prometheus
+// conventions. CPU time and the file descriptor limit come from getrusage
+// and getrlimit, resident memory and open descriptors from /proc; a figure
+// the platform does not give is left out.
+func writeProcessMetrics(w io.Writer) {
+	for _, m := range []struct {
+		name, help, typ string
+		read            func() (float64, bool)
+	}{
+		{"process_cpu_seconds_total", "User and system CPU time used by the process.", "counter", cpuSeconds},
+		{"process_resident_memory_bytes", "Resident memory of the process.", "gauge", residentBytes},
+		{"process_open_fds", "File descriptors the process has open.", "gauge", openFDs},
+		{"process_max_fds", "Most file descriptors the process may open (the soft limit).", "gauge", func() (float64, bool) {
+			n, ok := fdLimit()
+			return float64(n), ok
+		}},
+		{"process_start_time_seconds", "When the process started, in seconds since the Unix epoch.", "gauge", func() (float64, bool) {
+			return float64(processStart.UnixMicro()) / 1e6, true
+		}},
+	} {
+		if v, ok := m.read(); ok {
+			fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s %g\n", m.name, m.help, m.name, m.typ, m.name, v)
+		}
+	}
 }
 
 // metrics serves GET /metrics: request counts and latencies, the
-// database pool, and Go runtime figures (§15.2).
+// database pool, Go runtime and process figures (§15.2).
 func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	writeBuildInfo(w)
@@ -174,4 +203,5 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 		}
 		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s %g\n", m.name, m.help, m.name, m.typ, m.name, v)
 	}
+	writeProcessMetrics(w)
 }

@@ -1,11 +1,16 @@
 package httpapi_test
 
 import (
+	"crypto/sha256"
 	"io"
 	"net/http"
+	"os"
 	"regexp"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"tourd/internal/backendtest"
 )
@@ -52,4 +57,84 @@ func TestMetrics(t *testing.T) {
 			}
 		}
 	})
+}
+
+// scrape returns the unlabelled samples of GET /metrics.
+func scrape(t *testing.T, url string) map[string]float64 {
+	t.Helper()
+	res, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(body), "\n") {
+		name, value, ok := strings.Cut(line, " ")
+		if !ok || strings.HasPrefix(line, "#") || strings.Contains(name, "{") {
+			continue
+		}
+		v, err := strconv.ParseFloat(value, 64)
+		if err != nil {
+			t.Fatalf("sample %q: %v", line, err)
+		}
+		out[name] = v
+	}
+	return out
+}
+
+// The process_* figures are the process's own: CPU time grows with work
+// done (and is not the CPU time available, as go_cpu_seconds_total was),
+// open descriptors with files opened, resident memory with memory touched.
+func TestProcessMetrics(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("resident memory and open descriptors are read from /proc")
+	}
+	e := newEnv(t, backendtest.SQLite)
+	before := scrape(t, e.srv.URL)
+	for _, name := range []string{"process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds", "process_max_fds", "process_start_time_seconds"} {
+		if _, ok := before[name]; !ok {
+			t.Errorf("/metrics lacks %s", name)
+		}
+	}
+	if _, ok := before["go_cpu_seconds_total"]; ok {
+		t.Error("/metrics still has go_cpu_seconds_total, the CPU time available rather than used")
+	}
+
+	// Busy work: hashing 64 MiB takes tens of milliseconds of CPU.
+	data := make([]byte, 64<<20)
+	for i := range data {
+		data[i] = byte(i) // touched: resident
+	}
+	for range 4 {
+		sha256.Sum256(data)
+	}
+	var files []*os.File
+	for range 100 {
+		f, err := os.Open(os.Args[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	after := scrape(t, e.srv.URL)
+	for _, f := range files {
+		f.Close()
+	}
+	runtime.KeepAlive(data)
+
+	elapsed := time.Since(time.Unix(0, int64(before["process_start_time_seconds"]*1e9))).Seconds()
+	if elapsed < 0 || elapsed > 3600 {
+		t.Errorf("process_start_time_seconds %v is %v s ago", before["process_start_time_seconds"], elapsed)
+	}
+	cpu0, cpu1 := before["process_cpu_seconds_total"], after["process_cpu_seconds_total"]
+	if cpu1 <= cpu0 || cpu1 > (elapsed+1)*float64(runtime.NumCPU()) {
+		t.Errorf("process_cpu_seconds_total went from %v to %v after busy work, %v s after start on %d CPUs", cpu0, cpu1, elapsed, runtime.NumCPU())
+	}
+	if fd0, fd1 := before["process_open_fds"], after["process_open_fds"]; fd1 < fd0+90 || fd1 > after["process_max_fds"] {
+		t.Errorf("process_open_fds went from %v to %v after opening 100 files (max %v)", fd0, fd1, after["process_max_fds"])
+	}
+	if rss0, rss1 := before["process_resident_memory_bytes"], after["process_resident_memory_bytes"]; rss0 < 1<<20 || rss1 < rss0+32<<20 {
+		t.Errorf("process_resident_memory_bytes went from %v to %v after touching 64 MiB", rss0, rss1)
+	}
 }

@@ -6,12 +6,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"path"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"tourd/internal/userdata"
@@ -31,15 +34,25 @@ type Server struct {
 	mux    *http.ServeMux
 
 	// StreamIdleTimeout is how long a stream's body may send nothing (see
-	// idleBody); New sets a minute. Tests may shorten it before serving.
+	// streamBody); New sets a minute. Set it before serving.
 	StreamIdleTimeout time.Duration
+
+	// MaxConns, if positive, is the most connections Listener lets be open
+	// at once; New sets none. Set it before calling Listener.
+	MaxConns int
 
 	requests requestMetrics
 
 	// internalLog and faultLog log unexpected errors and storage faults,
 	// throttled separately so that a flood of one hides no line of the
-	// other.
-	internalLog, faultLog throttledLog
+	// other; serverLog is net/http's own error log (see ErrorLog).
+	internalLog, faultLog, serverLog throttledLog
+
+	// draining is closed by StopStreams.
+	draining    chan struct{}
+	stopStreams sync.Once
+	idPrefix    string // of generated request ids: random, per Server
+	lastID      atomic.Uint64
 }
 
 // handler serves one authenticated v1 route: it returns the status and the
@@ -54,21 +67,72 @@ type route struct {
 
 // streams are the routes whose body is a stream of any length (§15.3):
 // they run without the server's read and write deadlines, but a stream
-// that sends nothing for Server.StreamIdleTimeout fails (see idleBody).
+// that sends nothing for Server.StreamIdleTimeout fails (see streamBody).
 var streams = map[string]bool{"POST /v1/users/import": true, "POST /v1/companies/import": true}
 
-// idleBody is a stream's body: each read must make progress within idle,
+// errStopped is what a stream's body reads once StopStreams was called.
+var errStopped = errors.New("httpapi: the server is shutting down")
+
+// streamBody is a stream's body: each read must make progress within idle,
 // so a client that stalls cannot hold its connection and its unapplied
-// lines forever.
-type idleBody struct {
+// lines forever; and once the server drains (StopStreams), reads fail with
+// errStopped, at once even if one is waiting for the client.
+type streamBody struct {
 	io.ReadCloser
-	rc   *http.ResponseController
-	idle time.Duration
+	rc       *http.ResponseController
+	idle     time.Duration
+	draining <-chan struct{}
 }
 
-func (b idleBody) Read(p []byte) (int, error) {
+func (b streamBody) Read(p []byte) (int, error) {
+	// The deadline is set before draining is checked: draining is closed
+	// before the deadline is moved to now (see startStream), so that move
+	// cannot be overwritten by this one unseen.
 	b.rc.SetReadDeadline(time.Now().Add(b.idle))
-	return b.ReadCloser.Read(p)
+	if b.stopped() {
+		return 0, errStopped
+	}
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF && b.stopped() {
+		err = errStopped
+	}
+	return n, err
+}
+
+func (b streamBody) stopped() bool {
+	select {
+	case <-b.draining:
+		return true
+	default:
+		return false
+	}
+}
+
+// StopStreams makes every import stream stop reading: each applies the
+// lines it has read whole, up to the next line boundary or to where its
+// read waits for the client, and answers 503 with the counts so far
+// instead of waiting for the rest of its body. It is for
+// http.Server.RegisterOnShutdown: Shutdown does not interrupt a handler,
+// and a stream may otherwise run for as long as its client sends.
+func (s *Server) StopStreams() { s.stopStreams.Do(func() { close(s.draining) }) }
+
+// startStream makes r.Body a streamBody and, until the returned function
+// is called at the end of the handler, moves the connection's read
+// deadline to now if the server drains: that ends a read waiting for the
+// client.
+func (s *Server) startStream(w http.ResponseWriter, r *http.Request) (end func()) {
+	rc := http.NewResponseController(w)
+	rc.SetWriteDeadline(time.Time{})
+	r.Body = streamBody{r.Body, rc, s.StreamIdleTimeout, s.draining}
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-s.draining:
+			rc.SetReadDeadline(time.Now())
+		case <-done:
+		}
+	}()
+	return func() { close(done) }
 }
 
 // serviceRoutes are the GET routes served without authentication (§15.2).
@@ -111,9 +175,11 @@ func New(store userdata.Store, log *slog.Logger, docURL string) *Server {
 	if docURL == "" {
 		docURL = DefaultDocURL
 	}
-	s := &Server{store: store, log: log, docURL: docURL, mux: http.NewServeMux(), StreamIdleTimeout: time.Minute}
+	s := &Server{store: store, log: log, docURL: docURL, mux: http.NewServeMux(), StreamIdleTimeout: time.Minute,
+		draining: make(chan struct{}), idPrefix: newIDPrefix()}
 	s.internalLog = throttledLog{slog: log, now: time.Now}
 	s.faultLog = throttledLog{slog: log, now: time.Now}
+	s.serverLog = throttledLog{slog: log, now: time.Now}
 	byPath := map[string]map[string]handler{}
 	var paths []string
 	for _, rt := range routes {
@@ -167,20 +233,21 @@ func (s *Server) slashID(r *http.Request) (http.Handler, *http.Request) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	rec.id[0] = s.requestID(r)
+	w.Header()["X-Request-Id"] = rec.id[:]
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
 				panic(p)
 			}
-			s.log.ErrorContext(r.Context(), "panic", "method", r.Method, "pattern", r.Pattern, "panic", p)
+			s.log.ErrorContext(r.Context(), "panic", "method", r.Method, "pattern", r.Pattern, "request_id", rec.id[0], "panic", p)
 			if !rec.wrote {
 				s.writeError(rec, r, &userdata.Error{Code: userdata.CodeInternal})
 			}
 		}
 		d := time.Since(start)
 		s.requests.observe(r.Method, r.Pattern, rec.status, d)
-		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("method", r.Method), slog.String("pattern", r.Pattern),
-			slog.Int("status", rec.status), slog.Float64("dur_ms", float64(d.Microseconds())/1000))
+		s.logRequest(r, rec, d)
 	}()
 	if p := r.URL.EscapedPath(); p == "" || p[0] != '/' || (path.Clean(p) != p && path.Clean(p)+"/" != p) {
 		s.writeError(rec, r, &userdata.Error{Code: userdata.CodeNoRoute})
@@ -213,9 +280,7 @@ func (s *Server) dispatch(methods map[string]handler) http.Handler {
 			return
 		}
 		if streams[r.Method+" "+r.Pattern] {
-			rc := http.NewResponseController(w)
-			rc.SetWriteDeadline(time.Time{})
-			r.Body = idleBody{r.Body, rc, s.StreamIdleTimeout}
+			defer s.startStream(w, r)()
 		}
 		status, body, err := h(s, r, t)
 		if err != nil {
@@ -287,11 +352,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 var contentTypeJSON = []string{"application/json; charset=utf-8"}
 
-// statusRecorder remembers the status a handler wrote, for the log.
+// statusRecorder remembers the status a handler wrote, for the log, and
+// the error code of an error answer (see writeError).
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
 	wrote  bool
+	code   string
+	id     [1]string // the request id; the X-Request-Id header's value
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
