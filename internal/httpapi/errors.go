@@ -29,7 +29,7 @@ var wireErrors = map[string]wireError{
 	string(userdata.CodeNoRoute):                                {http.StatusNotFound, "E1033", "Unknown API route"},
 	string(userdata.CodeNoMethod):                               {http.StatusMethodNotAllowed, "E1033", "Unknown API route"},
 	string(userdata.CodeUnavailable):                            {http.StatusServiceUnavailable, "E0000", "The service is temporarily unavailable; retry later"},
-	string(userdata.CodeShuttingDown):                           {http.StatusServiceUnavailable, "E0000", ""},
+	string(userdata.CodeStopped):                                {http.StatusServiceUnavailable, "E0000", ""},
 }
 
 // retryAfter is the Retry-After of a 503: a storage fault is retried after

@@ -159,3 +159,63 @@ func TestStorageUnavailable(t *testing.T) {
 	e.srv = newEnvOn(t, store).srv
 	e.do("POST", "/v1/users", `{"id":"ok"}`).want(t, 201)
 }
+
+// downAfterStore is a store whose database goes down at the user "down":
+// importing it, and every line after it in its batch, fails as a storage
+// fault would. It counts the batches it was sent.
+type downAfterStore struct {
+	userdata.Store
+	batches *int
+}
+
+func (d downAfterStore) ImportUsers(ctx context.Context, t userdata.Tenant, ins []*userdata.UserUpsert) []userdata.ImportResult {
+	*d.batches++
+	for i, in := range ins {
+		if in.ExternalID == "down" {
+			out := d.Store.ImportUsers(ctx, t, ins[:i])
+			for range ins[i:] {
+				out = append(out, userdata.ImportResult{Err: userdata.Unavailable(errors.New("connection refused"))})
+			}
+			return out
+		}
+	}
+	return d.Store.ImportUsers(ctx, t, ins)
+}
+
+// An import whose database becomes unavailable stops after that batch,
+// instead of sending every later line to a database that is down, and
+// answers 503 with what it did and where to resume.
+func TestImportStopsWhenUnavailable(t *testing.T) {
+	store := backendtest.SQLite.Open(t)
+	e := newEnvOn(t, store)
+	var batches int
+	srv := httptest.NewServer(httpapi.New(downAfterStore{store, &batches}, backendtest.Discard, ""))
+	t.Cleanup(srv.Close)
+	e.srv = srv
+	var body strings.Builder
+	const lines, down = 3000, 700
+	for n := 1; n <= lines; n++ {
+		id := fmt.Sprintf("u%d", n)
+		if n == down {
+			id = "down"
+		}
+		fmt.Fprintf(&body, `{"id":%q}`+"\n", id)
+	}
+	r := e.do("POST", "/v1/users/import", body.String())
+	r.wantError(t, 503, "E0000")
+	if got := r.header.Get("Retry-After"); got != "1" {
+		t.Errorf("Retry-After = %q, want 1", got)
+	}
+	if batches != 2 {
+		t.Errorf("the store was sent %d batches, want 2: the import goes on after the database went down", batches)
+	}
+	msg := r.body["error"].(map[string]any)["message"].(string)
+	// Batches are 500 lines: the second holds lines 501 to 1000.
+	want := fmt.Sprintf("the database became unavailable at line %d: the lines up to line 1000 were applied or failed as counted (%d created, 0 updated, %d failed) and none after it; send the lines from %d on again",
+		down, down-1, 1000-down+1, down)
+	if msg != want {
+		t.Errorf("message %q\nwant      %q", msg, want)
+	}
+	e.do("GET", "/v1/users/u699", "").want(t, 200)
+	e.do("GET", "/v1/users/u1001", "").wantError(t, 404, "E1001")
+}

@@ -56,10 +56,18 @@ func importStream[T any](s *Server, r *http.Request, t userdata.Tenant, decode f
 	// Lines read whole are applied even if the client has gone: when the
 	// stream breaks, exactly the lines before the break are applied.
 	ctx := context.WithoutCancel(r.Context())
+	// unavailable is the first line the storage could not serve: the
+	// import stops after that line's batch instead of sending the rest,
+	// line by line, to a database that is down.
+	unavailable, appliedTo := 0, 0
 	flush := func() {
+		appliedTo = b.lines[len(b.lines)-1]
 		for i, res := range apply(ctx, t, b.items) {
 			switch {
 			case res.Err != nil:
+				if unavailable == 0 && userdata.ErrorCode(res.Err) == userdata.CodeUnavailable {
+					unavailable = b.lines[i]
+				}
 				out.fail(s, r, b.lines[i], res.Err)
 			case res.Created:
 				out.Created++
@@ -97,6 +105,12 @@ func importStream[T any](s *Server, r *http.Request, t userdata.Tenant, decode f
 		if len(b.items) >= importBatch || (errors.Is(err, io.EOF) && len(b.items) > 0) {
 			flush()
 		}
+		if unavailable > 0 {
+			return 0, nil, userdata.Errorf(userdata.CodeStopped,
+				"the database became unavailable at line %d: the lines up to line %d were applied or failed as counted "+
+					"(%d created, %d updated, %d failed) and none after it; send the lines from %d on again",
+				unavailable, appliedTo, out.Created, out.Updated, out.Failed, unavailable)
+		}
 		if errors.Is(err, io.EOF) {
 			return http.StatusOK, out, nil
 		}
@@ -128,7 +142,7 @@ func (b *batch[T]) reset() {
 func streamBroken(err error, n int, out *importJSON) error {
 	const done = "the lines before it were applied (%d created, %d updated, %d failed) and none after it"
 	if errors.Is(err, errStopped) {
-		return userdata.Errorf(userdata.CodeShuttingDown,
+		return userdata.Errorf(userdata.CodeStopped,
 			"the server is shutting down and stopped reading the request body at line %d; "+done+"; send the rest again",
 			n, out.Created, out.Updated, out.Failed)
 	}

@@ -362,6 +362,23 @@ func TestDatabaseMoved(t *testing.T) {
 	want(t, 201, call, "POST", "/v1/users", `{"id":"u2"}`)
 	want(t, 200, call, "GET", "/readyz", "")
 
+	// The WAL moved away: /readyz sees it at once, commits within
+	// walCheckEvery.
+	if err := os.Rename(path+"-wal", path+"-wal.away"); err != nil {
+		t.Fatal(err)
+	}
+	want(t, 503, call, "GET", "/readyz", "")
+	for deadline := time.Now().Add(walCheckEvery + 5*time.Second); call("POST", "/v1/users", `{"id":"w"}`) != 503; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("writes still acknowledged %v after the WAL moved away", walCheckEvery+5*time.Second)
+		}
+	}
+	if err := os.Rename(path+"-wal.away", path+"-wal"); err != nil {
+		t.Fatal(err)
+	}
+	want(t, 201, call, "POST", "/v1/users", `{"id":"u2b"}`)
+	want(t, 200, call, "GET", "/readyz", "")
+
 	// Replaced: another file at the path.
 	if err := os.Rename(path, path+".away"); err != nil {
 		t.Fatal(err)

@@ -220,13 +220,12 @@ func openWith(ctx context.Context, path string, log *slog.Logger, wdb *sql.DB, c
 
 // identify returns the identities of the database file at path and of its
 // open WAL, for checkFiles.
+//
+// It stats the database by its path rather than opening it: closing a
+// descriptor of the file would drop every POSIX lock this process holds on
+// it, SQLite's included.
 func identify(path string, wal *os.File) ([]openedFile, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: %w", err)
-	}
-	defer f.Close()
-	db, err := f.Stat()
+	db, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
@@ -309,7 +308,7 @@ func (s *Store) Ping(ctx context.Context) error {
 	if err := s.health.corrupt.Load(); err != nil {
 		return *err
 	}
-	if err := s.checkFiles(); err != nil {
+	if err := s.checkFiles(true); err != nil {
 		return err
 	}
 	if err := s.health.stalled(); err != nil {

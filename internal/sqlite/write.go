@@ -230,7 +230,7 @@ func (t *batchTx) commit() bool {
 	ok := t.ok
 	err := s.syncFailed()
 	if err == nil {
-		err = s.checkFiles()
+		err = s.checkBeforeCommit()
 	}
 	if err != nil {
 		t.ok = nil

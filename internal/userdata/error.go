@@ -20,7 +20,7 @@ const (
 	CodeNoRoute       Code = "no_route"       // no such path
 	CodeNoMethod      Code = "no_method"      // a known path, another method
 	CodeUnavailable   Code = "unavailable"    // storage cannot serve now; retrying later may succeed
-	CodeShuttingDown  Code = "shutting_down"  // the server is stopping; the message says what was done
+	CodeStopped       Code = "stopped"        // a stream stopped early (shutdown, storage fault); the message says what was done
 	CodeInternal      Code = "internal"       // anything unexpected
 )
 
