@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"tourd/internal/sqlite"
 	"tourd/internal/userdata"
@@ -88,4 +90,36 @@ func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
+}
+
+// Acked collects what concurrent writers had acknowledged, for tests that
+// check acknowledged writes survive (a crash, a backup).
+type Acked[T any] struct {
+	mu    sync.Mutex
+	items []T
+}
+
+// Add records an acknowledged write.
+func (a *Acked[T]) Add(item T) {
+	a.mu.Lock()
+	a.items = append(a.items, item)
+	a.mu.Unlock()
+}
+
+// List returns the writes acknowledged so far.
+func (a *Acked[T]) List() []T {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.items)
+}
+
+// WaitFor waits until at least n writes are acknowledged, failing t after
+// a minute or as soon as t has failed (a writer gave up).
+func (a *Acked[T]) WaitFor(t testing.TB, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); len(a.List()) < n; time.Sleep(10 * time.Millisecond) {
+		if t.Failed() || time.Now().After(deadline) {
+			t.Fatalf("only %d writes acknowledged, want %d", len(a.List()), n)
+		}
+	}
 }

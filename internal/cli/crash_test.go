@@ -22,8 +22,7 @@ func TestCrashDurability(t *testing.T) {
 		s := serve(t, db)
 		type write struct{ id, attr string }
 		var (
-			mu    sync.Mutex
-			acked []write
+			acked backendtest.Acked[write]
 			stop  atomic.Bool
 			wg    sync.WaitGroup
 		)
@@ -42,38 +41,21 @@ func TestCrashDurability(t *testing.T) {
 					}
 					res.Body.Close()
 					if res.StatusCode == 200 || res.StatusCode == 201 {
-						mu.Lock()
-						acked = append(acked, write{id, attr})
-						mu.Unlock()
+						acked.Add(write{id, attr})
 					}
 				}
 			})
 		}
 		// Kill once enough writes are acknowledged, while the load goes on.
-		const enough = 1000
-		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-			mu.Lock()
-			n := len(acked)
-			mu.Unlock()
-			if n >= enough {
-				break
-			}
-			if time.Now().After(deadline) {
-				stop.Store(true)
-				wg.Wait()
-				t.Fatalf("only %d writes acknowledged in 20 s: the load did not run", n)
-			}
-		}
+		acked.WaitFor(t, 1000)
 		if err := s.cmd.Process.Kill(); err != nil {
 			t.Fatal(err)
 		}
 		stop.Store(true)
 		wg.Wait()
-		mu.Lock()
-		defer mu.Unlock()
 		s2 := serve(t, db)
 		stored := map[string]map[string]any{}
-		for _, w := range acked {
+		for _, w := range acked.List() {
 			if stored[w.id] == nil {
 				code, u := s2.request(t, "GET", "/v1/users/"+w.id+"?expand=companies", key, nil)
 				if code != 200 {
@@ -85,6 +67,6 @@ func TestCrashDurability(t *testing.T) {
 				t.Errorf("acknowledged write %s.%s lost in the crash", w.id, w.attr)
 			}
 		}
-		t.Logf("%d acknowledged writes, all present after SIGKILL and restart", len(acked))
+		t.Logf("%d acknowledged writes, all present after SIGKILL and restart", len(acked.List()))
 	})
 }

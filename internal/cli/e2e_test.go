@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -337,8 +336,7 @@ func TestBackupWhileServing(t *testing.T) {
 	key := newKey(t, db)
 	s := serve(t, db)
 	var (
-		mu    sync.Mutex
-		acked []string
+		acked backendtest.Acked[string]
 		stop  atomic.Bool
 		wg    sync.WaitGroup
 	)
@@ -359,23 +357,12 @@ func TestBackupWhileServing(t *testing.T) {
 					t.Errorf("POST %s: status %d", id, res.StatusCode)
 					return
 				}
-				mu.Lock()
-				acked = append(acked, id)
-				mu.Unlock()
+				acked.Add(id)
 			}
 		})
 	}
-	ackedSoFar := func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return slices.Clone(acked)
-	}
-	for deadline := time.Now().Add(time.Minute); len(ackedSoFar()) < 300 && !t.Failed(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d writes acknowledged in a minute", len(ackedSoFar()))
-		}
-	}
-	before := ackedSoFar()
+	acked.WaitFor(t, 300)
+	before := acked.List()
 	copyPath := filepath.Join(dir, "copy.db")
 	out := tourd(t, "backup", "--db", db, copyPath)
 	stop.Store(true)

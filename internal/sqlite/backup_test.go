@@ -6,12 +6,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"tourd/internal/backendtest"
 	"tourd/internal/sqlite"
@@ -40,8 +38,7 @@ func TestBackupUnderWrites(t *testing.T) {
 	}
 
 	var (
-		mu    sync.Mutex
-		acked []string
+		acked backendtest.Acked[string]
 		stop  atomic.Bool
 		wg    sync.WaitGroup
 	)
@@ -54,23 +51,12 @@ func TestBackupUnderWrites(t *testing.T) {
 					t.Errorf("upsert %s: %v", id, err)
 					return
 				}
-				mu.Lock()
-				acked = append(acked, id)
-				mu.Unlock()
+				acked.Add(id)
 			}
 		})
 	}
-	ackedSoFar := func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return slices.Clone(acked)
-	}
-	for deadline := time.Now().Add(time.Minute); len(ackedSoFar()) < 500; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d writes acknowledged in a minute", len(ackedSoFar()))
-		}
-	}
-	before := ackedSoFar()
+	acked.WaitFor(t, 500)
+	before := acked.List()
 	out := filepath.Join(dir, "backup.db")
 	size, err := sqlite.Backup(ctx, path, out, false)
 	stop.Store(true)
@@ -81,7 +67,7 @@ func TestBackupUnderWrites(t *testing.T) {
 	if fi, err := os.Stat(out); err != nil || fi.Size() != size {
 		t.Fatalf("backup reported %d bytes; the file: %v, %v", size, fi, err)
 	}
-	if n := len(ackedSoFar()); n == len(before) {
+	if n := len(acked.List()); n == len(before) {
 		t.Fatalf("no write was acknowledged during or after the backup (%d in all): the test proves nothing", n)
 	}
 
