@@ -106,8 +106,9 @@ func (o object) str(name string) (string, error) {
 }
 
 // attributes decodes an attribute map: absent or null is none, anything but
-// an object is an error.
-func (o object) attributes(field, name string) (userdata.Attributes, error) {
+// an object is an error. Operation objects become *userdata.Op values
+// (userdata.ParseOperations); with eventsOnly only set is allowed.
+func (o object) attributes(field, name string, eventsOnly bool) (userdata.Attributes, error) {
 	raw := o[name]
 	if isNull(raw) {
 		return nil, nil
@@ -122,7 +123,10 @@ func (o object) attributes(field, name string) (userdata.Attributes, error) {
 	if err := checkNoNUL(field, a); err != nil {
 		return nil, err
 	}
-	return a, userdata.ValidateAttributeKeys(field, a)
+	if err := userdata.ValidateAttributeKeys(field, a); err != nil {
+		return nil, err
+	}
+	return a, userdata.ParseOperations(field, a, eventsOnly)
 }
 
 // checkNoNUL rejects NUL characters in keys and string values: no backend
@@ -188,7 +192,7 @@ func (o object) company(prefix string) (userdata.CompanyUpsert, error) {
 	if c.ExternalID, err = o.id(prefix+"id", "id"); err != nil {
 		return c, err
 	}
-	c.Attributes, err = o.attributes(prefix+"attributes", "attributes")
+	c.Attributes, err = o.attributes(prefix+"attributes", "attributes", false)
 	return c, err
 }
 
@@ -202,7 +206,7 @@ func decodeUserUpsert(body []byte) (*userdata.UserUpsert, error) {
 	if u.ExternalID, err = o.id("id", "id"); err != nil {
 		return nil, err
 	}
-	if u.Attributes, err = o.attributes("attributes", "attributes"); err != nil {
+	if u.Attributes, err = o.attributes("attributes", "attributes", false); err != nil {
 		return nil, err
 	}
 	companies, err := o.array("companies")
@@ -236,7 +240,7 @@ func decodeUserUpsert(body []byte) (*userdata.UserUpsert, error) {
 		if u.Memberships[i].Company, err = co.company(prefix + "company."); err != nil {
 			return nil, err
 		}
-		if u.Memberships[i].Attributes, err = m.attributes(prefix+"attributes", "attributes"); err != nil {
+		if u.Memberships[i].Attributes, err = m.attributes(prefix+"attributes", "attributes", false); err != nil {
 			return nil, err
 		}
 	}

@@ -47,7 +47,7 @@ func decodeEvent(body []byte) (*userdata.EventInput, error) {
 	if in.Name, err = o.str("name"); err != nil {
 		return nil, err
 	}
-	if in.Attributes, err = o.attributes("attributes", "attributes"); err != nil {
+	if in.Attributes, err = o.attributes("attributes", "attributes", true); err != nil {
 		return nil, err
 	}
 	if !isNull(o["timestamp"]) {

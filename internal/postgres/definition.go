@@ -48,7 +48,7 @@ func (p *pendingDefs) need(s *Store, project string, scope userdata.Scope, a use
 			p.seen = map[defKey]bool{}
 		}
 		p.seen[key] = true
-		p.list = append(p.list, pendingDef{key, userdata.InferDataType(a[k])})
+		p.list = append(p.list, pendingDef{key, userdata.DefinitionType(a[k])})
 	}
 }
 

@@ -86,7 +86,7 @@ func trackEvent(ctx context.Context, tx pgx.Tx, tn userdata.Tenant, in *userdata
 	if keys := in.Attributes.Keys(); len(keys) > 0 {
 		var rows definitionRows
 		for _, k := range keys {
-			rows.add(userdata.ScopeEvent, k, userdata.EventDisplayName(k), userdata.InferDataType(in.Attributes[k]))
+			rows.add(userdata.ScopeEvent, k, userdata.EventDisplayName(k), userdata.DefinitionType(in.Attributes[k]))
 		}
 		var b pgx.Batch
 		rows.queue(&b, tn.ProjectID, false, now)

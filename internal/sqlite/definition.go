@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"strings"
 
 	"tourd/internal/userdata"
@@ -17,7 +19,24 @@ type defKey struct {
 // ensureDefinitions creates the missing definitions for a's non-null keys
 // (§8.2), with the type inferred from this value. Definitions known to exist
 // are skipped without a query; the others are inserted if absent.
+//
+// A data_type given for a key must match its existing definition, if any:
+// data_type never retypes (operations.md §3).
 func (w *wtx) ensureDefinitions(project string, scope userdata.Scope, a userdata.Attributes) error {
+	for _, k := range a.TypedKeys() {
+		var defined int
+		err := w.q.QueryRowContext(w.ctx, "SELECT data_type FROM attribute_definitions WHERE project_id = ? AND scope = ? AND code_name = ?",
+			project, int(scope), k).Scan(&defined)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err == nil {
+			err = a.CheckDefinitionType(k, userdata.DataType(defined))
+		}
+		if err != nil {
+			return err
+		}
+	}
 	for _, k := range a.Keys() {
 		key := defKey{project, scope, k}
 		if _, ok := w.s.defs[key]; ok {
@@ -26,7 +45,7 @@ func (w *wtx) ensureDefinitions(project string, scope userdata.Scope, a userdata
 		if _, err := w.exec(`INSERT INTO attribute_definitions
 			(id, project_id, scope, code_name, display_name, data_type, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (project_id, scope, code_name) DO NOTHING`,
-			userdata.NewID(), project, int(scope), k, userdata.DisplayName(scope, k), int(userdata.InferDataType(a[k])), micros(w.now)); err != nil {
+			userdata.NewID(), project, int(scope), k, userdata.DisplayName(scope, k), int(userdata.DefinitionType(a[k])), micros(w.now)); err != nil {
 			return err
 		}
 		w.newDefs = append(w.newDefs, key)

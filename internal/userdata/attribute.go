@@ -159,12 +159,11 @@ func DefaultDisplayName(codeName string) string {
 // encoding/json, where nil means "delete this key".
 type Attributes map[string]any
 
-// Keys returns the keys with non-null values, sorted: the keys that need a
-// definition.
+// Keys returns the keys that need a definition (NeedsDefinition), sorted.
 func (a Attributes) Keys() []string {
 	keys := make([]string, 0, len(a))
 	for k, v := range a {
-		if v != nil {
+		if NeedsDefinition(v) {
 			keys = append(keys, k)
 		}
 	}
@@ -173,14 +172,17 @@ func (a Attributes) Keys() []string {
 }
 
 // Merge returns stored overlaid with a (§8.1): keys in a with a null value
-// are removed, other keys replace the stored value, keys not in a are kept.
-// It reports whether anything changed.
+// are removed, operations (*Op) apply to the stored value of their key,
+// other keys replace the stored value, keys not in a are kept. It reports
+// whether anything changed; an operation that cannot apply to the stored
+// value is a CodeInvalid error.
 func (a Attributes) Merge(stored json.RawMessage) (json.RawMessage, bool, error) {
 	return a.overlay(stored, true)
 }
 
 // Create returns the attributes of a new entity: seed (nil for none)
-// overlaid with the non-null values of a. A null never deletes a seeded key.
+// overlaid with the non-null values of a, operations applying as to
+// missing keys (or to the seeded ones). A null never deletes a seeded key.
 func (a Attributes) Create(seed json.RawMessage) (json.RawMessage, error) {
 	out, _, err := a.overlay(seed, false)
 	if len(out) == 0 {
@@ -234,7 +236,18 @@ func (a Attributes) overlay(stored json.RawMessage, deleteNulls bool) (json.RawM
 		}
 		start := len(vbuf)
 		var err error
-		if vbuf, err = appendValue(vbuf, v); err != nil {
+		if op, ok := v.(*Op); ok {
+			var stored []byte
+			if i >= 0 {
+				stored = fields[i].value
+			}
+			if vbuf, err = op.apply(vbuf, stored); err != nil {
+				return nil, false, err
+			}
+			if len(vbuf) == start { // remove of a missing key
+				continue
+			}
+		} else if vbuf, err = appendValue(vbuf, v); err != nil {
 			return nil, false, err
 		}
 		b := vbuf[start:len(vbuf):len(vbuf)]
@@ -256,6 +269,9 @@ func (a Attributes) overlay(stored json.RawMessage, deleteNulls bool) (json.RawM
 
 // Split returns the non-null values as one JSON object and the keys to
 // delete, for backends that merge in SQL.
+//
+// set holds the literal values and sets; the other operations are left to
+// OpsJSON.
 func (a Attributes) Split() (set json.RawMessage, del []string, err error) {
 	for k, v := range a {
 		if v == nil {
@@ -263,7 +279,16 @@ func (a Attributes) Split() (set json.RawMessage, del []string, err error) {
 		}
 	}
 	sort.Strings(del)
-	set, err = a.Create(nil)
+	lit := a
+	if a.HasOps() {
+		lit = make(Attributes, len(a))
+		for k, v := range a {
+			if op, ok := v.(*Op); !ok || op.Kind == OpSet {
+				lit[k] = v
+			}
+		}
+	}
+	set, err = lit.Create(nil)
 	return set, del, err
 }
 
