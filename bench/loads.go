@@ -40,6 +40,15 @@ var loads = []load{
 		},
 	},
 	{
+		name: "POST add",
+		slug: "post-add",
+		path: "/v1/users",
+		lua:  addLua,
+		sample: func(n int) (string, string, []byte) {
+			return http.MethodPost, "/v1/users", addBody(n)
+		},
+	},
+	{
 		name: "GET user",
 		slug: "get-user",
 		path: "/v1/users/bench-user-1",
@@ -64,6 +73,14 @@ func seedBody(n int) []byte {
 func upsertBody(n int, lastLogin string) []byte {
 	return fmt.Appendf(nil, `{"id":%q,"attributes":{"name":"User %d","email":"user%d@example.com","plan":"pro","seats":%d,"last_login":%q}}`,
 		userID(n), n, n, n%50, lastLogin)
+}
+
+// addBody returns the POST /v1/users body of the add load for user n: five
+// attributes, all changed by an operation (operations.md), as addLua
+// builds it.
+func addBody(n int) []byte {
+	return fmt.Appendf(nil, `{"id":%q,"attributes":{"logins":{"add":1},"sessions":{"add":1},"seats":{"add":1},"points":{"add":2.5},"credits":{"subtract":1}}}`,
+		userID(n))
 }
 
 // luaParams are the values substituted into the wrk scripts.
@@ -118,6 +135,26 @@ function request()
   local ts = string.format("2026-11-27T%02d:%02d:%02d.%03dZ",
     math.random(0, 23), math.random(0, 59), math.random(0, 59), math.random(0, 999))
   return parts[1] .. ts .. parts[2]
+end
+`
+
+// addLua sends POST /v1/users for a random seeded user with five
+// attributes that are all operations (add and subtract): every request
+// changes the user, as in upsertLua. It must match addBody.
+const addLua = `
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local cache = {}
+
+function request()
+  local n = math.random(users)
+  local req = cache[n]
+  if not req then
+    local body = string.format('{"id":"bench-user-%d","attributes":{"logins":{"add":1},"sessions":{"add":1},"seats":{"add":1},"points":{"add":2.5},"credits":{"subtract":1}}}', n)
+    req = wrk.format(nil, "/v1/users", nil, body)
+    cache[n] = req
+  end
+  return req
 end
 `
 

@@ -11,8 +11,9 @@
 // key with "tourd keys create", starts "tourd serve" on a fresh SQLite
 // database (or on the database named by the TOURD_DB environment variable,
 // e.g. a postgres:// URL), seeds users through the HTTP API and then drives
-// two wrk loads against it: upserts (POST /v1/users) and reads
-// (GET /v1/users/{id}) of randomly chosen seeded users. The same two loads
+// three wrk loads against it: upserts (POST /v1/users) with literal
+// values, upserts whose values are all operations (add), and reads
+// (GET /v1/users/{id}) of randomly chosen seeded users. The same loads
 // are run against the ceiling server, which is this very binary re-executed
 // with the hidden -ceiling-addr flag.
 //
