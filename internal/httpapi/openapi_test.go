@@ -314,6 +314,8 @@ type attributeValue struct {
 	branches []string
 }
 
+// newAttributeValue prepares the wrappers of AttributeValue and of each
+// of its named branches.
 func newAttributeValue(t *testing.T) *attributeValue {
 	t.Helper()
 	var doc map[string]any
@@ -380,6 +382,7 @@ func (a *attributeValue) check(where string, v any, want string) {
 	}
 }
 
+// mustJSON is v as JSON, for failure messages.
 func mustJSON(v any) string {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -388,6 +391,7 @@ func mustJSON(v any) string {
 	return string(b)
 }
 
+// mustDecode decodes the JSON text s.
 func mustDecode(t *testing.T, s string) any {
 	t.Helper()
 	var v any
@@ -545,6 +549,15 @@ func TestOpenAPIAttributeExamples(t *testing.T) {
 // answers keep their schemas.
 func TestOpenAPIAttributeWrite(t *testing.T) {
 	var doc struct {
+		Paths map[string]map[string]struct {
+			RequestBody struct {
+				Content map[string]struct {
+					Schema struct {
+						Ref string `json:"$ref"`
+					} `json:"schema"`
+				} `json:"content"`
+			} `json:"requestBody"`
+		} `json:"paths"`
 		Components struct {
 			Schemas map[string]struct {
 				Description          string          `json:"description"`
@@ -585,9 +598,14 @@ func TestOpenAPIAttributeWrite(t *testing.T) {
 	if got := schemas["MembershipInput"].Properties["company"].Ref; got != prefix+"CompanyInput" {
 		t.Errorf("MembershipInput.company is %q", got)
 	}
-	for line, schema := range map[string]string{"/v1/users": importLine["/v1/users/import"], "/v1/companies": importLine["/v1/companies/import"]} {
-		if !slices.Contains([]string{"UserInput", "CompanyInput"}, schema) {
-			t.Errorf("the lines of %s/import are %s", line, schema)
+	// The upserts' bodies are UserInput and CompanyInput, and so is each
+	// line of their imports.
+	for _, tt := range []struct{ path, want string }{{"/v1/users", "UserInput"}, {"/v1/companies", "CompanyInput"}} {
+		if got := doc.Paths[tt.path]["post"].RequestBody.Content["application/json"].Schema.Ref; got != prefix+tt.want {
+			t.Errorf("the body of POST %s is %q, want %s", tt.path, got, prefix+tt.want)
+		}
+		if got := importLine[tt.path+"/import"]; got != tt.want {
+			t.Errorf("the lines of POST %s/import are checked against %s, want %s", tt.path, got, tt.want)
 		}
 	}
 	var values struct {
