@@ -293,3 +293,338 @@ func TestOpenAPIIDRules(t *testing.T) {
 		t.Errorf("found only %d ids to check", n)
 	}
 }
+
+// attributeOperations names the schema of each attribute operation, by
+// its key.
+var attributeOperations = map[string]string{
+	"set": "SetOperation", "set_once": "SetOnceOperation", "add": "AddOperation", "subtract": "SubtractOperation",
+	"union": "UnionOperation", "append": "AppendOperation", "prepend": "PrependOperation", "remove": "RemoveOperation",
+}
+
+// attributeValue validates values against AttributeValue and tells which
+// of its named branches (AttributeLiteral and the operations) they match.
+// The validator takes a top-level null for no value at all, and accepts
+// it; so each value is validated as the one value of a map whose values
+// must match the schema (a wrapper schema added to a copy of the
+// document), where a null is a value like any other.
+type attributeValue struct {
+	t        *testing.T
+	sv       schema_validation.SchemaValidator
+	wrappers map[string]*base.Schema // schema name -> {"additionalProperties": {"$ref": name}}
+	branches []string
+}
+
+// newAttributeValue prepares the wrappers of AttributeValue and of each
+// of its named branches.
+func newAttributeValue(t *testing.T) *attributeValue {
+	t.Helper()
+	var doc map[string]any
+	if err := json.Unmarshal(openAPISpec, &doc); err != nil {
+		t.Fatal(err)
+	}
+	schemas := doc["components"].(map[string]any)["schemas"].(map[string]any)
+	a := &attributeValue{t: t, sv: schema_validation.NewSchemaValidator(), wrappers: map[string]*base.Schema{}}
+	a.branches = append(a.branches, "AttributeLiteral")
+	for _, name := range attributeOperations {
+		a.branches = append(a.branches, name)
+	}
+	slices.Sort(a.branches)
+	names := append([]string{"AttributeValue"}, a.branches...)
+	for _, name := range names {
+		if schemas[name] == nil {
+			t.Fatalf("schema %s missing", name)
+		}
+		schemas["Test"+name] = map[string]any{"type": "object", "additionalProperties": map[string]any{"$ref": "#/components/schemas/" + name}}
+	}
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := libopenapi.NewDocument(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := d.BuildV3Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		a.wrappers[name] = m.Model.Components.Schemas.GetOrZero("Test" + name).Schema()
+	}
+	return a
+}
+
+// valid reports whether v is valid against the schema name.
+func (a *attributeValue) valid(name string, v any) bool {
+	ok, _ := a.sv.ValidateSchemaObject(a.wrappers[name], map[string]any{"v": v})
+	return ok
+}
+
+// check fails the test unless v is a valid AttributeValue that matches
+// exactly the branch want ("" for none: null).
+func (a *attributeValue) check(where string, v any, want string) {
+	a.t.Helper()
+	if !a.valid("AttributeValue", v) {
+		a.t.Errorf("%s: %s is not a valid AttributeValue", where, mustJSON(v))
+	}
+	var got []string
+	for _, name := range a.branches {
+		if a.valid(name, v) {
+			got = append(got, name)
+		}
+	}
+	var wantList []string
+	if want != "" {
+		wantList = []string{want}
+	}
+	if !slices.Equal(got, wantList) {
+		a.t.Errorf("%s: %s matches %v, want %v", where, mustJSON(v), got, wantList)
+	}
+}
+
+// mustJSON is v as JSON, for failure messages.
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// mustDecode decodes the JSON text s.
+func mustDecode(t *testing.T, s string) any {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		t.Fatalf("%s: %v", s, err)
+	}
+	return v
+}
+
+// kindOf names the branch of AttributeValue a value sent in a write
+// belongs to, by the v1 literal rule: an object made only of vocabulary
+// keys is the operation its operation key names; null is none; anything
+// else is a literal.
+func kindOf(v any) string {
+	obj, ok := v.(map[string]any)
+	if v == nil {
+		return ""
+	}
+	if !ok || len(obj) == 0 {
+		return "AttributeLiteral"
+	}
+	kind := ""
+	for k := range obj {
+		switch name, op := attributeOperations[k]; {
+		case op:
+			kind = name
+		case k != "data_type":
+			return "AttributeLiteral"
+		}
+	}
+	return kind
+}
+
+// AttributeValue is a oneOf that the values of every grammar case match
+// exactly once, in the branch the v1 literal rule gives them: each
+// operation example in its own operation's schema, literal objects
+// (with a key outside the vocabulary, or empty) as literals; and a
+// malformed operation matches no branch.
+func TestOpenAPIAttributeValue(t *testing.T) {
+	a := newAttributeValue(t)
+	m := specModel(t)
+	for key, name := range attributeOperations {
+		s := m.Components.Schemas.GetOrZero(name).Schema()
+		if !slices.Equal(s.Required, []string{key}) {
+			t.Errorf("%s requires %v, want [%s]", name, s.Required, key)
+		}
+		if ap := s.AdditionalProperties; ap == nil || !ap.IsB() || ap.B {
+			t.Errorf("%s does not have additionalProperties: false", name)
+		}
+		if len(s.Examples) == 0 {
+			t.Errorf("%s has no example", name)
+		}
+		for i, ex := range s.Examples {
+			var v any
+			if err := ex.Decode(&v); err != nil {
+				t.Fatal(err)
+			}
+			a.check(fmt.Sprintf("%s example %d", name, i), v, name)
+		}
+	}
+	for _, s := range []string{`"pro"`, `12`, `-0.5`, `true`, `[]`, `["beta",1,null,{"add":1}]`,
+		`{}`, `{"a":1}`, `{"theme":"dark","add":1}`, `{"Set":1}`, `{"set":1,"note":"x"}`, `{"data_type":"number","x":1}`} {
+		a.check("literal", mustDecode(t, s), "AttributeLiteral")
+	}
+	a.check("null", nil, "")
+	for _, s := range []string{`{"data_type":"number"}`, `{"set":1,"add":2}`, `{"subtract":1,"set_once":2}`,
+		`{"add":"1"}`, `{"add":null}`, `{"add":1,"data_type":"number"}`, `{"union":["a"],"data_type":"list"}`,
+		`{"set":1,"data_type":"date"}`, `{"set_once":null}`, `{"union":null}`, `{"union":[null]}`,
+		`{"append":[{"a":1}]}`, `{"remove":[["a"]]}`, `{"prepend":{"a":1}}`} {
+		if v := mustDecode(t, s); a.valid("AttributeValue", v) {
+			t.Errorf("malformed operation %s is a valid AttributeValue", s)
+		}
+	}
+}
+
+// requestAttributeMaps calls f with the path and value of each attribute
+// map of v, a request body or an import line, at any depth.
+func requestAttributeMaps(path string, v any, f func(path string, attrs map[string]any)) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			if m, ok := e.(map[string]any); ok && k == "attributes" {
+				f(path+"attributes", m)
+				continue
+			}
+			requestAttributeMaps(path+k+".", e, f)
+		}
+	case []any:
+		for i, e := range v {
+			requestAttributeMaps(fmt.Sprintf("%s%d.", path, i), e, f)
+		}
+	}
+}
+
+// Every attribute value in the examples of the bodies that write
+// attributes (user and company upserts, import lines) is a valid
+// AttributeValue in the branch the v1 literal rule gives it, and the user
+// upsert's examples show every operation.
+func TestOpenAPIAttributeExamples(t *testing.T) {
+	a := newAttributeValue(t)
+	var doc struct {
+		Paths map[string]map[string]struct {
+			RequestBody struct {
+				Content map[string]struct {
+					Examples map[string]struct {
+						Value any `json:"value"`
+					} `json:"examples"`
+				} `json:"content"`
+			} `json:"requestBody"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(openAPISpec, &doc); err != nil {
+		t.Fatal(err)
+	}
+	shown := map[string]bool{}
+	for _, path := range []string{"/v1/users", "/v1/companies", "/v1/users/import", "/v1/companies/import"} {
+		for mt, media := range doc.Paths[path]["post"].RequestBody.Content {
+			for name, ex := range media.Examples {
+				bodies := []any{ex.Value}
+				if text, ok := ex.Value.(string); ok {
+					bodies = nil
+					for _, line := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
+						bodies = append(bodies, mustDecode(t, line))
+					}
+				}
+				for _, body := range bodies {
+					requestAttributeMaps("", body, func(field string, attrs map[string]any) {
+						for k, v := range attrs {
+							kind := kindOf(v)
+							a.check(fmt.Sprintf("POST %s %s example %s: %s.%s", path, mt, name, field, k), v, kind)
+							if path == "/v1/users" {
+								shown[kind] = true
+							}
+						}
+					})
+				}
+			}
+		}
+	}
+	for key, name := range attributeOperations {
+		if !shown[name] {
+			t.Errorf("no example of POST /v1/users shows the operation %s", key)
+		}
+	}
+	if !shown["AttributeLiteral"] {
+		t.Errorf("no example of POST /v1/users shows a literal")
+	}
+}
+
+// Every attribute map a request writes (the user's, its companies', its
+// memberships' and their companies', a company's, and so each import
+// line's) is an AttributeWrite, a map of AttributeValue, whose
+// description carries the v1 literal rule and the warning that add is
+// not idempotent; the event's attributes and the stored attributes of
+// answers keep their schemas.
+func TestOpenAPIAttributeWrite(t *testing.T) {
+	var doc struct {
+		Paths map[string]map[string]struct {
+			RequestBody struct {
+				Content map[string]struct {
+					Schema struct {
+						Ref string `json:"$ref"`
+					} `json:"schema"`
+				} `json:"content"`
+			} `json:"requestBody"`
+		} `json:"paths"`
+		Components struct {
+			Schemas map[string]struct {
+				Description          string          `json:"description"`
+				AdditionalProperties json.RawMessage `json:"additionalProperties"`
+				Properties           map[string]struct {
+					Ref   string `json:"$ref"`
+					Items struct {
+						Ref string `json:"$ref"`
+					} `json:"items"`
+				} `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(openAPISpec, &doc); err != nil {
+		t.Fatal(err)
+	}
+	schemas := doc.Components.Schemas
+	const prefix = "#/components/schemas/"
+	for _, tt := range []struct{ schema, want string }{
+		{"UserInput", "AttributeWrite"}, {"CompanyInput", "AttributeWrite"}, {"MembershipInput", "AttributeWrite"},
+		{"EventInput", "AttributesInput"},
+		{"User", "Attributes"}, {"Company", "Attributes"}, {"Membership", "Attributes"}, {"Event", "Attributes"},
+		{"UserSummary", "Attributes"}, {"CompanySummary", "Attributes"},
+	} {
+		if got := schemas[tt.schema].Properties["attributes"].Ref; got != prefix+tt.want {
+			t.Errorf("%s.attributes is %q, want %s", tt.schema, got, prefix+tt.want)
+		}
+	}
+	// The nested inputs: companies[] and memberships[].company are
+	// CompanyInput, memberships[] is MembershipInput.
+	for _, tt := range []struct{ schema, prop, want string }{
+		{"UserInput", "companies", "CompanyInput"}, {"UserInput", "memberships", "MembershipInput"},
+	} {
+		if got := schemas[tt.schema].Properties[tt.prop].Items.Ref; got != prefix+tt.want {
+			t.Errorf("%s.%s items are %q, want %s", tt.schema, tt.prop, got, prefix+tt.want)
+		}
+	}
+	if got := schemas["MembershipInput"].Properties["company"].Ref; got != prefix+"CompanyInput" {
+		t.Errorf("MembershipInput.company is %q", got)
+	}
+	// The upserts' bodies are UserInput and CompanyInput, and so is each
+	// line of their imports.
+	for _, tt := range []struct{ path, want string }{{"/v1/users", "UserInput"}, {"/v1/companies", "CompanyInput"}} {
+		if got := doc.Paths[tt.path]["post"].RequestBody.Content["application/json"].Schema.Ref; got != prefix+tt.want {
+			t.Errorf("the body of POST %s is %q, want %s", tt.path, got, prefix+tt.want)
+		}
+		if got := importLine[tt.path+"/import"]; got != tt.want {
+			t.Errorf("the lines of POST %s/import are checked against %s, want %s", tt.path, got, tt.want)
+		}
+	}
+	var values struct {
+		Ref string `json:"$ref"`
+	}
+	if err := json.Unmarshal(schemas["AttributeWrite"].AdditionalProperties, &values); err != nil || values.Ref != prefix+"AttributeValue" {
+		t.Errorf("AttributeWrite's values are %s, want AttributeValue", schemas["AttributeWrite"].AdditionalProperties)
+	}
+	for _, name := range []string{"AttributeWrite", "AttributeValue"} {
+		d := schemas[name].Description
+		for _, want := range []string{"v1 literal rule", "or {}", "not idempotent"} {
+			if !strings.Contains(d, want) {
+				t.Errorf("the description of %s does not say %q", name, want)
+			}
+		}
+	}
+	for _, want := range []string{"{\"set\": v, \"data_type\": t}", "400 E1017"} {
+		if d := schemas["AttributesInput"].Description; !strings.Contains(d, want) {
+			t.Errorf("the description of the event's attributes does not say %q", want)
+		}
+	}
+}
