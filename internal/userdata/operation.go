@@ -3,6 +3,7 @@ package userdata
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -109,21 +110,21 @@ func sortedKeys(a Attributes) []string {
 	return keys
 }
 
-// parseOp checks one operation object, made of vocabulary keys only.
+// parseOp checks one operation object, made of vocabulary keys only. Its
+// keys are read in order, so that an object with more than two operation
+// keys is always reported with the same two.
 func parseOp(m map[string]any) (*Op, error) {
 	var op *Op
 	var name string
-	for k, v := range m {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		kind := opKeys[k]
 		if kind == 0 { // data_type
 			continue
 		}
 		if op != nil {
-			names := []string{name, k}
-			slices.Sort(names)
-			return nil, fmt.Errorf("an operation has exactly one of set, set_once, add, union, remove, subtract, append, prepend, not both %s and %s", names[0], names[1])
+			return nil, fmt.Errorf("an operation has exactly one of set, set_once, add, union, remove, subtract, append, prepend, not both %s and %s", name, k)
 		}
-		op, name = &Op{Kind: kind, Value: v}, k
+		op, name = &Op{Kind: kind, Value: m[k]}, k
 	}
 	if op == nil {
 		return nil, fmt.Errorf("data_type goes beside set or set_once")

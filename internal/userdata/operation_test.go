@@ -181,6 +181,8 @@ func TestParseOperationsMessages(t *testing.T) {
 	for range 20 {
 		_, err = parse(t, "attributes", `{"d":{"add":"x"},"b":{"union":null},"c":{"set_once":null},"a":1}`, false)
 		wantInvalid(t, "several malformed", err, "attributes.b: union takes a string, number or boolean, or an array of them")
+		_, err = parse(t, "attributes", `{"k":{"union":1,"add":2,"set":3,"remove":4}}`, false)
+		wantInvalid(t, "four operation keys", err, "attributes.k: an operation has exactly one of set, set_once, add, union, remove, subtract, append, prepend, not both add and remove")
 	}
 	a := mustParse(t, `{"k":{"add":1}}`)
 	if op := a["k"].(*userdata.Op); op.Field != "attributes.k" {
