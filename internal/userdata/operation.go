@@ -224,10 +224,11 @@ func (a Attributes) TypedKeys() []string {
 
 // CheckDefinitionType returns the error of a write whose data_type for key
 // differs from the type of its existing definition: data_type never
-// retypes (operations.md §3).
+// retypes (operations.md §3). Types compare as they read, so data_type
+// string matches the object type of a definition an object value created.
 func (a Attributes) CheckDefinitionType(key string, defined DataType) error {
 	op, ok := a[key].(*Op)
-	if !ok || !op.HasType || op.DataType == defined {
+	if !ok || !op.HasType || op.DataType.String() == defined.String() {
 		return nil
 	}
 	return Errorf(CodeInvalid, "%s: data_type %s does not match the defined type %s", op.Field, op.DataType, defined)

@@ -521,6 +521,7 @@ func TestCheckDefinitionType(t *testing.T) {
 		want    string
 	}{
 		{"s", userdata.DataTypeString, ""},
+		{"s", userdata.DataTypeObject, ""},
 		{"s", userdata.DataTypeNumber, "attributes.s: data_type string does not match the defined type number"},
 		{"n", userdata.DataTypeNumber, ""},
 		{"n", userdata.DataTypeDatetime, "attributes.n: data_type number does not match the defined type datetime"},
