@@ -128,3 +128,55 @@ func unseeded(t *testing.T, raw json.RawMessage) json.RawMessage {
 	}
 	return out
 }
+
+// An upsert whose operations leave every row as it is writes nothing, not
+// even an update to the same value (operations.md §4), for users,
+// companies and memberships, alone or in an import.
+func TestNoOpUpsertWritesNothing(t *testing.T) {
+	s := openExclusive(t, filepath.Join(t.TempDir(), "tourd.db"))
+	ctx := t.Context()
+	tn := storetest.Tenant(t, s, "p", "e")
+	in := func(user, company, membership string) *userdata.UserUpsert {
+		return &userdata.UserUpsert{ExternalID: "u", Attributes: opAttrs(t, "attributes", user), Memberships: []userdata.MembershipUpsert{{
+			Company:    userdata.CompanyUpsert{ExternalID: "c", Attributes: opAttrs(t, "memberships.0.company.attributes", company)},
+			Attributes: opAttrs(t, "memberships.0.attributes", membership)}}}
+	}
+	if _, _, err := s.UpsertUser(ctx, tn, in(`{"plan":"a","n":1,"t":["x"]}`, `{"k":1}`, `{"m":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	// total_changes counts the rows the writer's connection inserted,
+	// updated or deleted, even an update to the same value.
+	changes := func() int64 {
+		t.Helper()
+		var n int64
+		if err := s.write(ctx, func(w *wtx) error {
+			return w.q.QueryRowContext(w.ctx, "SELECT total_changes()").Scan(&n)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := changes()
+	noop := in(`{"plan":{"set_once":"b"},"n":{"add":0},"t":{"union":"x"},"gone":{"remove":"q"},"none":null,"p2":{"set":null}}`,
+		`{"k":{"set_once":2},"t":{"remove":"x"}}`, `{"m":{"add":-0},"t":{"remove":[]}}`)
+	if _, _, err := s.UpsertUser(ctx, tn, noop); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.UpsertCompany(ctx, tn, &userdata.CompanyUpsert{ExternalID: "c", Attributes: opAttrs(t, "attributes", `{"k":{"add":0}}`)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range s.ImportUsers(ctx, tn, []*userdata.UserUpsert{noop, noop}) {
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+	}
+	if after := changes(); after != before {
+		t.Errorf("no-op upserts wrote %d rows", after-before)
+	}
+	if _, _, err := s.UpsertUser(ctx, tn, in(`{"n":{"add":1}}`, `{}`, `{}`)); err != nil {
+		t.Fatal(err)
+	}
+	if changes() == before {
+		t.Error("total_changes did not change after a real write: the probe proves nothing")
+	}
+}
