@@ -353,3 +353,39 @@ func testOperationAtomicity(t *testing.T, s userdata.Store) {
 		t.Errorf("c0 n = %v after one good add, want 2", n)
 	}
 }
+
+// The email filter follows an email written by an operation.
+func testOperationEmail(t *testing.T, s userdata.Store) {
+	tn := Tenant(t, s, "p", "e")
+	byEmail := func(email string) []string {
+		t.Helper()
+		l, err := s.ListUsers(t.Context(), tn, userdata.UserFilter{PageRequest: page(10, ""), Email: email})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := []string{}
+		for _, u := range l.Items {
+			ids = append(ids, u.ExternalID)
+		}
+		return ids
+	}
+	for _, step := range []struct {
+		id, js string
+		email  string
+		want   []string
+	}{
+		{"a", `{"email":{"set_once":"a@example.com"}}`, "a@example.com", []string{"a"}},
+		{"b", `{}`, "b@example.com", []string{}},
+		{"b", `{"email":{"set_once":"b@example.com"},"n":{"add":1}}`, "b@example.com", []string{"b"}},
+		{"b", `{"email":{"set_once":"other@example.com"}}`, "b@example.com", []string{"b"}},
+		{"a", `{"email":{"set":"b@example.com","data_type":"string"}}`, "b@example.com", []string{"a", "b"}},
+		{"a", `{"email":{"set":null},"n":{"add":1}}`, "b@example.com", []string{"b"}},
+	} {
+		if _, err := opUser(t, s, tn, step.id, step.js); err != nil {
+			t.Fatalf("upsert %s %s: %v", step.id, step.js, err)
+		}
+		if got := byEmail(step.email); !cmp.Equal(got, step.want) {
+			t.Errorf("after %s %s: users with email %s = %v, want %v", step.id, step.js, step.email, got, step.want)
+		}
+	}
+}

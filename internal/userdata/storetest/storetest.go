@@ -43,6 +43,7 @@ func Run(t *testing.T, open Opener) {
 		{"Events", testEvents},
 		{"Operations", testOperations},
 		{"OperationNumbers", testOperationNumbers},
+		{"OperationEmail", testOperationEmail},
 		{"CompanyOperations", testCompanyOperations},
 		{"MembershipOperations", testMembershipOperations},
 		{"OperationAtomicity", testOperationAtomicity},
