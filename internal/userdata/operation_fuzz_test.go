@@ -24,6 +24,7 @@ func FuzzMergeOperations(f *testing.F) {
 		{`{"n":1e308,"t":null}`, `{"n":{"add":1e308}}`},
 		{`{"t":null,"u":[]}`, `{"t":{"append":"x"},"u":{"prepend":[]}}`},
 		{`{"a":{"add":1}}`, `{"a":{"add":1,"x":2},"b":{"set":1,"data_type":"number"},"c":{"set_once":[1]}}`},
+		{`{"a":"x","b":[],"c":"x","d":true}`, `{"d":{"add":1},"c":{"remove":1},"b":{"add":1},"a":{"union":1}}`},
 	} {
 		f.Add(seed[0], seed[1])
 	}
