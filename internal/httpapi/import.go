@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 
 	"tourd/internal/userdata"
 )
@@ -150,12 +151,23 @@ func streamBroken(err error, n int, out *importJSON) error {
 		n, out.Created, out.Updated, out.Failed)
 }
 
-// fail counts a failed line and reports it, up to maxImportErrors.
+// fail counts a failed line and reports it: Errors keeps, in line order,
+// the maxImportErrors failed lines with the lowest numbers. A line the
+// store refuses is reported when its batch is applied, after later lines
+// of the batch that failed decoding.
 func (o *importJSON) fail(s *Server, r *http.Request, line int, err error) {
 	o.Failed++
-	if len(o.Errors) < maxImportErrors {
-		_, f := s.wire(r, err)
-		o.Errors = append(o.Errors, importErrorJSON{line, f.Code, f.Message})
+	i := len(o.Errors)
+	for i > 0 && o.Errors[i-1].Line > line {
+		i--
+	}
+	if i >= maxImportErrors {
+		return
+	}
+	_, f := s.wire(r, err)
+	o.Errors = slices.Insert(o.Errors, i, importErrorJSON{line, f.Code, f.Message})
+	if len(o.Errors) > maxImportErrors {
+		o.Errors = o.Errors[:maxImportErrors]
 	}
 }
 

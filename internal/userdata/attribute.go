@@ -224,6 +224,10 @@ func (a Attributes) overlay(stored json.RawMessage, deleteNulls bool) (json.RawM
 	}
 	changed := false
 	var vbuf []byte
+	// failed is the error of the first key, in order, whose operation
+	// cannot apply: the one reported, whatever the map's order.
+	var failed error
+	var failedKey string
 	find := fieldFinder(slices.Clip(fields))
 	for k, v := range a {
 		i := find(k)
@@ -241,10 +245,14 @@ func (a Attributes) overlay(stored json.RawMessage, deleteNulls bool) (json.RawM
 			if i >= 0 {
 				stored = fields[i].value
 			}
-			if vbuf, err = op.apply(vbuf, stored); err != nil {
-				return nil, false, err
+			var out []byte
+			if out, err = op.apply(vbuf, stored); err != nil {
+				if failed == nil || k < failedKey {
+					failed, failedKey = err, k
+				}
+				continue
 			}
-			if len(vbuf) == start { // remove of a missing key
+			if vbuf = out; len(vbuf) == start { // remove of a missing key
 				continue
 			}
 		} else if vbuf, err = appendValue(vbuf, v); err != nil {
@@ -259,6 +267,9 @@ func (a Attributes) overlay(stored json.RawMessage, deleteNulls bool) (json.RawM
 			fields[i].value = b
 			changed = true
 		}
+	}
+	if failed != nil {
+		return nil, false, failed
 	}
 	fields = slices.DeleteFunc(fields, func(f field) bool { return f.value == nil })
 	if !changed && len(stored) > 0 {

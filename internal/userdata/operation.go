@@ -3,6 +3,7 @@ package userdata
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -109,21 +110,21 @@ func sortedKeys(a Attributes) []string {
 	return keys
 }
 
-// parseOp checks one operation object, made of vocabulary keys only.
+// parseOp checks one operation object, made of vocabulary keys only. Its
+// keys are read in order, so that an object with more than two operation
+// keys is always reported with the same two.
 func parseOp(m map[string]any) (*Op, error) {
 	var op *Op
 	var name string
-	for k, v := range m {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		kind := opKeys[k]
 		if kind == 0 { // data_type
 			continue
 		}
 		if op != nil {
-			names := []string{name, k}
-			slices.Sort(names)
-			return nil, fmt.Errorf("an operation has exactly one of set, set_once, add, union, remove, subtract, append, prepend, not both %s and %s", names[0], names[1])
+			return nil, fmt.Errorf("an operation has exactly one of set, set_once, add, union, remove, subtract, append, prepend, not both %s and %s", name, k)
 		}
-		op, name = &Op{Kind: kind, Value: v}, k
+		op, name = &Op{Kind: kind, Value: m[k]}, k
 	}
 	if op == nil {
 		return nil, fmt.Errorf("data_type goes beside set or set_once")
@@ -223,10 +224,11 @@ func (a Attributes) TypedKeys() []string {
 
 // CheckDefinitionType returns the error of a write whose data_type for key
 // differs from the type of its existing definition: data_type never
-// retypes (operations.md §3).
+// retypes (operations.md §3). Types compare as they read, so data_type
+// string matches the object type of a definition an object value created.
 func (a Attributes) CheckDefinitionType(key string, defined DataType) error {
 	op, ok := a[key].(*Op)
-	if !ok || !op.HasType || op.DataType == defined {
+	if !ok || !op.HasType || op.DataType.String() == defined.String() {
 		return nil
 	}
 	return Errorf(CodeInvalid, "%s: data_type %s does not match the defined type %s", op.Field, op.DataType, defined)

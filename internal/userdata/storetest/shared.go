@@ -22,6 +22,10 @@ func RunShared(t *testing.T, open PairOpener) {
 		a, b := open(t)
 		testUpsertsAcrossStores(t, a, b)
 	})
+	t.Run("OperationsAcrossStores", func(t *testing.T) {
+		a, b := open(t)
+		concurrentOperations(t, func(i int) userdata.Store { return []userdata.Store{a, b}[i%2] })
+	})
 }
 
 // A key revoked through one store is refused by the other at once, even

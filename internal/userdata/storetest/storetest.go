@@ -41,6 +41,16 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentMemberships", testConcurrentMemberships},
 		{"Import", testImport},
 		{"Events", testEvents},
+		{"Operations", testOperations},
+		{"OperationNumbers", testOperationNumbers},
+		{"OperationEmail", testOperationEmail},
+		{"CompanyOperations", testCompanyOperations},
+		{"MembershipOperations", testMembershipOperations},
+		{"OperationAtomicity", testOperationAtomicity},
+		{"ImportOperations", testImportOperations},
+		{"OperationDefinitions", testOperationDefinitions},
+		{"EventOperations", testEventOperations},
+		{"ConcurrentOperations", testConcurrentOperations},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
