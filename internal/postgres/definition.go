@@ -136,7 +136,7 @@ func queueDefinitions(b *pgx.Batch, writes []*write) {
 
 // qCheckDefinitionType fails the transaction (tourd_fail) when the
 // definition of a key has another type than a write's data_type: $4[t+1]
-// is the message for type t, ” for the type given.
+// is the message for type t, empty for the type given.
 const qCheckDefinitionType = `SELECT tourd_fail(($4::text[])[data_type + 1]) FROM attribute_definitions
 	WHERE project_id = $1 AND scope = $2 AND code_name = $3 AND ($4::text[])[data_type + 1] <> ''`
 
