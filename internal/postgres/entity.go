@@ -31,7 +31,7 @@ type entityTable struct {
 // reads one of its rows (0005_operations.sql).
 func newEntityTable(table, stored string, p phase, scope userdata.Scope, resource string, hasEmail bool) *entityTable {
 	plain := upsertSQL(table, hasEmail, "$4::jsonb || $5::jsonb", "(t.attributes || $5::jsonb) - $7::text[]", false)
-	ops := upsertSQL(table, hasEmail, "$4::jsonb", "tourd_apply_ops((t.attributes || $5::jsonb) - $7::text[], $8::jsonb)", true)
+	ops := upsertSQL(table, hasEmail, "$4::jsonb", "tourd_apply_ops((t.attributes || $5::jsonb) - $7::text[], $9::text[], $8::jsonb)", true)
 	return &entityTable{
 		phase:        p,
 		scope:        scope,
@@ -39,9 +39,9 @@ func newEntityTable(table, stored string, p phase, scope userdata.Scope, resourc
 		qGet:         "SELECT id, attributes, created_at FROM " + table + " WHERE environment_id = $1 AND external_id = $2",
 		qUpsert:      answering(plain, stored, "created"),
 		qUpsertQuiet: plain,
-		// $9, when not NULL, is the error of creating the entity (see
-		// entityTable.upsert): the statement fails with it if it does.
-		qUpsertOps: answering(ops, stored, "CASE WHEN created AND $9::text IS NOT NULL THEN tourd_fail($9) ELSE created END"),
+		// $10, when not NULL, is the error of creating the entity (see
+		// createWithOps): the statement fails with it if it does.
+		qUpsertOps: answering(ops, stored, "CASE WHEN created AND $10::text IS NOT NULL THEN tourd_fail($10) ELSE created END"),
 		qDelete:    "DELETE FROM " + table + " WHERE environment_id = $1 AND external_id = $2",
 	}
 }
@@ -57,7 +57,7 @@ func newEntityTable(table, stored string, p phase, scope userdata.Scope, resourc
 // The row lock the statement takes orders concurrent merges; none is
 // lost, and operations apply to the row as it is once locked. A merge that
 // changes nothing updates nothing (the row keeps its version; the
-// statement returns no row for it), which costs computing merged twice.
+// statement returns no row for it): see changes.
 // Users keep attributes.email in a column of its own (0003_user_email.sql);
 // costly says to compute merged once for both columns.
 func upsertSQL(table string, hasEmail bool, created, merged string, costly bool) string {
@@ -73,7 +73,16 @@ func upsertSQL(table string, hasEmail bool, created, merged string, costly bool)
 	return "INSERT INTO " + table + ` AS t (id, environment_id, external_id, attributes, created_at` + emailCol + `)
 		VALUES ($1, $2, $3, ` + created + `, $6` + emailVal + `)
 		ON CONFLICT (environment_id, external_id) DO UPDATE SET ` + set + `
-		WHERE t.attributes <> ` + merged
+		WHERE ` + changes("t.attributes", "$5::jsonb", "$7::text[]", merged)
+}
+
+// changes is the condition that merging into the stored attributes
+// changes them: merged differs from stored. Most writes that change
+// something change a value sent as a literal (set) or remove a key (del),
+// which cheaper tests show first: a value not contained in the stored one
+// differs from it.
+func changes(stored, set, del, merged string) string {
+	return "NOT (" + stored + " @> " + set + ") OR " + stored + " ?| " + del + " OR " + stored + " <> " + merged
 }
 
 // answering wraps an upsert so that it returns the stored row and whether
@@ -177,7 +186,7 @@ func (t *entityTable) upsert(w *write, id, externalID string, a userdata.Attribu
 		if err != nil {
 			return err
 		}
-		q = w.queue(t.phase, key, t.qUpsertOps, id, w.tn.EnvironmentID, externalID, created, m.set, w.now, m.del, m.ops, createErr)
+		q = w.queue(t.phase, key, t.qUpsertOps, id, w.tn.EnvironmentID, externalID, created, m.set, w.now, m.del, m.ops, m.opKeys, createErr)
 	case done != nil:
 		q = w.queue(t.phase, key, t.qUpsert, id, w.tn.EnvironmentID, externalID, seed, m.set, w.now, m.del)
 	default:

@@ -23,11 +23,12 @@ const (
 // The merges of membership attributes (§9.1 step 3, §8.1), as upsertSQL:
 // qMergeMembership creates the membership with the new values ($6), or
 // merges them into it and removes the null keys ($7); qMergeMembershipOps
-// creates it with $8 or merges and applies the operations $9. Neither
+// creates it with $8 or merges and applies the operations $9 (of keys
+// $10). Neither
 // updates a membership that the merge leaves as it is.
 var (
 	qMergeMembership    = membershipSQL("$6::jsonb", "(m.attributes || $6::jsonb) - $7::text[]")
-	qMergeMembershipOps = membershipSQL("$8::jsonb", "tourd_apply_ops((m.attributes || $6::jsonb) - $7::text[], $9::jsonb)")
+	qMergeMembershipOps = membershipSQL("$8::jsonb", "tourd_apply_ops((m.attributes || $6::jsonb) - $7::text[], $10::text[], $9::jsonb)")
 )
 
 func membershipSQL(created, merged string) string {
@@ -35,7 +36,7 @@ func membershipSQL(created, merged string) string {
 		SELECT $1::text, $2::text, u.id, c.id, ` + created + `, $5::timestamptz FROM users u, companies c
 		WHERE u.environment_id = $2 AND u.external_id = $3 AND c.environment_id = $2 AND c.external_id = $4
 		ON CONFLICT (user_id, company_id) DO UPDATE SET attributes = ` + merged + `
-		WHERE m.attributes <> ` + merged
+		WHERE ` + changes("m.attributes", "$6::jsonb", "$7::text[]", merged)
 }
 
 // join is one companies[i] (attrs nil) or memberships[i] of a user upsert.
@@ -85,7 +86,7 @@ func (w *write) joinCompany(userID string, j join) error {
 	if err != nil {
 		return err
 	}
-	w.queue(phaseMemberships, "", qMergeMembershipOps, userdata.NewID(), w.tn.EnvironmentID, userID, co.ExternalID, w.now, m.set, m.del, created, m.ops)
+	w.queue(phaseMemberships, "", qMergeMembershipOps, userdata.NewID(), w.tn.EnvironmentID, userID, co.ExternalID, w.now, m.set, m.del, created, m.ops, m.opKeys)
 	return nil
 }
 

@@ -166,7 +166,10 @@ type merge struct {
 	// del are the keys to remove, never nil: pgx sends a nil slice as
 	// NULL, and jsonb minus NULL is NULL.
 	del []string
-	ops json.RawMessage // the other operations (Attributes.OpsJSON); nil if none
+	// ops are the other operations (Attributes.OpsJSON), nil if none, and
+	// opKeys their keys.
+	ops    json.RawMessage
+	opKeys []string
 }
 
 func newMerge(a userdata.Attributes) (merge, error) {
@@ -177,6 +180,13 @@ func newMerge(a userdata.Attributes) (merge, error) {
 	if del == nil {
 		del = []string{}
 	}
-	ops, err := a.OpsJSON()
-	return merge{set, del, ops}, err
+	m := merge{set: set, del: del}
+	if m.ops, err = a.OpsJSON(); err != nil || m.ops == nil {
+		return m, err
+	}
+	members, err := userdata.SplitObject(m.ops)
+	for _, f := range members {
+		m.opKeys = append(m.opKeys, f.Key())
+	}
+	return m, err
 }

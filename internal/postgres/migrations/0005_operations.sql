@@ -17,7 +17,8 @@ CREATE FUNCTION tourd_cannot(field text, verb text, stored jsonb) RETURNS boolea
 
 -- tourd_apply_ops returns attrs with the operations applied: ops maps each
 -- key to {"op": "set_once" | "add" | "union" | "remove", "v": operand, "f":
--- the field named in errors} (userdata.Attributes.OpsJSON).
+-- the field named in errors} (userdata.Attributes.OpsJSON), and keys are
+-- its keys (a loop over an array costs less than one over jsonb_each).
 -- - set_once stores v when the key is absent.
 -- - add: a missing key is 0; the stored value must be a number. The sum is
 --   a double, as in Go, and must be finite: two doubles of one sign
@@ -29,7 +30,7 @@ CREATE FUNCTION tourd_cannot(field text, verb text, stored jsonb) RETURNS boolea
 --   "1" is not 1, 1 is 1.0, an object or array equals no scalar.
 -- - remove: a missing key stays missing; the stored value must be an
 --   array; every element equal to one of v goes; emptying leaves [].
-CREATE FUNCTION tourd_apply_ops(attrs jsonb, ops jsonb) RETURNS jsonb
+CREATE FUNCTION tourd_apply_ops(attrs jsonb, keys text[], ops jsonb) RETURNS jsonb
 	LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 	SET extra_float_digits = 1
 	AS $$
@@ -40,18 +41,20 @@ DECLARE
 	stored jsonb;
 	x float8;
 	y float8;
+	changes jsonb := '{}'; -- the new values, merged into attrs once
 BEGIN
-	FOR k, o IN SELECT * FROM jsonb_each(ops) LOOP
+	FOREACH k IN ARRAY keys LOOP
+		o := ops -> k;
 		stored := attrs -> k;
 		v := o -> 'v';
 		CASE o ->> 'op'
 		WHEN 'set_once' THEN
 			IF stored IS NULL THEN
-				attrs := attrs || jsonb_build_object(k, v);
+				changes := changes || jsonb_build_object(k, v);
 			END IF;
 		WHEN 'add' THEN
 			IF stored IS NULL THEN
-				attrs := attrs || jsonb_build_object(k, v);
+				changes := changes || jsonb_build_object(k, v);
 			ELSIF jsonb_typeof(stored) <> 'number' THEN
 				PERFORM tourd_cannot(o ->> 'f', 'add to', stored);
 			ELSE
@@ -61,7 +64,7 @@ BEGIN
 					AND abs(x / 2 + y / 2) >= 2::float8 ^ 1023 THEN
 					PERFORM tourd_fail((o ->> 'f') || ': the sum is too large for a number');
 				END IF;
-				attrs := attrs || jsonb_build_object(k, x + y);
+				changes := changes || jsonb_build_object(k, x + y);
 			END IF;
 		WHEN 'union' THEN
 			IF stored IS NULL THEN
@@ -69,7 +72,7 @@ BEGIN
 			ELSIF jsonb_typeof(stored) <> 'array' THEN
 				PERFORM tourd_cannot(o ->> 'f', 'union with', stored);
 			END IF;
-			attrs := attrs || jsonb_build_object(k, stored || coalesce(
+			changes := changes || jsonb_build_object(k, stored || coalesce(
 				(SELECT jsonb_agg(e.value ORDER BY e.n) FROM jsonb_array_elements(v) WITH ORDINALITY AS e(value, n)
 				WHERE NOT EXISTS (SELECT FROM jsonb_array_elements(stored) AS s(value) WHERE s.value = e.value)),
 				'[]'));
@@ -79,23 +82,28 @@ BEGIN
 			ELSIF jsonb_typeof(stored) <> 'array' THEN
 				PERFORM tourd_cannot(o ->> 'f', 'remove from', stored);
 			END IF;
-			attrs := attrs || jsonb_build_object(k, coalesce(
+			changes := changes || jsonb_build_object(k, coalesce(
 				(SELECT jsonb_agg(s.value ORDER BY s.n) FROM jsonb_array_elements(stored) WITH ORDINALITY AS s(value, n)
 				WHERE NOT EXISTS (SELECT FROM jsonb_array_elements(v) AS e(value) WHERE e.value = s.value)),
 				'[]'));
 		END CASE;
 	END LOOP;
-	RETURN attrs;
+	RETURN attrs || changes;
 END $$;
 
 -- tourd_stored_user and tourd_stored_company read one row with a snapshot
--- of their own (they are VOLATILE, so never inlined into the calling
--- statement): an upsert that changed nothing answers with the row it
--- locked, which may have been committed after the upsert's own snapshot
--- was taken.
+-- of their own (a VOLATILE function's statements each take one): an
+-- upsert that changed nothing answers with the row it locked, which may
+-- have been committed after the upsert's own snapshot was taken. PL/pgSQL
+-- keeps their plans for the session (a SQL function would plan its query
+-- at each call).
 CREATE FUNCTION tourd_stored_user(env text, ext text) RETURNS TABLE (id text, attributes jsonb, created_at timestamptz)
-	LANGUAGE sql VOLATILE
-	AS $$ SELECT u.id, u.attributes, u.created_at FROM users u WHERE u.environment_id = env AND u.external_id = ext $$;
+	LANGUAGE plpgsql VOLATILE
+	AS $$ BEGIN
+		RETURN QUERY SELECT u.id, u.attributes, u.created_at FROM users u WHERE u.environment_id = env AND u.external_id = ext;
+	END $$;
 CREATE FUNCTION tourd_stored_company(env text, ext text) RETURNS TABLE (id text, attributes jsonb, created_at timestamptz)
-	LANGUAGE sql VOLATILE
-	AS $$ SELECT c.id, c.attributes, c.created_at FROM companies c WHERE c.environment_id = env AND c.external_id = ext $$;
+	LANGUAGE plpgsql VOLATILE
+	AS $$ BEGIN
+		RETURN QUERY SELECT c.id, c.attributes, c.created_at FROM companies c WHERE c.environment_id = env AND c.external_id = ext;
+	END $$;
