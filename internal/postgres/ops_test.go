@@ -114,6 +114,10 @@ var opCases = []struct{ stored, write string }{
 	{`{"a":1,"b":2,"t":[1]}`, `{"a":null,"b":3,"c":"x","t":{"union":2},"n":{"add":1},"s":{"set_once":1},"r":{"remove":1}}`},
 	{`{"a":1,"b":"x"}`, `{"a":1,"b":{"set":"x"},"c":null}`}, // literals only: nothing changes
 	{`{"a":1,"b":2}`, `{"a":2,"b":null}`},
+	// Literal values that the stored ones contain (jsonb @>) yet differ from.
+	{`{"t":[1,2],"o":{"a":1,"b":2},"d":[1,1]}`, `{"t":[2,1]}`},
+	{`{"t":[1,2],"o":{"a":1,"b":2},"d":[1,1]}`, `{"o":{"a":1}}`},
+	{`{"t":[1,2],"o":{"a":1,"b":2},"d":[1,1]}`, `{"d":[1],"t":{"union":1}}`},
 }
 
 // opPath is one way of writing an attribute map: the operations reach a
