@@ -58,6 +58,7 @@ func newEntityTable(table, stored string, p phase, scope userdata.Scope, resourc
 // lost, and operations apply to the row as it is once locked. A merge that
 // changes nothing updates nothing (the row keeps its version; the
 // statement returns no row for it): see changes.
+//
 // Users keep attributes.email in a column of its own (0003_user_email.sql);
 // costly says to compute merged once for both columns.
 func upsertSQL(table string, hasEmail bool, created, merged string, costly bool) string {
@@ -65,7 +66,7 @@ func upsertSQL(table string, hasEmail bool, created, merged string, costly bool)
 	switch {
 	case hasEmail && costly:
 		emailCol, emailVal = ", email", ", tourd_email("+created+")"
-		set = "(attributes, email) = (SELECT n, tourd_email(n) FROM (SELECT " + merged + " AS n OFFSET 0) m)" // OFFSET 0: not inlined
+		set = "(attributes, email) = (SELECT n, tourd_email(n) FROM (SELECT " + merged + " AS n OFFSET 0) m)" // OFFSET 0: one subquery, not merged copied into each column
 	case hasEmail:
 		emailCol, emailVal = ", email", ", tourd_email("+created+")"
 		set += ", email = tourd_email(" + merged + ")"

@@ -23,9 +23,11 @@ const (
 // The merges of membership attributes (§9.1 step 3, §8.1), as upsertSQL:
 // qMergeMembership creates the membership with the new values ($6), or
 // merges them into it and removes the null keys ($7); qMergeMembershipOps
-// creates it with $8 or merges and applies the operations $9 (of keys
-// $10). Neither
-// updates a membership that the merge leaves as it is.
+// creates it with $8 (Attributes.Create) or merges and applies the
+// operations $9 (of keys $10). Neither updates a membership that the merge
+// leaves as it is, so neither tells a membership left alone from a user or
+// company not found (which the statements before them in the transaction
+// created).
 var (
 	qMergeMembership    = membershipSQL("$6::jsonb", "(m.attributes || $6::jsonb) - $7::text[]")
 	qMergeMembershipOps = membershipSQL("$8::jsonb", "tourd_apply_ops((m.attributes || $6::jsonb) - $7::text[], $10::text[], $9::jsonb)")
