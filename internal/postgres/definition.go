@@ -3,6 +3,7 @@ package postgres
 import (
 	"cmp"
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -23,10 +24,12 @@ type defKey struct {
 
 // pendingDefs are the definitions one write makes sure exist (§8.2), in
 // processing order: a key's first value in the write gives the type of a
-// new definition. Keys the store has seen committed are left out.
+// new definition. Keys the store has seen committed are left out. checks
+// are the types the write gives with data_type.
 type pendingDefs struct {
-	seen map[defKey]bool
-	list []pendingDef
+	seen   map[defKey]bool
+	list   []pendingDef
+	checks []typeCheck
 }
 
 type pendingDef struct {
@@ -34,8 +37,11 @@ type pendingDef struct {
 	dataType userdata.DataType
 }
 
-// need adds a's non-null keys in scope.
+// need adds a's keys in scope that need a definition, and its data_types.
 func (p *pendingDefs) need(s *Store, project string, scope userdata.Scope, a userdata.Attributes) {
+	for _, k := range a.TypedKeys() {
+		p.checks = append(p.checks, newTypeCheck(defKey{project, scope, k}, a))
+	}
 	for _, k := range a.Keys() {
 		key := defKey{project, scope, k}
 		if p.seen[key] {
@@ -124,6 +130,49 @@ func queueDefinitions(b *pgx.Batch, writes []*write) {
 		if i+1 == len(defs) || defs[i+1].key.project != d.key.project {
 			rows.queue(b, d.key.project, false, now)
 			rows = definitionRows{}
+		}
+	}
+}
+
+// qCheckDefinitionType fails the transaction (tourd_fail) when the
+// definition of a key has another type than a write's data_type: $4[t+1]
+// is the message for type t, empty for the type given.
+const qCheckDefinitionType = `SELECT tourd_fail(($4::text[])[data_type + 1]) FROM attribute_definitions
+	WHERE project_id = $1 AND scope = $2 AND code_name = $3 AND ($4::text[])[data_type + 1] <> ''`
+
+// typeCheck is a data_type a write gives for a key: the key's definition
+// must have that type, since data_type never retypes (operations.md §3).
+// It runs after the transaction has inserted its new definitions, so it
+// finds the definition whether it existed before, was created by an
+// earlier write of the transaction (as it would exist for a write run
+// after it), or was committed meanwhile by a concurrent transaction
+// (whose insertion of it the transaction's own waited for).
+type typeCheck struct {
+	key  defKey
+	msgs []string // msgs[t]: the error if the definition has type t; "" for the type given
+}
+
+func newTypeCheck(key defKey, a userdata.Attributes) typeCheck {
+	c := typeCheck{key: key, msgs: make([]string, userdata.DataTypeRandomNumber+1)}
+	for t := range c.msgs {
+		var e *userdata.Error
+		if errors.As(a.CheckDefinitionType(key.codeName, userdata.DataType(t)), &e) {
+			c.msgs[t] = e.Message
+		}
+	}
+	return c
+}
+
+func (c typeCheck) queue(b *pgx.Batch) {
+	b.Queue(qCheckDefinitionType, c.key.project, int32(c.key.scope), c.key.codeName, c.msgs)
+}
+
+// queueTypeChecks queues the type checks of writes, after their new
+// definitions (see typeCheck).
+func queueTypeChecks(b *pgx.Batch, writes []*write) {
+	for _, w := range writes {
+		for _, c := range w.defs.checks {
+			c.queue(b)
 		}
 	}
 }

@@ -17,40 +17,92 @@ import (
 // by an external id: users and companies. Its queries are built once from
 // fixed names.
 type entityTable struct {
-	phase                  phase // where its upserts come in the lock order
-	scope                  userdata.Scope
-	resource               string
-	qGet, qUpsert, qDelete string
+	phase    phase // where its upserts come in the lock order
+	scope    userdata.Scope
+	resource string
+	qGet     string
+	// The upserts (see upsertSQL): with literal values only, answering
+	// with the stored row or not, and with operations (always answering).
+	qUpsert, qUpsertQuiet, qUpsertOps string
+	qDelete                           string
 }
 
-func newEntityTable(table string, p phase, scope userdata.Scope, resource string, hasEmail bool) *entityTable {
-	// Users keep attributes.email in a column of its own (0003_user_email.sql).
-	emailCol, emailVal, emailSet := "", "", ""
-	if hasEmail {
-		emailCol = ", email"
-		emailVal = ", tourd_email($4::jsonb || $5::jsonb)"
-		emailSet = ", email = tourd_email((t.attributes || $5::jsonb) - $7::text[])"
-	}
+// newEntityTable returns the queries of table; stored is the function that
+// reads one of its rows (0005_operations.sql).
+func newEntityTable(table, stored string, p phase, scope userdata.Scope, resource string, hasEmail bool) *entityTable {
+	plain := upsertSQL(table, hasEmail, "$4::jsonb || $5::jsonb", "(t.attributes || $5::jsonb) - $7::text[]", false)
+	ops := upsertSQL(table, hasEmail, "$4::jsonb", "tourd_apply_ops((t.attributes || $5::jsonb) - $7::text[], $9::text[], $8::jsonb)", true)
 	return &entityTable{
-		phase:    p,
-		scope:    scope,
-		resource: resource,
-		qGet:     "SELECT id, attributes, created_at FROM " + table + " WHERE environment_id = $1 AND external_id = $2",
-		// One statement creates the entity with the seed overlaid by the
-		// new values, or merges into what is stored (§8.1): jsonb || is a
-		// shallow merge per top-level key, and - removes the null keys.
-		// The row lock it takes orders concurrent merges; none is lost.
-		qUpsert: "INSERT INTO " + table + ` AS t (id, environment_id, external_id, attributes, created_at` + emailCol + `)
-			VALUES ($1, $2, $3, $4::jsonb || $5::jsonb, $6` + emailVal + `)
-			ON CONFLICT (environment_id, external_id) DO UPDATE SET attributes = (t.attributes || $5::jsonb) - $7::text[]` + emailSet + `
-			RETURNING id, attributes, created_at, xmax = 0`,
-		qDelete: "DELETE FROM " + table + " WHERE environment_id = $1 AND external_id = $2",
+		phase:        p,
+		scope:        scope,
+		resource:     resource,
+		qGet:         "SELECT id, attributes, created_at FROM " + table + " WHERE environment_id = $1 AND external_id = $2",
+		qUpsert:      answering(plain, stored, "created"),
+		qUpsertQuiet: plain,
+		// $10, when not NULL, is the error of creating the entity (see
+		// createWithOps): the statement fails with it if it does.
+		qUpsertOps: answering(ops, stored, "CASE WHEN created AND $10::text IS NOT NULL THEN tourd_fail($10) ELSE created END"),
+		qDelete:    "DELETE FROM " + table + " WHERE environment_id = $1 AND external_id = $2",
 	}
+}
+
+// upsertSQL returns the statement that creates an entity of table with the
+// attributes created, or merges into what is stored (§8.1): merged is the
+// result of the merge, computed from the stored row t. With literal values
+// only, created is the seed overlaid by the new values and merged is
+// t.attributes || the new values - the null keys: jsonb || is a shallow
+// merge per top-level key. With operations, created is computed in Go
+// (Attributes.Create) and merged applies them (tourd_apply_ops).
+//
+// The row lock the statement takes orders concurrent merges; none is
+// lost, and operations apply to the row as it is once locked. A merge that
+// changes nothing updates nothing (the row keeps its version; the
+// statement returns no row for it): see changes.
+//
+// Users keep attributes.email in a column of its own (0003_user_email.sql);
+// costly says to compute merged once for both columns.
+func upsertSQL(table string, hasEmail bool, created, merged string, costly bool) string {
+	emailCol, emailVal, set := "", "", "attributes = "+merged
+	switch {
+	case hasEmail && costly:
+		emailCol, emailVal = ", email", ", tourd_email("+created+")"
+		set = "(attributes, email) = (SELECT n, tourd_email(n) FROM (SELECT " + merged + " AS n OFFSET 0) m)" // OFFSET 0: one subquery, not merged copied into each column
+	case hasEmail:
+		emailCol, emailVal = ", email", ", tourd_email("+created+")"
+		set += ", email = tourd_email(" + merged + ")"
+	}
+	return "INSERT INTO " + table + ` AS t (id, environment_id, external_id, attributes, created_at` + emailCol + `)
+		VALUES ($1, $2, $3, ` + created + `, $6` + emailVal + `)
+		ON CONFLICT (environment_id, external_id) DO UPDATE SET ` + set + `
+		WHERE ` + changes("t.attributes", "$5::jsonb", "$7::text[]", merged)
+}
+
+// changes is the condition that merging into the stored attributes
+// changes them: merged differs from stored. Most writes that change
+// something change a value sent as a literal (set) or remove a key (del),
+// which cheaper tests show first: a value not contained in the stored one
+// differs from it.
+func changes(stored, set, del, merged string) string {
+	return "NOT (" + stored + " @> " + set + ") OR " + stored + " ?| " + del + " OR " + stored + " <> " + merged
+}
+
+// answering wraps an upsert so that it returns the stored row and whether
+// it created it, also when it changed nothing: the row is then read by the
+// function stored, which takes a snapshot of its own, since the row the
+// upsert locked may have been committed after the statement's snapshot
+// (by a concurrent upsert that created it). The upsert still holds its
+// lock, so that is the row as the transaction leaves it.
+func answering(upsert, stored, created string) string {
+	return `WITH up AS (` + upsert + `
+		RETURNING id, attributes, created_at, xmax = 0 AS created)
+		SELECT id, attributes, created_at, ` + created + ` FROM up
+		UNION ALL
+		SELECT id, attributes, created_at, false FROM ` + stored + `($2, $3) WHERE NOT EXISTS (SELECT FROM up)`
 }
 
 var (
-	usersTable     = newEntityTable("users", phaseUsers, userdata.ScopeUser, userdata.ResourceUser, true)
-	companiesTable = newEntityTable("companies", phaseCompanies, userdata.ScopeCompany, userdata.ResourceCompany, false)
+	usersTable     = newEntityTable("users", "tourd_stored_user", phaseUsers, userdata.ScopeUser, userdata.ResourceUser, true)
+	companiesTable = newEntityTable("companies", "tourd_stored_company", phaseCompanies, userdata.ScopeCompany, userdata.ResourceCompany, false)
 )
 
 // entity is a stored user or company row.
@@ -123,12 +175,24 @@ func (s *Store) runLookups(ctx context.Context, group []*call[*lookup]) {
 // whether the statement created it. The caller asks for the definitions
 // (write.need).
 func (t *entityTable) upsert(w *write, id, externalID string, a userdata.Attributes, done func(e *entity, created bool)) error {
-	set, del, err := split(a)
+	m, err := newMerge(a)
 	if err != nil {
 		return err
 	}
-	q := w.queue(t.phase, w.tn.EnvironmentID+"\x00"+externalID, t.qUpsert, id, w.tn.EnvironmentID, externalID,
-		userdata.SeedAttributes(w.now), set, w.now, del)
+	key, seed := w.tn.EnvironmentID+"\x00"+externalID, userdata.SeedAttributes(w.now)
+	var q *pgx.QueuedQuery
+	switch {
+	case m.ops != nil:
+		created, createErr, err := createWithOps(a, seed)
+		if err != nil {
+			return err
+		}
+		q = w.queue(t.phase, key, t.qUpsertOps, id, w.tn.EnvironmentID, externalID, created, m.set, w.now, m.del, m.ops, m.opKeys, createErr)
+	case done != nil:
+		q = w.queue(t.phase, key, t.qUpsert, id, w.tn.EnvironmentID, externalID, seed, m.set, w.now, m.del)
+	default:
+		w.queue(t.phase, key, t.qUpsertQuiet, id, w.tn.EnvironmentID, externalID, seed, m.set, w.now, m.del)
+	}
 	if done != nil {
 		q.QueryRow(func(row pgx.Row) error {
 			e := &entity{externalID: externalID}
@@ -143,6 +207,21 @@ func (t *entityTable) upsert(w *write, id, externalID string, a userdata.Attribu
 		})
 	}
 	return nil
+}
+
+// createWithOps returns the attributes of an entity that an upsert with
+// operations creates: a applied to seed, in Go, as on SQLite. When an
+// operation cannot apply to a seeded key (add to first_seen_at), creating
+// the entity fails but merging into a stored one may not (whose key may
+// be gone): it then returns seed, to be inserted in vain, and the message
+// the statement fails with if it creates the entity.
+func createWithOps(a userdata.Attributes, seed json.RawMessage) (json.RawMessage, *string, error) {
+	created, err := a.Create(seed)
+	var invalid *userdata.Error
+	if errors.As(err, &invalid) && invalid.Code == userdata.CodeInvalid {
+		return seed, &invalid.Message, nil
+	}
+	return created, nil, err
 }
 
 // remove deletes the entity; its memberships go with it (ON DELETE CASCADE).

@@ -21,6 +21,9 @@ const (
 	codeUntranslatableCharacter  = "22P05" // e.g. \u0000 in a jsonb string
 	codeCharacterNotInRepertoire = "22021" // e.g. NUL or invalid UTF-8 in text
 	codeUndefinedTable           = "42P01"
+	// codeRefused is tourd's own (tourd_fail in 0005_operations.sql): a
+	// write that cannot apply, with a message for the client.
+	codeRefused = "TD001"
 )
 
 // unavailableStates are the SQLSTATE codes (besides class 08, connection
@@ -42,7 +45,8 @@ var unavailableStates = map[string]bool{
 // PostgreSQL cannot store (NUL characters, invalid UTF-8) becomes
 // CodeInvalid; a database that cannot be reached or cannot serve now
 // becomes CodeUnavailable (see unavailable); anything else is an internal
-// error. Both keep op and the cause for the logs.
+// error. Both keep op and the cause for the logs. A write that the SQL
+// refuses (codeRefused) is CodeInvalid with the message it raised.
 func translate(op string, err error) error {
 	if err == nil {
 		return nil
@@ -56,6 +60,8 @@ func translate(op string, err error) error {
 		switch pgErr.Code {
 		case codeUntranslatableCharacter, codeCharacterNotInRepertoire:
 			return userdata.Errorf(userdata.CodeInvalid, "text must be valid UTF-8 without NUL characters")
+		case codeRefused:
+			return userdata.Errorf(userdata.CodeInvalid, "%s", pgErr.Message)
 		}
 	}
 	err = fmt.Errorf("postgres: %s: %w", op, err)

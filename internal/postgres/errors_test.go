@@ -53,6 +53,7 @@ func TestTranslate(t *testing.T) {
 		{"out of memory", pg("53200"), userdata.CodeUnavailable},
 		{"io error", pg("58030"), userdata.CodeUnavailable},
 		{"NUL in text", pg(codeCharacterNotInRepertoire), userdata.CodeInvalid},
+		{"refused by tourd_fail", pg(codeRefused), userdata.CodeInvalid},
 		{"unique violation", pg("23505"), userdata.CodeInternal},
 		{"syntax error", pg("42601"), userdata.CodeInternal},
 		{"client gone", fmt.Errorf("timeout: %w", context.Canceled), userdata.CodeInternal},
@@ -65,5 +66,10 @@ func TestTranslate(t *testing.T) {
 		if tt.want != userdata.CodeInvalid && !errors.Is(got, tt.err) {
 			t.Errorf("%s: %v does not wrap the cause", tt.name, got)
 		}
+	}
+	pgErr := &pgconn.PgError{Code: codeRefused, Message: "attributes.n: cannot add to a stored string"}
+	var e *userdata.Error
+	if !errors.As(translate("op", pgErr), &e) || e.Message != pgErr.Message {
+		t.Errorf("a refused write: %v, want the message %q", e, pgErr.Message)
 	}
 }

@@ -90,6 +90,9 @@ func trackEvent(ctx context.Context, tx pgx.Tx, tn userdata.Tenant, in *userdata
 		}
 		var b pgx.Batch
 		rows.queue(&b, tn.ProjectID, false, now)
+		for _, k := range in.Attributes.TypedKeys() {
+			newTypeCheck(defKey{tn.ProjectID, userdata.ScopeEvent, k}, in.Attributes).queue(&b)
+		}
 		b.Queue(qLinkEventAttributes, tn.ProjectID, in.Name, int32(userdata.ScopeEvent), keys)
 		if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 			return err

@@ -3,10 +3,8 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"tourd/internal/userdata"
 )
@@ -20,13 +18,28 @@ const (
 		SELECT $1::text, $2::text, u.id, c.id, '{}'::jsonb, $5::timestamptz FROM users u, companies c
 		WHERE u.environment_id = $2 AND u.external_id = $3 AND c.environment_id = $2 AND c.external_id = $4
 		ON CONFLICT (user_id, company_id) DO NOTHING`
-	// qMergeMembership creates the membership with the non-null values, or
-	// merges them into it and removes the null keys (§9.1 step 3, §8.1).
-	qMergeMembership = `INSERT INTO memberships AS m (id, environment_id, user_id, company_id, attributes, created_at)
-		SELECT $1::text, $2::text, u.id, c.id, $6::jsonb, $5::timestamptz FROM users u, companies c
-		WHERE u.environment_id = $2 AND u.external_id = $3 AND c.environment_id = $2 AND c.external_id = $4
-		ON CONFLICT (user_id, company_id) DO UPDATE SET attributes = (m.attributes || EXCLUDED.attributes) - $7::text[]`
 )
+
+// The merges of membership attributes (§9.1 step 3, §8.1), as upsertSQL:
+// qMergeMembership creates the membership with the new values ($6), or
+// merges them into it and removes the null keys ($7); qMergeMembershipOps
+// creates it with $8 (Attributes.Create) or merges and applies the
+// operations $9 (of keys $10). Neither updates a membership that the merge
+// leaves as it is, so neither tells a membership left alone from a user or
+// company not found (which the statements before them in the transaction
+// created).
+var (
+	qMergeMembership    = membershipSQL("$6::jsonb", "(m.attributes || $6::jsonb) - $7::text[]")
+	qMergeMembershipOps = membershipSQL("$8::jsonb", "tourd_apply_ops((m.attributes || $6::jsonb) - $7::text[], $10::text[], $9::jsonb)")
+)
+
+func membershipSQL(created, merged string) string {
+	return `INSERT INTO memberships AS m (id, environment_id, user_id, company_id, attributes, created_at)
+		SELECT $1::text, $2::text, u.id, c.id, ` + created + `, $5::timestamptz FROM users u, companies c
+		WHERE u.environment_id = $2 AND u.external_id = $3 AND c.environment_id = $2 AND c.external_id = $4
+		ON CONFLICT (user_id, company_id) DO UPDATE SET attributes = ` + merged + `
+		WHERE ` + changes("m.attributes", "$6::jsonb", "$7::text[]", merged)
+}
 
 // join is one companies[i] (attrs nil) or memberships[i] of a user upsert.
 type join struct {
@@ -63,17 +76,19 @@ func (w *write) joinCompany(userID string, j join) error {
 		w.queue(phaseMemberships, "", qEnsureMembership, userdata.NewID(), w.tn.EnvironmentID, userID, co.ExternalID, w.now)
 		return nil
 	}
-	set, del, err := split(j.attrs)
+	m, err := newMerge(j.attrs)
 	if err != nil {
 		return err
 	}
-	w.queue(phaseMemberships, "", qMergeMembership, userdata.NewID(), w.tn.EnvironmentID, userID, co.ExternalID, w.now, set, del).
-		Exec(func(tag pgconn.CommandTag) error {
-			if tag.RowsAffected() != 1 { // inserted or updated: the user and company rows were not found
-				return fmt.Errorf("membership of %q in %q not written", userID, co.ExternalID)
-			}
-			return nil
-		})
+	if m.ops == nil {
+		w.queue(phaseMemberships, "", qMergeMembership, userdata.NewID(), w.tn.EnvironmentID, userID, co.ExternalID, w.now, m.set, m.del)
+		return nil
+	}
+	created, err := j.attrs.Create(nil)
+	if err != nil {
+		return err
+	}
+	w.queue(phaseMemberships, "", qMergeMembershipOps, userdata.NewID(), w.tn.EnvironmentID, userID, co.ExternalID, w.now, m.set, m.del, created, m.ops, m.opKeys)
 	return nil
 }
 

@@ -63,7 +63,7 @@ func (w *write) queue(p phase, key, sql string, args ...any) *pgx.QueuedQuery {
 }
 
 // batch returns the statements of writes, run as one transaction, in lock
-// order (see stmt).
+// order (see stmt), then the checks of their data_types (see typeCheck).
 func batch(writes ...*write) *pgx.Batch {
 	n := 1
 	for _, w := range writes {
@@ -81,6 +81,7 @@ func batch(writes ...*write) *pgx.Batch {
 		b.QueuedQueries = append(b.QueuedQueries, st.q)
 	}
 	queueDefinitions(b, writes)
+	queueTypeChecks(b, writes)
 	return b
 }
 
@@ -158,12 +159,34 @@ func (s *Store) exec(ctx context.Context, op, query string, args ...any) (int64,
 	return n, err
 }
 
-// split is Attributes.Split with a non-nil list of deletions: pgx sends a
-// nil slice as NULL, and jsonb minus NULL is NULL.
-func split(a userdata.Attributes) (set json.RawMessage, del []string, err error) {
-	set, del, err = a.Split()
+// merge is an attribute map as the statements of a merge take it (see
+// upsertSQL).
+type merge struct {
+	set json.RawMessage // the literal values and sets
+	// del are the keys to remove, never nil: pgx sends a nil slice as
+	// NULL, and jsonb minus NULL is NULL.
+	del []string
+	// ops are the other operations (Attributes.OpsJSON), nil if none, and
+	// opKeys their keys.
+	ops    json.RawMessage
+	opKeys []string
+}
+
+func newMerge(a userdata.Attributes) (merge, error) {
+	set, del, err := a.Split()
+	if err != nil {
+		return merge{}, err
+	}
 	if del == nil {
 		del = []string{}
 	}
-	return set, del, err
+	m := merge{set: set, del: del}
+	if m.ops, err = a.OpsJSON(); err != nil || m.ops == nil {
+		return m, err
+	}
+	members, err := userdata.SplitObject(m.ops)
+	for _, f := range members {
+		m.opKeys = append(m.opKeys, f.Key())
+	}
+	return m, err
 }
