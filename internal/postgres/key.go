@@ -17,7 +17,7 @@ const qAuthenticate = `SELECT e.project_id, e.id FROM api_keys k
 // returns CodeForbidden for an unknown or revoked key, and CodeUnavailable
 // when the key is not cached and the database cannot be asked.
 func (s *Store) Authenticate(ctx context.Context, keyHash string) (userdata.Tenant, error) {
-	return s.keys.Authenticate(ctx, keyHash, s.lookupKey)
+	return s.keys.Get(ctx, keyHash, s.lookupKey)
 }
 
 // lookupKey reads a key's tenant from the database.

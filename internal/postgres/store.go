@@ -42,7 +42,7 @@ type Store struct {
 
 	timeout time.Duration // see Options.Timeout
 
-	keys       *userdata.KeyCache
+	keys       *userdata.Cache[userdata.Tenant]
 	keyEpoch   keyEpoch
 	stopListen context.CancelFunc
 	listenDone chan struct{}
@@ -128,7 +128,7 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config, log *slog.Logger, opts
 	}
 	s.writes = coalescer[*write]{lanes: lanes(), maxGroup: maxGroup, maxQueue: maxQueue, run: s.runWrites}
 	s.reads = coalescer[*lookup]{lanes: lanes(), maxGroup: maxGroup, maxQueue: maxQueue, run: s.runLookups}
-	s.keys = userdata.NewKeyCache(s.keyEpoch.epoch, maxKeyAge)
+	s.keys = userdata.NewCache[userdata.Tenant](s.keyEpoch.epoch, maxKeyAge)
 	lctx, cancel := context.WithCancel(context.Background())
 	s.stopListen = cancel
 	go s.listenKeys(lctx, cfg.ConnConfig)

@@ -10,7 +10,7 @@ import (
 
 // Authenticate returns the tenant of the active key with the given hash.
 func (s *Store) Authenticate(ctx context.Context, keyHash string) (userdata.Tenant, error) {
-	return s.keys.Authenticate(ctx, keyHash, s.lookupKey)
+	return s.keys.Get(ctx, keyHash, s.lookupKey)
 }
 
 // lookupKey reads a key's tenant from the database.
