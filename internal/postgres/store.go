@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"strings"
@@ -111,7 +112,7 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config, log *slog.Logger, opts
 	}
 	cfg.AfterConnect = chainAfterConnect(cfg.AfterConnect, registerTypes)
 	if opts.Migrate {
-		if err := migrate(ctx, cfg.ConnConfig, log); err != nil {
+		if err := migrate(ctx, cfg.ConnConfig, log, math.MaxInt); err != nil {
 			return nil, explainConnect(ctx, cfg.ConnConfig, fmt.Errorf("postgres: migrate: %w", err))
 		}
 	}

@@ -128,15 +128,21 @@ func CheckName(what, name string) error {
 // or by name.
 type Named struct {
 	ID, Name string
+	Project  string // an environment's project; "" for a project
 }
 
 // Resolve picks the row that ref names among rows, those whose id or name
 // is ref (v2-cli.md): the one whose id it is, since an id wins over a
 // name; else the one of that name. It reports false when there is none,
 // and returns a CodeInvalid error listing the ids when the name is
-// ambiguous. what names the kind of row ("project").
-func Resolve(what, ref string, rows []Named) (Named, bool, error) {
+// ambiguous. what names the kind of row ("project", "environment"); for
+// environments, project is the one they must belong to, so that the id of
+// another project's environment is a CodeInvalid error too.
+func Resolve(what, ref, project string, rows []Named) (Named, bool, error) {
 	if i := slices.IndexFunc(rows, func(r Named) bool { return r.ID == ref }); i >= 0 {
+		if rows[i].Project != project {
+			return Named{}, false, Errorf(CodeInvalid, "%s %s is not of project %s", what, ref, project)
+		}
 		return rows[i], true, nil
 	}
 	switch len(rows) {

@@ -104,20 +104,27 @@ func TestCheckName(t *testing.T) {
 
 func TestResolve(t *testing.T) {
 	a, b, c := userdata.Named{ID: "id1", Name: "acme"}, userdata.Named{ID: "id2", Name: "acme"}, userdata.Named{ID: "acme", Name: "other"}
+	e1, e2 := userdata.Named{ID: "e1", Name: "prod", Project: "p1"}, userdata.Named{ID: "prod", Name: "x", Project: "p2"}
 	for _, tt := range []struct {
-		ref   string
-		rows  []userdata.Named
-		want  userdata.Named
-		found bool
-		err   string
+		ref, project string
+		rows         []userdata.Named
+		want         userdata.Named
+		found        bool
+		err          string
 	}{
-		{"acme", nil, userdata.Named{}, false, ""},
-		{"acme", []userdata.Named{a}, a, true, ""},
-		{"id2", []userdata.Named{b}, b, true, ""},
-		{"acme", []userdata.Named{a, b, c}, c, true, ""}, // an id wins over names
-		{"acme", []userdata.Named{a, b}, userdata.Named{}, false, `invalid: project name "acme" matches 2 projects: id1, id2; give the id of one`},
+		{"acme", "", nil, userdata.Named{}, false, ""},
+		{"acme", "", []userdata.Named{a}, a, true, ""},
+		{"id2", "", []userdata.Named{b}, b, true, ""},
+		{"acme", "", []userdata.Named{a, b, c}, c, true, ""}, // an id wins over names
+		{"acme", "", []userdata.Named{a, b}, userdata.Named{}, false, `invalid: project name "acme" matches 2 projects: id1, id2; give the id of one`},
+		{"e1", "p1", []userdata.Named{e1}, e1, true, ""},
+		{"prod", "p1", []userdata.Named{e1, e2}, userdata.Named{}, false, "invalid: environment prod is not of project p1"},
 	} {
-		got, found, err := userdata.Resolve("project", tt.ref, tt.rows)
+		what := "project"
+		if tt.project != "" {
+			what = "environment"
+		}
+		got, found, err := userdata.Resolve(what, tt.ref, tt.project, tt.rows)
 		if got != tt.want || found != tt.found || (err == nil) != (tt.err == "") || (err != nil && err.Error() != tt.err) {
 			t.Errorf("Resolve(%q, %v) = %v, %t, %v; want %v, %t, %q", tt.ref, tt.rows, got, found, err, tt.want, tt.found, tt.err)
 		}
