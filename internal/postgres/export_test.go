@@ -2,6 +2,10 @@ package postgres
 
 import (
 	"context"
+	"io"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"tourd/internal/userdata"
 )
@@ -49,3 +53,8 @@ func LookupGroup(ctx context.Context, s *Store, tn userdata.Tenant, gets []Looku
 
 // Listening reports whether s listens for key revocations.
 func Listening(s *Store) bool { return s.keyEpoch.listening.Load() }
+
+// MigrateTo applies the pending migrations up to version last.
+func MigrateTo(ctx context.Context, cfg *pgxpool.Config, last int) error {
+	return migrate(ctx, cfg.ConnConfig, slog.New(slog.NewTextHandler(io.Discard, nil)), last)
+}

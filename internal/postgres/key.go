@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -17,7 +18,7 @@ const qAuthenticate = `SELECT e.project_id, e.id FROM api_keys k
 // returns CodeForbidden for an unknown or revoked key, and CodeUnavailable
 // when the key is not cached and the database cannot be asked.
 func (s *Store) Authenticate(ctx context.Context, keyHash string) (userdata.Tenant, error) {
-	return s.keys.Authenticate(ctx, keyHash, s.lookupKey)
+	return s.keys.Get(ctx, keyHash, s.lookupKey)
 }
 
 // lookupKey reads a key's tenant from the database.
@@ -35,29 +36,32 @@ func (s *Store) lookupKey(ctx context.Context, keyHash string) (userdata.Tenant,
 	return t, translate("authenticate", err)
 }
 
-// The inserts that create a project or an environment do nothing when a
-// concurrent transaction created it first; the lookup then finds it.
+// tenantsLock is the pg_advisory_xact_lock key that serializes the
+// transactions of keys create ("tourd_tn" in ASCII), so that processes
+// creating a project or environment of one name at once agree on one,
+// created once, now that names need not be unique.
+const tenantsLock int64 = 0x746f7572645f746e
+
 const (
-	qInsertProject     = `INSERT INTO projects (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING RETURNING id`
-	qFindProject       = `SELECT id FROM projects WHERE name = $1`
-	qInsertEnvironment = `INSERT INTO environments (id, project_id, name, created_at) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (project_id, name) DO NOTHING RETURNING id`
-	qFindEnvironment = `SELECT id FROM environments WHERE project_id = $1 AND name = $2`
-	qInsertKey       = `INSERT INTO api_keys (id, environment_id, key_hash, prefix, active, created_at) VALUES ($1, $2, $3, $4, true, $5)`
+	qLockTenants  = `SELECT pg_advisory_xact_lock($1)`
+	qFindProjects = `SELECT id, name, '' FROM projects WHERE id = $1 OR name = $1 ORDER BY created_at, id`
+	qFindEnvs     = `SELECT id, name, project_id FROM environments
+		WHERE deleted_at IS NULL AND (id = $1 OR (project_id = $2 AND name = $1)) ORDER BY created_at, id`
+	qInsertKey = `INSERT INTO api_keys (id, environment_id, key_hash, prefix, active, created_at) VALUES ($1, $2, $3, $4, true, $5)`
 )
 
-// CreateKey stores a new key, creating its project (seeded with the
-// predefined definitions) and environment when missing, in one
-// transaction. Processes creating the same project at once agree on one
-// project, seeded once.
+// CreateKey stores a new key of the project and environment given by id or
+// name, creating them (a new project seeded with the predefined
+// definitions, its first environment primary) when no name matches, in one
+// transaction.
 func (s *Store) CreateKey(ctx context.Context, project, environment, keyHash, prefix string) (*userdata.APIKey, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	k := &userdata.APIKey{ID: userdata.NewID(), Project: project, Environment: environment, Prefix: prefix, Active: true}
+	k := &userdata.APIKey{ID: userdata.NewID(), Prefix: prefix, Active: true}
 	err := s.retry(ctx, "create key", func() error {
 		k.CreatedAt = s.now()
 		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			return createKey(ctx, tx, k, keyHash)
+			return createKey(ctx, tx, k, project, environment, keyHash)
 		})
 	})
 	if err != nil {
@@ -66,39 +70,46 @@ func (s *Store) CreateKey(ctx context.Context, project, environment, keyHash, pr
 	return k, nil
 }
 
-func createKey(ctx context.Context, tx pgx.Tx, k *userdata.APIKey, keyHash string) error {
-	now := k.CreatedAt
-	projectID, created, err := insertOrFind(ctx, tx, qInsertProject, []any{userdata.NewID(), k.Project, now},
-		qFindProject, []any{k.Project})
+func createKey(ctx context.Context, tx pgx.Tx, k *userdata.APIKey, project, environment, keyHash string) error {
+	p, e, err := keyTenant(ctx, tx, project, environment, k.CreatedAt)
 	if err != nil {
 		return err
 	}
-	if created {
-		if err := seedProject(ctx, tx, projectID, now); err != nil {
-			return err
-		}
-	}
-	envID, _, err := insertOrFind(ctx, tx, qInsertEnvironment, []any{userdata.NewID(), projectID, k.Environment, now},
-		qFindEnvironment, []any{projectID, k.Environment})
-	if err != nil {
-		return err
-	}
-	_, err = tx.Exec(ctx, qInsertKey, k.ID, envID, keyHash, k.Prefix, now)
+	k.ProjectID, k.Project, k.EnvironmentID, k.Environment = p.ID, p.Name, e.ID, e.Name
+	_, err = tx.Exec(ctx, qInsertKey, k.ID, e.ID, keyHash, k.Prefix, k.CreatedAt)
 	return err
 }
 
-// insertOrFind runs insert, which returns the new row's id or nothing when
-// the row exists, and otherwise looks the existing row's id up with find.
-func insertOrFind(ctx context.Context, tx pgx.Tx, insert string, insertArgs []any, find string, findArgs []any) (id string, created bool, err error) {
-	err = tx.QueryRow(ctx, insert, insertArgs...).Scan(&id)
-	if !errors.Is(err, pgx.ErrNoRows) {
-		return id, err == nil, err
+// keyTenant finds the project and environment keys create names, each by
+// id or name, or creates them.
+func keyTenant(ctx context.Context, tx pgx.Tx, project, environment string, now time.Time) (p, e userdata.Named, err error) {
+	if _, err := tx.Exec(ctx, qLockTenants, tenantsLock); err != nil {
+		return p, e, err
 	}
-	err = tx.QueryRow(ctx, find, findArgs...).Scan(&id)
-	return id, false, err
+	p, found, err := resolve(ctx, tx, "project", project, "", qFindProjects, project)
+	if err != nil {
+		return p, e, err
+	}
+	if !found {
+		created, err := createProject(ctx, tx, project, environment, now)
+		if err != nil {
+			return p, e, err
+		}
+		env := created.Environments[0]
+		return userdata.Named{ID: created.ID, Name: created.Name}, userdata.Named{ID: env.ID, Name: env.Name, Project: created.ID}, nil
+	}
+	e, found, err = resolve(ctx, tx, "environment", environment, p.ID, qFindEnvs, environment, p.ID)
+	if err != nil || found {
+		return p, e, err
+	}
+	env, err := createEnvironment(ctx, tx, p.ID, environment, false, now)
+	if err != nil {
+		return p, e, err
+	}
+	return p, userdata.Named{ID: env.ID, Name: env.Name, Project: p.ID}, nil
 }
 
-const qListKeys = `SELECT k.id, p.name, e.name, k.prefix, k.active, k.created_at
+const qListKeys = `SELECT k.id, p.id, p.name, e.id, e.name, k.prefix, k.active, k.created_at
 	FROM api_keys k JOIN environments e ON e.id = k.environment_id JOIN projects p ON p.id = e.project_id
 	ORDER BY k.created_at, k.id`
 
@@ -109,7 +120,7 @@ func (s *Store) ListKeys(ctx context.Context) ([]*userdata.APIKey, error) {
 	rows, _ := s.pool.Query(ctx, qListKeys)
 	keys, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*userdata.APIKey, error) {
 		k := &userdata.APIKey{}
-		err := r.Scan(&k.ID, &k.Project, &k.Environment, &k.Prefix, &k.Active, &k.CreatedAt)
+		err := r.Scan(&k.ID, &k.ProjectID, &k.Project, &k.EnvironmentID, &k.Environment, &k.Prefix, &k.Active, &k.CreatedAt)
 		return k, err
 	})
 	return keys, translate("list keys", err)

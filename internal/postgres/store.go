@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"strings"
@@ -42,7 +43,7 @@ type Store struct {
 
 	timeout time.Duration // see Options.Timeout
 
-	keys       *userdata.KeyCache
+	keys       *userdata.Cache[userdata.Tenant]
 	keyEpoch   keyEpoch
 	stopListen context.CancelFunc
 	listenDone chan struct{}
@@ -111,7 +112,7 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config, log *slog.Logger, opts
 	}
 	cfg.AfterConnect = chainAfterConnect(cfg.AfterConnect, registerTypes)
 	if opts.Migrate {
-		if err := migrate(ctx, cfg.ConnConfig, log); err != nil {
+		if err := migrate(ctx, cfg.ConnConfig, log, math.MaxInt); err != nil {
 			return nil, explainConnect(ctx, cfg.ConnConfig, fmt.Errorf("postgres: migrate: %w", err))
 		}
 	}
@@ -128,7 +129,7 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config, log *slog.Logger, opts
 	}
 	s.writes = coalescer[*write]{lanes: lanes(), maxGroup: maxGroup, maxQueue: maxQueue, run: s.runWrites}
 	s.reads = coalescer[*lookup]{lanes: lanes(), maxGroup: maxGroup, maxQueue: maxQueue, run: s.runLookups}
-	s.keys = userdata.NewKeyCache(s.keyEpoch.epoch, maxKeyAge)
+	s.keys = userdata.NewCache[userdata.Tenant](s.keyEpoch.epoch, maxKeyAge)
 	lctx, cancel := context.WithCancel(context.Background())
 	s.stopListen = cancel
 	go s.listenKeys(lctx, cfg.ConnConfig)

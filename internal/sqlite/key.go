@@ -10,7 +10,7 @@ import (
 
 // Authenticate returns the tenant of the active key with the given hash.
 func (s *Store) Authenticate(ctx context.Context, keyHash string) (userdata.Tenant, error) {
-	return s.keys.Authenticate(ctx, keyHash, s.lookupKey)
+	return s.keys.Get(ctx, keyHash, s.lookupKey)
 }
 
 // lookupKey reads a key's tenant from the database.
@@ -25,29 +25,19 @@ func (s *Store) lookupKey(ctx context.Context, keyHash string) (userdata.Tenant,
 	return t, s.fault(err)
 }
 
-// CreateKey stores a new key, creating its project (seeded with the
-// predefined definitions) and environment when missing.
+// CreateKey stores a new key of the project and environment given by id or
+// name, creating them (a new project seeded with the predefined
+// definitions, its first environment primary) when no name matches.
 func (s *Store) CreateKey(ctx context.Context, project, environment, keyHash, prefix string) (*userdata.APIKey, error) {
-	k := &userdata.APIKey{ID: userdata.NewID(), Project: project, Environment: environment, Prefix: prefix, Active: true}
+	k := &userdata.APIKey{ID: userdata.NewID(), Prefix: prefix, Active: true}
 	err := s.write(ctx, func(w *wtx) error {
-		projectID, err := w.findOrCreate("SELECT id FROM projects WHERE name = ?", []any{project},
-			"INSERT INTO projects (id, name, created_at) VALUES (?, ?, ?)", project)
+		p, e, err := w.keyTenant(project, environment)
 		if err != nil {
 			return err
 		}
-		if projectID.created {
-			if err := w.seedProject(projectID.id); err != nil {
-				return err
-			}
-		}
-		envID, err := w.findOrCreate("SELECT id FROM environments WHERE project_id = ? AND name = ?", []any{projectID.id, environment},
-			"INSERT INTO environments (id, project_id, name, created_at) VALUES (?, ?, ?, ?)", projectID.id, environment)
-		if err != nil {
-			return err
-		}
-		k.CreatedAt = w.now
+		k.ProjectID, k.Project, k.EnvironmentID, k.Environment, k.CreatedAt = p.ID, p.Name, e.ID, e.Name, w.now
 		_, err = w.exec(`INSERT INTO api_keys (id, environment_id, key_hash, prefix, active, created_at)
-			VALUES (?, ?, ?, ?, 1, ?)`, k.ID, envID.id, keyHash, prefix, micros(w.now))
+			VALUES (?, ?, ?, ?, 1, ?)`, k.ID, e.ID, keyHash, prefix, micros(w.now))
 		return err
 	})
 	if err != nil {
@@ -56,23 +46,32 @@ func (s *Store) CreateKey(ctx context.Context, project, environment, keyHash, pr
 	return k, nil
 }
 
-type found struct {
-	id      string
-	created bool
-}
-
-// findOrCreate looks a row up by the find query and, when missing, inserts
-// it with a new id, the given values and the write's timestamp.
-func (w *wtx) findOrCreate(find string, findArgs []any, insert string, values ...any) (found, error) {
-	var f found
-	err := w.q.QueryRowContext(w.ctx, find, findArgs...).Scan(&f.id)
-	if !errors.Is(err, sql.ErrNoRows) {
-		return f, err
+// keyTenant finds the project and environment keys create names, each by
+// id or name, or creates them.
+func (w *wtx) keyTenant(project, environment string) (p, e userdata.Named, err error) {
+	p, found, err := w.resolve("project", project, "",
+		"SELECT id, name, '' FROM projects WHERE id = ? OR name = ? ORDER BY created_at, id", project, project)
+	if err != nil {
+		return p, e, err
 	}
-	f.id, f.created = userdata.NewID(), true
-	args := append(append([]any{f.id}, values...), micros(w.now))
-	_, err = w.exec(insert, args...)
-	return f, err
+	if !found {
+		created, err := w.createProject(project, environment)
+		if err != nil {
+			return p, e, err
+		}
+		env := created.Environments[0]
+		return userdata.Named{ID: created.ID, Name: created.Name}, userdata.Named{ID: env.ID, Name: env.Name, Project: created.ID}, nil
+	}
+	e, found, err = w.resolve("environment", environment, p.ID, `SELECT id, name, project_id FROM environments
+		WHERE deleted_at IS NULL AND (id = ? OR (project_id = ? AND name = ?)) ORDER BY created_at, id`, environment, p.ID, environment)
+	if err != nil || found {
+		return p, e, err
+	}
+	env, err := w.createEnvironment(p.ID, environment, false)
+	if err != nil {
+		return p, e, err
+	}
+	return p, userdata.Named{ID: env.ID, Name: env.Name, Project: p.ID}, nil
 }
 
 // ListKeys returns every key, oldest first.
@@ -82,7 +81,7 @@ func (s *Store) ListKeys(ctx context.Context) ([]*userdata.APIKey, error) {
 }
 
 func (s *Store) listKeys(ctx context.Context) ([]*userdata.APIKey, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT k.id, p.name, e.name, k.prefix, k.active, k.created_at
+	rows, err := s.r.QueryContext(ctx, `SELECT k.id, p.id, p.name, e.id, e.name, k.prefix, k.active, k.created_at
 		FROM api_keys k JOIN environments e ON e.id = k.environment_id JOIN projects p ON p.id = e.project_id
 		ORDER BY k.created_at, k.id`)
 	if err != nil {
@@ -93,7 +92,7 @@ func (s *Store) listKeys(ctx context.Context) ([]*userdata.APIKey, error) {
 	for rows.Next() {
 		k := &userdata.APIKey{}
 		var created int64
-		if err := rows.Scan(&k.ID, &k.Project, &k.Environment, &k.Prefix, &k.Active, &created); err != nil {
+		if err := rows.Scan(&k.ID, &k.ProjectID, &k.Project, &k.EnvironmentID, &k.Environment, &k.Prefix, &k.Active, &created); err != nil {
 			return nil, err
 		}
 		k.CreatedAt = fromMicros(created)

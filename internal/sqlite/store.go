@@ -37,7 +37,7 @@ type Store struct {
 	wconn  *sql.Conn // the writer's connection, owned by the writer goroutine
 	w      *stmts    // prepared writes on wconn
 	log    *slog.Logger
-	keys   *userdata.KeyCache
+	keys   *userdata.Cache[userdata.Tenant]
 	marker *keyMarker
 	lock   *os.File // the server lock, with Options.Exclusive
 
@@ -214,7 +214,7 @@ func openWith(ctx context.Context, path string, log *slog.Logger, wdb *sql.DB, c
 		stopped: make(chan struct{}),
 		defs:    map[defKey]struct{}{},
 	}
-	s.keys = userdata.NewKeyCache(s.marker.epoch, maxKeyAge)
+	s.keys = userdata.NewCache[userdata.Tenant](s.marker.epoch, maxKeyAge)
 	return s, nil
 }
 

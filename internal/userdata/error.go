@@ -14,7 +14,8 @@ const (
 	CodeInvalid       Code = "invalid"        // a request fails validation
 	CodeInvalidCursor Code = "invalid_cursor" // a cursor selects an empty page
 	CodeUnauthorized  Code = "unauthorized"   // no usable API key in the request
-	CodeForbidden     Code = "forbidden"      // an unknown or revoked API key
+	CodeForbidden     Code = "forbidden"      // an unknown or revoked API key or personal token
+	CodeExpired       Code = "expired"        // an expired personal token
 	CodeNotFound      Code = "not_found"      // see Error.Resource
 	CodeTooLarge      Code = "too_large"      // a request body over the limit
 	CodeNoRoute       Code = "no_route"       // no such path
@@ -26,10 +27,13 @@ const (
 
 // Resources named by CodeNotFound errors.
 const (
-	ResourceUser       = "user"
-	ResourceCompany    = "company"
-	ResourceMembership = "companyMembership"
-	ResourceKey        = "apiKey"
+	ResourceUser        = "user"
+	ResourceCompany     = "company"
+	ResourceMembership  = "companyMembership"
+	ResourceKey         = "apiKey"
+	ResourceProject     = "project"
+	ResourceEnvironment = "environment"
+	ResourceToken       = "personalToken"
 )
 
 // Error is the one error type of the domain. Message is safe to show to

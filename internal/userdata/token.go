@@ -1,12 +1,16 @@
 package userdata
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // TokenPrefix starts every personal token of the v2 API (v2.md §3).
@@ -102,6 +106,71 @@ func joinCapabilities(cs []Capability) string {
 	return strings.Join(s, ", ")
 }
 
+// MaxNameBytes bounds the names of projects, environments and tokens.
+const MaxNameBytes = 255
+
+// CheckName returns a CodeInvalid error unless name is a usable name of a
+// project, environment or token (what): not blank, at most MaxNameBytes,
+// valid UTF-8 without NUL characters (which PostgreSQL cannot store).
+func CheckName(what, name string) error {
+	switch {
+	case strings.TrimSpace(name) == "":
+		return Errorf(CodeInvalid, "%s name must not be empty", what)
+	case len(name) > MaxNameBytes:
+		return Errorf(CodeInvalid, "%s name must be at most %d bytes", what, MaxNameBytes)
+	case !utf8.ValidString(name) || strings.ContainsRune(name, 0):
+		return Errorf(CodeInvalid, "%s name must be valid UTF-8 without NUL characters", what)
+	}
+	return nil
+}
+
+// Named is a project or environment as the command line names it: by id
+// or by name.
+type Named struct {
+	ID, Name string
+	Project  string // an environment's project; "" for a project
+}
+
+// Resolve picks the row that ref names among rows, those whose id or name
+// is ref (v2-cli.md): the one whose id it is, since an id wins over a
+// name; else the one of that name. It reports false when there is none,
+// and returns a CodeInvalid error listing the ids when the name is
+// ambiguous. what names the kind of row ("project", "environment"); for
+// environments, project is the one they must belong to, so that the id of
+// another project's environment is a CodeInvalid error too.
+func Resolve(what, ref, project string, rows []Named) (Named, bool, error) {
+	if i := slices.IndexFunc(rows, func(r Named) bool { return r.ID == ref }); i >= 0 {
+		if rows[i].Project != project {
+			return Named{}, false, Errorf(CodeInvalid, "%s %s is not of project %s", what, ref, project)
+		}
+		return rows[i], true, nil
+	}
+	switch len(rows) {
+	case 0:
+		return Named{}, false, nil
+	case 1:
+		return rows[0], true, nil
+	}
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	return Named{}, false, Errorf(CodeInvalid, "%s name %q matches %d %ss: %s; give the id of one", what, ref, len(rows), what, strings.Join(ids, ", "))
+}
+
+// PrimaryEnvironment is the name of the primary environment CreateProject
+// gives a new project.
+const PrimaryEnvironment = "Production"
+
+// NewEnvironmentToken returns a new environment SDK token: 32 lowercase
+// hexadecimal digits (128 random bits), the form migrations give the
+// environments that existed before.
+func NewEnvironmentToken() string {
+	b := make([]byte, 16)
+	rand.Read(b) // never returns an error (crypto/rand)
+	return hex.EncodeToString(b)
+}
+
 // Project is a tenant of the v2 API: it owns definitions and environments.
 type Project struct {
 	ID           string
@@ -124,6 +193,20 @@ type Environment struct {
 	UpdatedAt time.Time
 }
 
+// GroupEnvironments appends each environment, in order, to its project
+// among projects; environments of other projects are left out.
+func GroupEnvironments(projects []*Project, envs []*Environment) {
+	byID := make(map[string]*Project, len(projects))
+	for _, p := range projects {
+		byID[p.ID] = p
+	}
+	for _, e := range envs {
+		if p := byID[e.ProjectID]; p != nil {
+			p.Environments = append(p.Environments, e)
+		}
+	}
+}
+
 // TokenInput is a new personal token to store.
 type TokenInput struct {
 	ProjectID string
@@ -135,6 +218,69 @@ type TokenInput struct {
 	// it has no env-targeted capability (then it may act on every one).
 	Environments []string
 	ExpiresAt    *time.Time // nil: never
+}
+
+// Validate checks what the store cannot: a hash, known scopes, a name
+// CheckName accepts if one is given, and an environment list exactly when
+// a scope acts on an environment's data (v2.md §4). Whether the
+// environments are the project's is the store's to check.
+func (in *TokenInput) Validate() error {
+	if in.Hash == "" || in.Prefix == "" {
+		return Errorf(CodeInvalid, "token hash and prefix must not be empty")
+	}
+	if len(in.Scopes) == 0 {
+		return Errorf(CodeInvalid, "no scope given: want all or capabilities such as user:read")
+	}
+	for _, c := range in.Scopes {
+		if !slices.Contains(Capabilities, c) {
+			return Errorf(CodeInvalid, "unknown scope %q", c)
+		}
+	}
+	if in.Name != "" {
+		if err := CheckName("token", in.Name); err != nil {
+			return err
+		}
+	}
+	envScopes := EnvTargetedScopes(in.Scopes)
+	switch {
+	case len(envScopes) > 0 && len(in.Environments) == 0:
+		return Errorf(CodeInvalid, "scopes %s act on an environment's data: name the environments the token may act on", joinCapabilities(envScopes))
+	case len(envScopes) == 0 && in.Environments != nil:
+		return Errorf(CodeInvalid, "a token without scopes that act on an environment's data acts on every environment: give no environments")
+	}
+	return nil
+}
+
+// EncodeTokenLists returns the stored forms of a token's scopes (their
+// names joined by commas) and of its environment list (a JSON array, or
+// nil for every environment).
+func EncodeTokenLists(scopes []Capability, envs []string) (string, *string) {
+	s := make([]string, len(scopes))
+	for i, c := range scopes {
+		s[i] = string(c)
+	}
+	if envs == nil {
+		return strings.Join(s, ","), nil
+	}
+	b, _ := json.Marshal(envs) // a []string always encodes
+	js := string(b)
+	return strings.Join(s, ","), &js
+}
+
+// DecodeTokenLists reverses EncodeTokenLists.
+func DecodeTokenLists(scopes string, envs *string) ([]Capability, []string, error) {
+	caps, err := ParseScopes(scopes)
+	if err != nil {
+		return nil, nil, fmt.Errorf("stored scopes %q: %w", scopes, err)
+	}
+	if envs == nil {
+		return caps, nil, nil
+	}
+	var list []string
+	if err := json.Unmarshal([]byte(*envs), &list); err != nil || list == nil {
+		return nil, nil, fmt.Errorf("stored environments %q are not a JSON array: %v", *envs, err)
+	}
+	return caps, list, nil
 }
 
 // Token is a stored personal token, never the token itself.
@@ -152,7 +298,8 @@ type Token struct {
 }
 
 // Principal is what an authenticated personal token may do: the answer of
-// Store.AuthenticateToken.
+// Store.AuthenticateToken. Its slices may be shared with a cache: never
+// modify them.
 type Principal struct {
 	TokenID      string
 	ProjectID    string
@@ -172,6 +319,43 @@ func (p Principal) InScope(envID string) bool {
 // Expired reports whether the principal's token has expired at now.
 func (p Principal) Expired(now time.Time) bool {
 	return p.ExpiresAt != nil && !now.Before(*p.ExpiresAt)
+}
+
+// TokenUseInterval is how often, at most, a token's last use is recorded.
+const TokenUseInterval = time.Minute
+
+// TouchDue reports whether a token last recorded as used at last (nil:
+// never) is to be recorded as used at now.
+func TouchDue(last *time.Time, now time.Time) bool {
+	return last == nil || now.Sub(*last) >= TokenUseInterval
+}
+
+// TokenCache is the cache of personal tokens: a Cache whose entries go at
+// their token's expiry at the latest.
+type TokenCache struct{ c *Cache[Principal] }
+
+// NewTokenCache returns a token cache; epoch and maxAge are NewCache's.
+func NewTokenCache(epoch func() int64, maxAge time.Duration) *TokenCache {
+	c := NewCache[Principal](epoch, maxAge)
+	c.expires = func(p Principal) (time.Time, bool) {
+		if p.ExpiresAt == nil {
+			return time.Time{}, false
+		}
+		return *p.ExpiresAt, true
+	}
+	return &TokenCache{c}
+}
+
+// Authenticate returns the principal of the token with the given hash,
+// from the cache or, on a miss, from lookup. Expiry is checked at now on
+// every call, cached or not: an expired token is a CodeExpired error,
+// returned with its principal.
+func (t *TokenCache) Authenticate(ctx context.Context, hash string, now time.Time, lookup func(context.Context, string) (Principal, error)) (Principal, error) {
+	p, err := t.c.Get(ctx, hash, lookup)
+	if err == nil && p.Expired(now) {
+		err = Errorf(CodeExpired, "the token expired at %s", FormatTime(*p.ExpiresAt))
+	}
+	return p, err
 }
 
 // ParseExpiresIn parses a token lifetime: a Go duration (90m, 720h) or a

@@ -85,10 +85,12 @@ type EventDefinition struct {
 
 // APIKey is a stored key. The key itself is never stored, only its hash.
 type APIKey struct {
-	ID          string
-	Project     string // project name
-	Environment string // environment name
-	Prefix      string // the first characters of the key, for operators
-	Active      bool
-	CreatedAt   time.Time
+	ID            string
+	ProjectID     string
+	Project       string // project name
+	EnvironmentID string
+	Environment   string // environment name
+	Prefix        string // the first characters of the key, for operators
+	Active        bool
+	CreatedAt     time.Time
 }

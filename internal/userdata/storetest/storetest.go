@@ -20,6 +20,7 @@ func Run(t *testing.T, open Opener) {
 		fn   func(t *testing.T, s userdata.Store)
 	}{
 		{"Keys", testKeys},
+		{"KeyTenants", testKeyTenants},
 		{"UpsertUser", testUpsertUser},
 		{"AttributeMerge", testAttributeMerge},
 		{"NumberFormat", testNumberFormat},

@@ -1,0 +1,208 @@
+package userdata_test
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"tourd/internal/userdata"
+)
+
+func TestNewToken(t *testing.T) {
+	token, hash, prefix := userdata.NewToken()
+	if !regexp.MustCompile(`^utp_[A-Za-z0-9_-]{43}$`).MatchString(token) || hash != userdata.HashKey(token) || !strings.HasPrefix(token, prefix) || len(prefix) != 10 {
+		t.Errorf("NewToken() = %q, %q, %q", token, hash, prefix)
+	}
+	if other, _, _ := userdata.NewToken(); other == token {
+		t.Error("two tokens are equal")
+	}
+	env := userdata.NewEnvironmentToken()
+	if !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(env) || env == userdata.NewEnvironmentToken() {
+		t.Errorf("NewEnvironmentToken() = %q", env)
+	}
+}
+
+func TestParseScopes(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want []userdata.Capability // nil: an error
+	}{
+		{"all", userdata.Capabilities},
+		{"user:read, all", userdata.Capabilities},
+		{"user:write,attribute:read,user:write", []userdata.Capability{"attribute:read", "user:write"}},
+		{" environment:manage ,", []userdata.Capability{"environment:manage"}},
+		{"", nil},
+		{" , ", nil},
+		{"user:read,users:read", nil},
+		{"ALL", nil},
+	} {
+		got, err := userdata.ParseScopes(tt.in)
+		if tt.want == nil {
+			if userdata.ErrorCode(err) != userdata.CodeInvalid {
+				t.Errorf("ParseScopes(%q) = %v, %v; want CodeInvalid", tt.in, got, err)
+			}
+			continue
+		}
+		if err != nil || !cmp.Equal(got, tt.want) {
+			t.Errorf("ParseScopes(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+		}
+	}
+	if len(userdata.Capabilities) != 22 {
+		t.Errorf("%d capabilities, want 22", len(userdata.Capabilities))
+	}
+	got := userdata.EnvTargetedScopes(userdata.Capabilities)
+	want := []userdata.Capability{"segment:read", "segment:create", "segment:update", "segment:delete",
+		"user:read", "user:write", "user:delete", "company:read", "company:write", "company:delete", "webhook:read", "webhook:manage"}
+	if !cmp.Equal(got, want) {
+		t.Errorf("EnvTargetedScopes(all) = %v, want %v", got, want)
+	}
+}
+
+func TestParseExpiresIn(t *testing.T) {
+	for in, want := range map[string]time.Duration{"30d": 30 * 24 * time.Hour, "1d": 24 * time.Hour, "90m": 90 * time.Minute, "1h30m": 90 * time.Minute} {
+		if got, err := userdata.ParseExpiresIn(in); err != nil || got != want {
+			t.Errorf("ParseExpiresIn(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "0", "0d", "-1h", "d", "1.5d", "01d", "+1d", "1w", "x"} {
+		if got, err := userdata.ParseExpiresIn(in); userdata.ErrorCode(err) != userdata.CodeInvalid {
+			t.Errorf("ParseExpiresIn(%q) = %v, %v; want CodeInvalid", in, got, err)
+		}
+	}
+}
+
+func TestPrincipal(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	p := userdata.Principal{Scopes: []userdata.Capability{"user:read"}, Environments: []string{"e1"}, ExpiresAt: &at}
+	if !p.Can("user:read") || p.Can("user:write") || !p.InScope("e1") || p.InScope("e2") {
+		t.Errorf("Can/InScope wrong for %+v", p)
+	}
+	if p.Expired(at.Add(-time.Nanosecond)) || !p.Expired(at) {
+		t.Error("Expired: want false before ExpiresAt and true at it")
+	}
+	all := userdata.Principal{}
+	if !all.InScope("any") || all.Expired(at) {
+		t.Error("a principal without environments or expiry must act on every environment and never expire")
+	}
+}
+
+func TestCheckName(t *testing.T) {
+	for _, ok := range []string{"acme", "Production", "a", strings.Repeat("é", 127)} {
+		if err := userdata.CheckName("project", ok); err != nil {
+			t.Errorf("CheckName(%q): %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "  ", strings.Repeat("x", 256), "a\x00b", "\xff"} {
+		if err := userdata.CheckName("project", bad); userdata.ErrorCode(err) != userdata.CodeInvalid {
+			t.Errorf("CheckName(%q) = %v, want CodeInvalid", bad, err)
+		}
+	}
+}
+
+func TestResolve(t *testing.T) {
+	a, b, c := userdata.Named{ID: "id1", Name: "acme"}, userdata.Named{ID: "id2", Name: "acme"}, userdata.Named{ID: "acme", Name: "other"}
+	e1, e2 := userdata.Named{ID: "e1", Name: "prod", Project: "p1"}, userdata.Named{ID: "prod", Name: "x", Project: "p2"}
+	for _, tt := range []struct {
+		ref, project string
+		rows         []userdata.Named
+		want         userdata.Named
+		found        bool
+		err          string
+	}{
+		{"acme", "", nil, userdata.Named{}, false, ""},
+		{"acme", "", []userdata.Named{a}, a, true, ""},
+		{"id2", "", []userdata.Named{b}, b, true, ""},
+		{"acme", "", []userdata.Named{a, b, c}, c, true, ""}, // an id wins over names
+		{"acme", "", []userdata.Named{a, b}, userdata.Named{}, false, `invalid: project name "acme" matches 2 projects: id1, id2; give the id of one`},
+		{"e1", "p1", []userdata.Named{e1}, e1, true, ""},
+		{"prod", "p1", []userdata.Named{e1, e2}, userdata.Named{}, false, "invalid: environment prod is not of project p1"},
+	} {
+		what := "project"
+		if tt.project != "" {
+			what = "environment"
+		}
+		got, found, err := userdata.Resolve(what, tt.ref, tt.project, tt.rows)
+		if got != tt.want || found != tt.found || (err == nil) != (tt.err == "") || (err != nil && err.Error() != tt.err) {
+			t.Errorf("Resolve(%q, %v) = %v, %t, %v; want %v, %t, %q", tt.ref, tt.rows, got, found, err, tt.want, tt.found, tt.err)
+		}
+	}
+}
+
+func TestTokenInputValidate(t *testing.T) {
+	valid := func() *userdata.TokenInput {
+		return &userdata.TokenInput{ProjectID: "p", Hash: "h", Prefix: "utp_x", Scopes: []userdata.Capability{"user:read", "attribute:read"}, Environments: []string{"e"}}
+	}
+	if err := valid().Validate(); err != nil {
+		t.Fatalf("valid input: %v", err)
+	}
+	projectLevel := &userdata.TokenInput{ProjectID: "p", Hash: "h", Prefix: "utp_x", Scopes: []userdata.Capability{"attribute:read", "environment:manage"}}
+	if err := projectLevel.Validate(); err != nil {
+		t.Fatalf("project-level token: %v", err)
+	}
+	for name, tt := range map[string]struct {
+		change func(*userdata.TokenInput)
+		want   string
+	}{
+		"no scopes":          {func(in *userdata.TokenInput) { in.Scopes = nil }, "no scope given"},
+		"unknown scope":      {func(in *userdata.TokenInput) { in.Scopes = append(in.Scopes, "user:fly") }, `unknown scope "user:fly"`},
+		"no environments":    {func(in *userdata.TokenInput) { in.Environments = nil }, "scopes user:read act on an environment's data"},
+		"empty environments": {func(in *userdata.TokenInput) { in.Environments = []string{} }, "scopes user:read act on an environment's data"},
+		"needless list":      {func(in *userdata.TokenInput) { in.Scopes = []userdata.Capability{"attribute:read"} }, "give no environments"},
+		"blank name":         {func(in *userdata.TokenInput) { in.Name = " " }, "token name must not be empty"},
+		"no hash":            {func(in *userdata.TokenInput) { in.Hash = "" }, "hash"},
+	} {
+		in := valid()
+		tt.change(in)
+		if err := in.Validate(); userdata.ErrorCode(err) != userdata.CodeInvalid || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: Validate() = %v, want CodeInvalid containing %q", name, err, tt.want)
+		}
+	}
+}
+
+func TestTokenLists(t *testing.T) {
+	for _, tt := range []struct {
+		scopes []userdata.Capability
+		envs   []string
+	}{
+		{[]userdata.Capability{"user:read", "company:write"}, []string{"e1", `e"2`}},
+		{[]userdata.Capability{"attribute:read"}, nil},
+		{userdata.Capabilities, []string{"e"}},
+	} {
+		s, e := userdata.EncodeTokenLists(tt.scopes, tt.envs)
+		scopes, envs, err := userdata.DecodeTokenLists(s, e)
+		if err != nil || !cmp.Equal(scopes, tt.scopes) || !cmp.Equal(envs, tt.envs) {
+			t.Errorf("%v, %v stored as %q, %v read back as %v, %v, %v", tt.scopes, tt.envs, s, e, scopes, envs, err)
+		}
+	}
+	bad := "{}"
+	for _, tt := range []struct {
+		scopes string
+		envs   *string
+	}{{"user:nope", nil}, {"user:read", &bad}} {
+		if _, _, err := userdata.DecodeTokenLists(tt.scopes, tt.envs); err == nil {
+			t.Errorf("DecodeTokenLists(%q, %v) succeeded", tt.scopes, tt.envs)
+		}
+	}
+}
+
+func TestTouchDue(t *testing.T) {
+	now := time.Now()
+	last := now.Add(-userdata.TokenUseInterval + time.Second)
+	stale := now.Add(-userdata.TokenUseInterval)
+	if !userdata.TouchDue(nil, now) || userdata.TouchDue(&last, now) || !userdata.TouchDue(&stale, now) {
+		t.Error("TouchDue: want true for never and for a minute ago, false for less")
+	}
+}
+
+func TestGroupEnvironments(t *testing.T) {
+	p1, p2 := &userdata.Project{ID: "p1"}, &userdata.Project{ID: "p2"}
+	e1, e2, e3, orphan := &userdata.Environment{ID: "e1", ProjectID: "p1"}, &userdata.Environment{ID: "e2", ProjectID: "p2"},
+		&userdata.Environment{ID: "e3", ProjectID: "p1"}, &userdata.Environment{ID: "e4", ProjectID: "p3"}
+	userdata.GroupEnvironments([]*userdata.Project{p1, p2}, []*userdata.Environment{e1, e2, e3, orphan})
+	if !cmp.Equal(p1.Environments, []*userdata.Environment{e1, e3}) || !cmp.Equal(p2.Environments, []*userdata.Environment{e2}) {
+		t.Errorf("grouped: p1 %v, p2 %v", p1.Environments, p2.Environments)
+	}
+}
