@@ -46,6 +46,12 @@ func (s *Store) CreateKey(ctx context.Context, project, environment, keyHash, pr
 	return k, nil
 }
 
+// qFindEnvironments selects the environments keys create may name: by id
+// (a deleted one counts as no project's) or, among the project's live
+// ones, by name.
+const qFindEnvironments = `SELECT id, name, CASE WHEN deleted_at IS NULL THEN project_id ELSE '' END FROM environments
+	WHERE id = ? OR (project_id = ? AND name = ? AND deleted_at IS NULL) ORDER BY created_at, id`
+
 // keyTenant finds the project and environment keys create names, each by
 // id or name, or creates them.
 func (w *wtx) keyTenant(project, environment string) (p, e userdata.Named, err error) {
@@ -62,8 +68,7 @@ func (w *wtx) keyTenant(project, environment string) (p, e userdata.Named, err e
 		env := created.Environments[0]
 		return userdata.Named{ID: created.ID, Name: created.Name}, userdata.Named{ID: env.ID, Name: env.Name, Project: created.ID}, nil
 	}
-	e, found, err = w.resolve("environment", environment, p.ID, `SELECT id, name, project_id FROM environments
-		WHERE deleted_at IS NULL AND (id = ? OR (project_id = ? AND name = ?)) ORDER BY created_at, id`, environment, p.ID, environment)
+	e, found, err = w.resolve("environment", environment, p.ID, qFindEnvironments, environment, p.ID, environment)
 	if err != nil || found {
 		return p, e, err
 	}

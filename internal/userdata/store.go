@@ -74,14 +74,36 @@ type Store interface {
 	ListEvents(ctx context.Context, t Tenant, f EventFilter) (*List[*Event], error)
 
 	// CreateKey stores a new active key (by its hash and display prefix) for
-	// the named environment of the named project, creating both, and
-	// seeding a new project's predefined definitions, when missing.
+	// an environment of a project, each given by id or by name (an id wins
+	// over a name), creating both when no name matches: a new project is
+	// seeded with the predefined definitions and its first environment is
+	// its primary. It returns CodeInvalid for a name that matches several
+	// projects or environments (listing their ids), for the id of another
+	// project's environment, and for a name CheckName refuses.
 	CreateKey(ctx context.Context, project, environment, keyHash, prefix string) (*APIKey, error)
 	// ListKeys returns every key, oldest first.
 	ListKeys(ctx context.Context) ([]*APIKey, error)
 	// RevokeKey deactivates the key with the given id or hash. It returns
 	// CodeNotFound for ResourceKey when neither matches a key.
 	RevokeKey(ctx context.Context, idOrHash string) error
+
+	// CreateProject creates a project with one environment, its primary,
+	// named PrimaryEnvironment, and seeds the predefined definitions as
+	// CreateKey seeds a new project. It returns CodeInvalid for a name
+	// CheckName refuses.
+	CreateProject(ctx context.Context, name string) (*Project, error)
+	// ListProjects returns every project, oldest first, each with its live
+	// environments in creation order (its primary first).
+	ListProjects(ctx context.Context) ([]*Project, error)
+	// CreateEnvironment adds a non-primary environment to a project. It
+	// returns CodeNotFound for ResourceProject when there is no such
+	// project, and CodeInvalid for a name CheckName refuses.
+	CreateEnvironment(ctx context.Context, projectID, name string) (*Environment, error)
+	// Environment returns a live environment by id, from a cache that
+	// changes to environments invalidate (through the epoch of the key
+	// cache), so that most calls need no query. It returns CodeNotFound for
+	// ResourceEnvironment when there is none or it was deleted.
+	Environment(ctx context.Context, id string) (*Environment, error)
 
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error

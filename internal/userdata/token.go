@@ -137,11 +137,12 @@ type Named struct {
 // and returns a CodeInvalid error listing the ids when the name is
 // ambiguous. what names the kind of row ("project", "environment"); for
 // environments, project is the one they must belong to, so that the id of
-// another project's environment is a CodeInvalid error too.
+// another project's environment, or of a deleted one (whose row says no
+// project), is a CodeInvalid error too.
 func Resolve(what, ref, project string, rows []Named) (Named, bool, error) {
 	if i := slices.IndexFunc(rows, func(r Named) bool { return r.ID == ref }); i >= 0 {
 		if rows[i].Project != project {
-			return Named{}, false, Errorf(CodeInvalid, "%s %s is not of project %s", what, ref, project)
+			return Named{}, false, Errorf(CodeInvalid, "%s %s is not a live %s of project %s", what, ref, what, project)
 		}
 		return rows[i], true, nil
 	}

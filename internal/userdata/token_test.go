@@ -118,7 +118,7 @@ func TestResolve(t *testing.T) {
 		{"acme", "", []userdata.Named{a, b, c}, c, true, ""}, // an id wins over names
 		{"acme", "", []userdata.Named{a, b}, userdata.Named{}, false, `invalid: project name "acme" matches 2 projects: id1, id2; give the id of one`},
 		{"e1", "p1", []userdata.Named{e1}, e1, true, ""},
-		{"prod", "p1", []userdata.Named{e1, e2}, userdata.Named{}, false, "invalid: environment prod is not of project p1"},
+		{"prod", "p1", []userdata.Named{e1, e2}, userdata.Named{}, false, "invalid: environment prod is not a live environment of project p1"},
 	} {
 		what := "project"
 		if tt.project != "" {

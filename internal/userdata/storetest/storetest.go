@@ -21,6 +21,9 @@ func Run(t *testing.T, open Opener) {
 	}{
 		{"Keys", testKeys},
 		{"KeyTenants", testKeyTenants},
+		{"Projects", testProjects},
+		{"ProjectDefinitions", testProjectDefinitions},
+		{"EnvironmentLookup", testEnvironmentLookup},
 		{"UpsertUser", testUpsertUser},
 		{"AttributeMerge", testAttributeMerge},
 		{"NumberFormat", testNumberFormat},
