@@ -128,21 +128,30 @@ const qRevokeKey = `WITH revoked AS (UPDATE api_keys SET active = false WHERE id
 // RevokeKey deactivates the key with the given id or hash. It returns
 // CodeNotFound for ResourceKey when neither matches a key.
 func (s *Store) RevokeKey(ctx context.Context, idOrHash string) error {
+	return s.revoke(ctx, "revoke key", userdata.ResourceKey, qRevokeKey, idOrHash)
+}
+
+// revoke runs query, which revokes the keys or tokens idOrHash names (its
+// $1; args follow), counts them and notifies every process listening to
+// forget what it caches (keys, tokens and environments). It returns once
+// this process forgot, and its listener heard the notification (see
+// awaitRevocation); CodeNotFound for resource when nothing was revoked.
+func (s *Store) revoke(ctx context.Context, op, resource, query, idOrHash string, args ...any) error {
 	if !storable(idOrHash) {
-		return userdata.NotFound(userdata.ResourceKey)
+		return userdata.NotFound(resource)
 	}
 	var n int64
 	heard := s.keyEpoch.heard.Load()
 	qctx, cancel := s.bound(ctx)
 	defer cancel()
-	err := s.retry(qctx, "revoke key", func() error {
-		return s.pool.QueryRow(qctx, qRevokeKey, idOrHash).Scan(&n, nil)
+	err := s.retry(qctx, op, func() error {
+		return s.pool.QueryRow(qctx, query, append([]any{idOrHash}, args...)...).Scan(&n, nil)
 	})
 	if err == nil && n == 0 {
-		err = userdata.NotFound(userdata.ResourceKey)
+		err = userdata.NotFound(resource)
 	}
 	if err != nil {
-		return translate("revoke key", err)
+		return translate(op, err)
 	}
 	s.keyEpoch.gen.Add(1) // this process forgets at once
 	s.awaitRevocation(ctx, heard)

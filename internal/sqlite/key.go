@@ -109,14 +109,24 @@ func (s *Store) listKeys(ctx context.Context) ([]*userdata.APIKey, error) {
 // RevokeKey deactivates the key with the given id or hash, and signals
 // every process using the database to forget cached keys.
 func (s *Store) RevokeKey(ctx context.Context, idOrHash string) error {
+	return s.revoke(ctx, userdata.ResourceKey, func(w *wtx) (sql.Result, error) {
+		return w.exec("UPDATE api_keys SET active = 0 WHERE id = ? OR key_hash = ?", idOrHash, idOrHash)
+	})
+}
+
+// revoke runs update, which revokes keys or tokens, and then tells every
+// process using the database to forget what it caches (keys, tokens and
+// environments: see keyMarker). It returns CodeNotFound for resource when
+// update changes no row.
+func (s *Store) revoke(ctx context.Context, resource string, update func(w *wtx) (sql.Result, error)) error {
 	err := s.write(ctx, func(w *wtx) error {
-		res, err := w.exec("UPDATE api_keys SET active = 0 WHERE id = ? OR key_hash = ?", idOrHash, idOrHash)
+		res, err := update(w)
 		if err != nil {
 			return err
 		}
 		n, err := res.RowsAffected()
 		if err == nil && n == 0 {
-			err = userdata.NotFound(userdata.ResourceKey)
+			err = userdata.NotFound(resource)
 		}
 		return err
 	})

@@ -38,6 +38,7 @@ type Store struct {
 	w      *stmts    // prepared writes on wconn
 	log    *slog.Logger
 	keys   *userdata.Cache[userdata.Tenant]
+	tokens *userdata.TokenCache
 	envs   *userdata.Cache[userdata.Environment] // on the key marker too: changing an environment must bump it
 	marker *keyMarker
 	lock   *os.File // the server lock, with Options.Exclusive
@@ -216,6 +217,7 @@ func openWith(ctx context.Context, path string, log *slog.Logger, wdb *sql.DB, c
 		defs:    map[defKey]struct{}{},
 	}
 	s.keys = userdata.NewCache[userdata.Tenant](s.marker.epoch, maxKeyAge)
+	s.tokens = userdata.NewTokenCache(s.marker.epoch, maxKeyAge)
 	s.envs = userdata.NewCache[userdata.Environment](s.marker.epoch, maxKeyAge)
 	return s, nil
 }

@@ -105,6 +105,31 @@ type Store interface {
 	// ResourceEnvironment when there is none or it was deleted.
 	Environment(ctx context.Context, id string) (*Environment, error)
 
+	// CreateToken stores a new personal token of a project, by its hash. It
+	// returns CodeInvalid for an input Validate refuses or naming the first
+	// environment that is not a live environment of the project, and
+	// CodeNotFound for ResourceProject when there is no such project.
+	CreateToken(ctx context.Context, in TokenInput) (*Token, error)
+	// ListTokens returns the personal tokens of a project, or of every
+	// project when projectID is "", oldest first, revoked ones included.
+	// It returns CodeNotFound for ResourceProject when there is no such
+	// project.
+	ListTokens(ctx context.Context, projectID string) ([]*Token, error)
+	// RevokeToken revokes the personal token with the given id or hash, at
+	// once for every process sharing the database, as RevokeKey does; a
+	// revoked token keeps its first revocation time. It returns
+	// CodeNotFound for ResourceToken when neither matches a token.
+	RevokeToken(ctx context.Context, idOrHash string) error
+	// AuthenticateToken returns what the unrevoked personal token whose
+	// hash is given (HashKey of the whole token) may do, from a cache as
+	// Authenticate does (an entry goes at its token's expiry at the
+	// latest). It returns CodeForbidden for an unknown or revoked token,
+	// and CodeExpired, with the principal, for a token past its ExpiresAt.
+	// A token's use is recorded in LastUsedAt when the store reads it from
+	// the database (on a cache miss) and the recorded use is at least
+	// TokenUseInterval old, by a write that the call does not wait for.
+	AuthenticateToken(ctx context.Context, hash string) (Principal, error)
+
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources; in-flight calls finish first.

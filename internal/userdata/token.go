@@ -142,7 +142,7 @@ type Named struct {
 func Resolve(what, ref, project string, rows []Named) (Named, bool, error) {
 	if i := slices.IndexFunc(rows, func(r Named) bool { return r.ID == ref }); i >= 0 {
 		if rows[i].Project != project {
-			return Named{}, false, Errorf(CodeInvalid, "%s %s is not a live %s of project %s", what, ref, what, project)
+			return Named{}, false, NotLiveEnvironment(ref, project)
 		}
 		return rows[i], true, nil
 	}
@@ -250,6 +250,24 @@ func (in *TokenInput) Validate() error {
 		return Errorf(CodeInvalid, "a token without scopes that act on an environment's data acts on every environment: give no environments")
 	}
 	return nil
+}
+
+// Token returns the stored token in describes, with the given id and
+// creation time, its times in UTC at the microsecond the databases keep.
+func (in *TokenInput) Token(id string, now time.Time) *Token {
+	t := &Token{ID: id, ProjectID: in.ProjectID, Name: in.Name, Prefix: in.Prefix, Scopes: in.Scopes,
+		Environments: in.Environments, CreatedAt: now.UTC().Truncate(time.Microsecond)}
+	if in.ExpiresAt != nil {
+		at := in.ExpiresAt.UTC().Truncate(time.Microsecond)
+		t.ExpiresAt = &at
+	}
+	return t
+}
+
+// NotLiveEnvironment is the error of an environment id that is not one of
+// a project's live environments.
+func NotLiveEnvironment(envID, projectID string) error {
+	return Errorf(CodeInvalid, "environment %s is not a live environment of project %s", envID, projectID)
 }
 
 // EncodeTokenLists returns the stored forms of a token's scopes (their

@@ -206,3 +206,17 @@ func TestGroupEnvironments(t *testing.T) {
 		t.Errorf("grouped: p1 %v, p2 %v", p1.Environments, p2.Environments)
 	}
 }
+
+func TestTokenInputToken(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 123456789, time.FixedZone("x", 3600))
+	in := &userdata.TokenInput{ProjectID: "p", Name: "n", Hash: "h", Prefix: "utp_x", Scopes: []userdata.Capability{"user:read"}, Environments: []string{"e"}, ExpiresAt: &at}
+	got := in.Token("id", at)
+	utc := time.Date(2026, 1, 2, 2, 4, 5, 123456000, time.UTC)
+	want := &userdata.Token{ID: "id", ProjectID: "p", Name: "n", Prefix: "utp_x", Scopes: in.Scopes, Environments: in.Environments, CreatedAt: utc, ExpiresAt: &utc}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Token (-want +got):\n%s", diff)
+	}
+	if in.Token("id", at).ExpiresAt == in.ExpiresAt {
+		t.Error("Token shares the input's expiry")
+	}
+}

@@ -184,6 +184,8 @@ func DeletedEnvironment(t *testing.T, s userdata.Store, markDeleted func(envID s
 	_, hash, prefix := userdata.NewKey()
 	_, err = s.CreateKey(ctx, p.ID, gone.ID, hash, prefix)
 	wantCode(t, "CreateKey(deleted environment by id)", err, userdata.CodeInvalid, "")
+	_, err = s.CreateToken(ctx, newToken(p.ID, userRead, kept.ID, gone.ID))
+	wantCode(t, "CreateToken(deleted environment)", err, userdata.CodeInvalid, "")
 	// Its name is free again.
 	if k := createKey(t, s, p.ID, "gone"); k.EnvironmentID == gone.ID {
 		t.Errorf("CreateKey(gone by name) took the deleted environment: %+v", k)
