@@ -12,7 +12,7 @@ import (
 
 const qAuthenticate = `SELECT e.project_id, e.id FROM api_keys k
 	JOIN environments e ON e.id = k.environment_id
-	WHERE k.key_hash = $1 AND k.active`
+	WHERE k.key_hash = $1 AND k.active AND e.deleted_at IS NULL`
 
 // Authenticate returns the tenant of the active key with the given hash. It
 // returns CodeForbidden for an unknown or revoked key, and CodeUnavailable

@@ -8,7 +8,8 @@ import (
 	"tourd/internal/userdata"
 )
 
-// Authenticate returns the tenant of the active key with the given hash.
+// Authenticate returns the tenant of the active key with the given hash,
+// whose environment is live.
 func (s *Store) Authenticate(ctx context.Context, keyHash string) (userdata.Tenant, error) {
 	return s.keys.Get(ctx, keyHash, s.lookupKey)
 }
@@ -18,7 +19,7 @@ func (s *Store) lookupKey(ctx context.Context, keyHash string) (userdata.Tenant,
 	var t userdata.Tenant
 	err := s.r.QueryRowContext(ctx, `SELECT e.project_id, e.id FROM api_keys k
 		JOIN environments e ON e.id = k.environment_id
-		WHERE k.key_hash = ? AND k.active = 1`, keyHash).Scan(&t.ProjectID, &t.EnvironmentID)
+		WHERE k.key_hash = ? AND k.active = 1 AND e.deleted_at IS NULL`, keyHash).Scan(&t.ProjectID, &t.EnvironmentID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, userdata.Errorf(userdata.CodeForbidden, "Invalid API key provided")
 	}

@@ -15,7 +15,7 @@ type ImportResult struct {
 type Store interface {
 	// Authenticate returns the tenant of the active key whose hash is
 	// keyHash (see HashKey). It returns CodeForbidden for an unknown or
-	// revoked key.
+	// revoked key, and for a key of a deleted environment.
 	Authenticate(ctx context.Context, keyHash string) (Tenant, error)
 
 	// UpsertUser creates or updates a user with its companies and

@@ -174,8 +174,14 @@ func DeletedEnvironment(t *testing.T, s userdata.Store, markDeleted func(envID s
 	p := createProject(t, s, "p")
 	gone := createEnvironment(t, s, p.ID, "gone")
 	kept := createEnvironment(t, s, p.ID, "kept")
+	_, goneKey, goneKeyPrefix := userdata.NewKey()
+	if _, err := s.CreateKey(ctx, p.ID, gone.ID, goneKey, goneKeyPrefix); err != nil {
+		t.Fatal(err)
+	}
 	markDeleted(gone.ID)
-	_, err := s.Environment(ctx, gone.ID)
+	_, err := s.Authenticate(ctx, goneKey)
+	wantCode(t, "Authenticate(key of a deleted environment)", err, userdata.CodeForbidden, "")
+	_, err = s.Environment(ctx, gone.ID)
 	wantCode(t, "Environment(deleted)", err, userdata.CodeNotFound, userdata.ResourceEnvironment)
 	projects, err := s.ListProjects(ctx)
 	if err != nil || len(projects) != 1 || !cmp.Equal(projects[0].Environments, []*userdata.Environment{p.Environments[0], kept}) {
