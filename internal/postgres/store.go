@@ -45,6 +45,7 @@ type Store struct {
 
 	keys       *userdata.Cache[userdata.Tenant]
 	tokens     *userdata.TokenCache
+	touches    userdata.Touches                      // recording tokens' use
 	envs       *userdata.Cache[userdata.Environment] // on keyEpoch too: changing an environment must notify keysChannel
 	keyEpoch   keyEpoch
 	stopListen context.CancelFunc

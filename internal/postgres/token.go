@@ -121,7 +121,7 @@ func (s *Store) lookupToken(ctx context.Context, hash string) (userdata.Principa
 		return p, err
 	}
 	if now := s.now(); !p.Expired(now) && userdata.TouchDue(used, now) {
-		go s.touchToken(p.TokenID, now)
+		s.touches.Go(p.TokenID, func() { s.touchToken(p.TokenID, now) })
 	}
 	return p, nil
 }

@@ -30,18 +30,19 @@ const maxBatch = 128
 
 // Store is the SQLite implementation of userdata.Store.
 type Store struct {
-	path   string    // the database file, absolute
-	rdb    *sql.DB   // readers: many connections, query_only
-	wdb    *sql.DB   // holds the writer's one connection
-	r      *stmts    // prepared reads on rdb
-	wconn  *sql.Conn // the writer's connection, owned by the writer goroutine
-	w      *stmts    // prepared writes on wconn
-	log    *slog.Logger
-	keys   *userdata.Cache[userdata.Tenant]
-	tokens *userdata.TokenCache
-	envs   *userdata.Cache[userdata.Environment] // on the key marker too: changing an environment must bump it
-	marker *keyMarker
-	lock   *os.File // the server lock, with Options.Exclusive
+	path    string    // the database file, absolute
+	rdb     *sql.DB   // readers: many connections, query_only
+	wdb     *sql.DB   // holds the writer's one connection
+	r       *stmts    // prepared reads on rdb
+	wconn   *sql.Conn // the writer's connection, owned by the writer goroutine
+	w       *stmts    // prepared writes on wconn
+	log     *slog.Logger
+	keys    *userdata.Cache[userdata.Tenant]
+	tokens  *userdata.TokenCache
+	touches userdata.Touches                      // recording tokens' use
+	envs    *userdata.Cache[userdata.Environment] // on the key marker too: changing an environment must bump it
+	marker  *keyMarker
+	lock    *os.File // the server lock, with Options.Exclusive
 
 	rows  *rowCache          // nil unless Options.Exclusive
 	batch map[rowKey]*entity // rows the current batch wrote; writer-owned

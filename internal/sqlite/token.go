@@ -117,7 +117,7 @@ func (s *Store) lookupToken(ctx context.Context, hash string) (userdata.Principa
 	}
 	p.ExpiresAt = timePtr(expires)
 	if now := s.Now(); !p.Expired(now) && userdata.TouchDue(timePtr(used), now) {
-		go s.touchToken(p.TokenID, now)
+		s.touches.Go(p.TokenID, func() { s.touchToken(p.TokenID, now) })
 	}
 	return p, nil
 }

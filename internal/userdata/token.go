@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -237,6 +238,24 @@ const TokenUseInterval = time.Minute
 // never) is to be recorded as used at now.
 func TouchDue(last *time.Time, now time.Time) bool {
 	return last == nil || now.Sub(*last) >= TokenUseInterval
+}
+
+// Touches runs the writes that record tokens' use apart from the requests
+// that used them, at most one at a time per token, so that however many
+// requests read a token from the database at once, and however slow the
+// writes, they cost one goroutine per token.
+type Touches struct{ running sync.Map }
+
+// Go runs record in a new goroutine, unless the one it ran for the token
+// before is still running.
+func (t *Touches) Go(tokenID string, record func()) {
+	if _, busy := t.running.LoadOrStore(tokenID, struct{}{}); busy {
+		return
+	}
+	go func() {
+		defer t.running.Delete(tokenID)
+		record()
+	}()
 }
 
 // TokenCache is the cache of personal tokens: a Cache whose entries go at

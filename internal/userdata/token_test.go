@@ -168,3 +168,35 @@ func TestTokenInputToken(t *testing.T) {
 		t.Error("Token shares the input's expiry")
 	}
 }
+
+// A token's use is recorded by one goroutine at a time.
+func TestTouches(t *testing.T) {
+	var touches userdata.Touches
+	release := make(chan struct{})
+	ran := make(chan string, 10)
+	record := func(id string) func() {
+		return func() { ran <- id; <-release }
+	}
+	touches.Go("a", record("a"))
+	<-ran
+	touches.Go("a", record("a again")) // skipped: a's is still running
+	touches.Go("b", record("b"))
+	if got := <-ran; got != "b" {
+		t.Errorf("ran %q, want b", got)
+	}
+	close(release)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		touches.Go("a", func() { ran <- "a later" })
+		select {
+		case got := <-ran:
+			if got != "a later" {
+				t.Fatalf("ran %q, want a later", got)
+			}
+			return
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a's second recording never ran once the first was done")
+		}
+	}
+}
