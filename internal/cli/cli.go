@@ -39,6 +39,12 @@ var commands = []command{
 	{"keys create", "", "create an API key of --project and --environment (printed as the last line)"},
 	{"keys list", "", "list keys (never the keys themselves)"},
 	{"keys revoke", "KEY_OR_ID", "deactivate a key, given the key or its id"},
+	{"projects create", "", "create a project named --name with its primary environment, Production (its id printed as the last line)"},
+	{"projects list", "", "list projects with their environments"},
+	{"environments create", "", "add an environment named --name to --project (its id printed as the last line)"},
+	{"tokens create", "", "create a personal token of --project with --scopes (printed as the last line)"},
+	{"tokens list", "", "list personal tokens (never the tokens themselves)"},
+	{"tokens revoke", "TOKEN_OR_ID", "revoke a personal token, given the token or its id"},
 	{"migrate", "", "apply pending database migrations and exit"},
 	{"backup", "OUT", "copy a SQLite database to the new file OUT, even while it is served"},
 	{"version", "", "print the version, the Go version and the VCS revision"},
@@ -107,6 +113,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runServe(ctx, args[1:], getenv, stdout, stderr)
 	case "keys":
 		return runKeys(ctx, args[1:], getenv, stdout, stderr)
+	case "projects":
+		return runProjects(ctx, args[1:], getenv, stdout, stderr)
+	case "environments":
+		return runEnvironments(ctx, args[1:], getenv, stdout, stderr)
+	case "tokens":
+		return runTokens(ctx, args[1:], getenv, stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, args[1:], getenv, stdout, stderr)
 	case "backup":
@@ -134,6 +146,47 @@ func (e *usageError) Unwrap() error { return e.err }
 // usagef returns a usageError with the formatted message.
 func usagef(format string, a ...any) error {
 	return &usageError{fmt.Errorf(format, a...)}
+}
+
+// subcommand returns the subcommand of group ("keys") that args start
+// with, or "" with a usageError when there is none or it is unknown. For
+// -h or --help it prints the group's usage and returns "" and no error.
+func subcommand(group string, args []string, stdout io.Writer) (string, error) {
+	subs := names(group + " ")
+	if len(args) == 0 {
+		return "", usagef("%s: missing subcommand: want one of %s", group, strings.Join(subs, ", "))
+	}
+	sub := args[0]
+	if sub == "-h" || sub == "--help" {
+		fmt.Fprintf(stdout, "usage: tourd %s <subcommand> [flags] [arguments]\n\nsubcommands:\n", group)
+		writeCommands(stdout, group+" ")
+		fmt.Fprintf(stdout, "\nRun 'tourd %s <subcommand> --help' for a subcommand's flags.\n", group)
+		return "", nil
+	}
+	if !slices.Contains(subs, sub) {
+		return "", usagef("%s: unknown subcommand %q: want one of %s", group, sub, strings.Join(subs, ", "))
+	}
+	return sub, nil
+}
+
+// message returns the message of a domain error, without its code.
+func message(err error) string {
+	var e *userdata.Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return err.Error()
+}
+
+// failed returns err, the failure of the command cmd ("keys create"), for
+// Run to print: a domain error by its message alone (its code is for the
+// HTTP layer), anything else whole.
+func failed(cmd string, err error) error {
+	var e *userdata.Error
+	if errors.As(err, &e) && e.Err == nil {
+		return fmt.Errorf("%s: %s", cmd, e.Message)
+	}
+	return fmt.Errorf("%s: %w", cmd, err)
 }
 
 // oneLine joins the lines of a message, as a driver's error may have
@@ -245,6 +298,16 @@ func (c *common) openStore(ctx context.Context, log *slog.Logger, opts sqlite.Op
 		return nil, usagef("--db-timeout must be a duration above 0 and at most %s (the HTTP write timeout is 1m), not %q", maxDBTimeout, c.dbTimeout)
 	}
 	return postgres.Open(ctx, c.db, log, postgres.Options{PoolSize: int32(size), Migrate: true, Timeout: timeout})
+}
+
+// open sets up the logger the flags ask for, writing to stderr, and opens
+// the backend with it (see openStore).
+func (c *common) open(ctx context.Context, stderr io.Writer, opts sqlite.Options) (userdata.Store, error) {
+	log, err := c.logger(stderr)
+	if err != nil {
+		return nil, err
+	}
+	return c.openStore(ctx, log, opts)
 }
 
 // location names the database for the log: the absolute path of a SQLite

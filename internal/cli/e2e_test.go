@@ -384,3 +384,62 @@ func TestBackupWhileServing(t *testing.T) {
 		t.Errorf("%d of the %d users acknowledged before the backup are not in the copy", missing, len(before))
 	}
 }
+
+// exitStatus runs the binary and returns its exit status and standard
+// error.
+func exitStatus(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), binary, args...)
+	cmd.Env = append(os.Environ(), "TOURD_DB=", "TOURD_ADDR=")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	cmd.Run()
+	return cmd.ProcessState.ExitCode(), stderr.String()
+}
+
+// Projects, environments and tokens are provisioned through the binary on
+// every backend, and a key made by ids opens the environment they name.
+func TestProvisioningEndToEnd(t *testing.T) {
+	backendtest.Run(t, func(t *testing.T, b backendtest.Backend) {
+		db := b.DSN(t)
+		if b.Name == "sqlite" {
+			if code, stderr := exitStatus(t, "projects", "list", "--db", db); code != 1 || !strings.Contains(stderr, "no database at") {
+				t.Errorf("projects list without a database: exit status %d, %q", code, stderr)
+			}
+			newKey(t, db) // these commands never create a SQLite database
+		}
+		var p struct {
+			ID           string
+			Environments []struct{ ID string }
+		}
+		if err := json.Unmarshal([]byte(tourd(t, "projects", "create", "--db", db, "--name", "acme", "--json")), &p); err != nil {
+			t.Fatal(err)
+		}
+		staging := lastLine(tourd(t, "environments", "create", "--db", db, "--project", p.ID, "--name", "staging"))
+		if code, stderr := exitStatus(t, "tokens", "create", "--db", db, "--project", p.ID, "--scopes", "user:read"); code != 2 ||
+			stderr != "tourd: tokens create: --environments is required: scopes user:read act on an environment's data\n" {
+			t.Errorf("tokens create without --environments: exit status %d, %q", code, stderr)
+		}
+		token := lastLine(tourd(t, "tokens", "create", "--db", db, "--project", p.ID, "--scopes", "user:read,user:write", "--environments", staging, "--expires-in", "1h"))
+		if !regexp.MustCompile(`^utp_[A-Za-z0-9_-]{43}$`).MatchString(token) {
+			t.Fatalf("tokens create printed %q as its last line", token)
+		}
+		if list := tourd(t, "tokens", "list", "--db", db, "--project", p.ID); strings.Contains(list, token) || strings.Count(list, "\n") != 2 || !strings.Contains(list, staging) {
+			t.Errorf("tokens list:\n%s", list)
+		}
+		if got := tourd(t, "tokens", "revoke", "--db", db, token); got != "revoked\n" {
+			t.Errorf("tokens revoke: %q", got)
+		}
+		if list := tourd(t, "projects", "list", "--db", db); !strings.Contains(list, staging) {
+			t.Errorf("projects list:\n%s", list)
+		}
+		key := newKey(t, db, "--project", p.ID, "--environment", staging)
+		s := serve(t, db)
+		if code, body := s.request(t, "POST", "/v1/users", key, strings.NewReader(`{"id":"u1"}`)); code != 201 {
+			t.Errorf("POST /v1/users with a key made by ids: %d %v", code, body)
+		}
+		if code, body := s.request(t, "GET", "/v1/users/u1", newKey(t, db, "--project", p.ID, "--environment", "staging"), nil); code != 200 {
+			t.Errorf("a key of the same environment by name: %d %v", code, body)
+		}
+	})
+}

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -15,26 +14,17 @@ import (
 )
 
 func runKeys(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return usagef("keys: missing subcommand: want one of %s", strings.Join(names("keys "), ", "))
-	}
-	sub := args[0]
-	if sub == "-h" || sub == "--help" {
-		fmt.Fprintln(stdout, "usage: tourd keys <subcommand> [flags] [arguments]\n\nsubcommands:")
-		writeCommands(stdout, "keys ")
-		fmt.Fprintln(stdout, "\nRun 'tourd keys <subcommand> --help' for a subcommand's flags.")
-		return nil
-	}
-	if !slices.Contains(names("keys "), sub) {
-		return usagef("keys: unknown subcommand %q: want one of %s", sub, strings.Join(names("keys "), ", "))
+	sub, err := subcommand("keys", args, stdout)
+	if sub == "" {
+		return err
 	}
 	fs := flag.NewFlagSet("keys "+sub, flag.ContinueOnError)
 	var c common
 	c.register(fs, getenv)
 	var project, environment *string
 	if sub == "create" {
-		project = fs.String("project", "default", "project name; created if missing")
-		environment = fs.String("environment", "production", "environment name; created if missing")
+		project = fs.String("project", "default", "project id or name; created if no name matches")
+		environment = fs.String("environment", "production", "environment id or name; created if no name matches")
 	}
 	pos, err := parse(fs, args[1:], stdout)
 	if err != nil {
@@ -43,11 +33,7 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 	if sub == "create" && (strings.TrimSpace(*project) == "" || strings.TrimSpace(*environment) == "") {
 		return usagef("keys create: --project and --environment must not be empty")
 	}
-	log, err := c.logger(stderr)
-	if err != nil {
-		return err
-	}
-	store, err := c.openStore(ctx, log, sqlite.Options{Create: sub == "create"})
+	store, err := c.open(ctx, stderr, sqlite.Options{Create: sub == "create"})
 	if err != nil {
 		return err
 	}
@@ -57,13 +43,14 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 		key, hash, prefix := userdata.NewKey()
 		k, err := store.CreateKey(ctx, *project, *environment, hash, prefix)
 		if err != nil {
-			return fmt.Errorf("keys create: %w", err)
+			return failed("keys create", err)
 		}
-		fmt.Fprintf(stdout, "created key %s for project %q, environment %q; it is shown only once:\n%s\n", k.ID, k.Project, k.Environment, key)
+		fmt.Fprintf(stdout, "created key %s for project %q (%s), environment %q (%s); it is shown only once:\n%s\n",
+			k.ID, k.Project, k.ProjectID, k.Environment, k.EnvironmentID, key)
 	case "list":
 		keys, err := store.ListKeys(ctx)
 		if err != nil {
-			return fmt.Errorf("keys list: %w", err)
+			return failed("keys list", err)
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tPROJECT\tENVIRONMENT\tCREATED\tACTIVE\tPREFIX")
@@ -80,7 +67,7 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 			if userdata.IsNotFound(err, userdata.ResourceKey) {
 				return errors.New("keys revoke: no such key")
 			}
-			return fmt.Errorf("keys revoke: %w", err)
+			return failed("keys revoke", err)
 		}
 		fmt.Fprintln(stdout, "revoked")
 	}
@@ -94,11 +81,7 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if _, err := parse(fs, args, stdout); err != nil {
 		return err
 	}
-	log, err := c.logger(stderr)
-	if err != nil {
-		return err
-	}
-	store, err := c.openStore(ctx, log, sqlite.Options{}) // opening applies pending migrations
+	store, err := c.open(ctx, stderr, sqlite.Options{}) // opening applies pending migrations
 	if err != nil {
 		return err
 	}

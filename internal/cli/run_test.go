@@ -23,7 +23,7 @@ func run(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	return out.String(), errOut.String(), code
 }
 
-const commandList = "serve, keys, migrate, backup, version, help"
+const commandList = "serve, keys, projects, environments, tokens, migrate, backup, version, help"
 
 // Every command and subcommand prints its usage on stdout for -h, --help
 // and tourd help, and exits 0.

@@ -15,7 +15,8 @@ import (
 func noEnv(string) string { return "" }
 
 // Only serve and keys create create a SQLite database, saying where; the
-// other commands say there is none.
+// other commands, those of projects, environments and tokens included, say
+// there is none.
 func TestMissingSQLiteDatabase(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tourd.db")
 	db := "sqlite:" + path
@@ -23,6 +24,12 @@ func TestMissingSQLiteDatabase(t *testing.T) {
 		{"keys", "list", "--db", db},
 		{"keys", "revoke", "--db", db, "ak_x"},
 		{"migrate", "--db", db},
+		{"projects", "create", "--db", db, "--name", "acme"},
+		{"projects", "list", "--db", db},
+		{"environments", "create", "--db", db, "--project", "p", "--name", "staging"},
+		{"tokens", "create", "--db", db, "--project", "p", "--scopes", "attribute:read"},
+		{"tokens", "list", "--db", db},
+		{"tokens", "revoke", "--db", db, "utp_x"},
 	} {
 		err := run(t.Context(), args, noEnv, io.Discard, io.Discard)
 		want := "no database at " + path + "; run tourd serve or tourd keys create to create one"

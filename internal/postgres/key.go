@@ -12,7 +12,7 @@ import (
 
 const qAuthenticate = `SELECT e.project_id, e.id FROM api_keys k
 	JOIN environments e ON e.id = k.environment_id
-	WHERE k.key_hash = $1 AND k.active`
+	WHERE k.key_hash = $1 AND k.active AND e.deleted_at IS NULL`
 
 // Authenticate returns the tenant of the active key with the given hash. It
 // returns CodeForbidden for an unknown or revoked key, and CodeUnavailable
@@ -45,8 +45,11 @@ const tenantsLock int64 = 0x746f7572645f746e
 const (
 	qLockTenants  = `SELECT pg_advisory_xact_lock($1)`
 	qFindProjects = `SELECT id, name, '' FROM projects WHERE id = $1 OR name = $1 ORDER BY created_at, id`
-	qFindEnvs     = `SELECT id, name, project_id FROM environments
-		WHERE deleted_at IS NULL AND (id = $1 OR (project_id = $2 AND name = $1)) ORDER BY created_at, id`
+	// qFindEnvs selects the environments keys create may name: by id (a
+	// deleted one counts as no project's) or, among the project's live
+	// ones, by name.
+	qFindEnvs = `SELECT id, name, CASE WHEN deleted_at IS NULL THEN project_id ELSE '' END FROM environments
+		WHERE id = $1 OR (project_id = $2 AND name = $1 AND deleted_at IS NULL) ORDER BY created_at, id`
 	qInsertKey = `INSERT INTO api_keys (id, environment_id, key_hash, prefix, active, created_at) VALUES ($1, $2, $3, $4, true, $5)`
 )
 
@@ -55,29 +58,20 @@ const (
 // definitions, its first environment primary) when no name matches, in one
 // transaction.
 func (s *Store) CreateKey(ctx context.Context, project, environment, keyHash, prefix string) (*userdata.APIKey, error) {
-	ctx, cancel := s.bound(ctx)
-	defer cancel()
 	k := &userdata.APIKey{ID: userdata.NewID(), Prefix: prefix, Active: true}
-	err := s.retry(ctx, "create key", func() error {
-		k.CreatedAt = s.now()
-		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			return createKey(ctx, tx, k, project, environment, keyHash)
-		})
+	err := s.transact(ctx, "create key", func(ctx context.Context, tx pgx.Tx, now time.Time) error {
+		p, e, err := keyTenant(ctx, tx, project, environment, now)
+		if err != nil {
+			return err
+		}
+		k.ProjectID, k.Project, k.EnvironmentID, k.Environment, k.CreatedAt = p.ID, p.Name, e.ID, e.Name, now
+		_, err = tx.Exec(ctx, qInsertKey, k.ID, e.ID, keyHash, k.Prefix, now)
+		return err
 	})
 	if err != nil {
-		return nil, translate("create key", err)
+		return nil, err
 	}
 	return k, nil
-}
-
-func createKey(ctx context.Context, tx pgx.Tx, k *userdata.APIKey, project, environment, keyHash string) error {
-	p, e, err := keyTenant(ctx, tx, project, environment, k.CreatedAt)
-	if err != nil {
-		return err
-	}
-	k.ProjectID, k.Project, k.EnvironmentID, k.Environment = p.ID, p.Name, e.ID, e.Name
-	_, err = tx.Exec(ctx, qInsertKey, k.ID, e.ID, keyHash, k.Prefix, k.CreatedAt)
-	return err
 }
 
 // keyTenant finds the project and environment keys create names, each by
@@ -134,21 +128,30 @@ const qRevokeKey = `WITH revoked AS (UPDATE api_keys SET active = false WHERE id
 // RevokeKey deactivates the key with the given id or hash. It returns
 // CodeNotFound for ResourceKey when neither matches a key.
 func (s *Store) RevokeKey(ctx context.Context, idOrHash string) error {
+	return s.revoke(ctx, "revoke key", userdata.ResourceKey, qRevokeKey, idOrHash)
+}
+
+// revoke runs query, which revokes the keys or tokens idOrHash names (its
+// $1; args follow), counts them and notifies every process listening to
+// forget what it caches (keys, tokens and environments). It returns once
+// this process forgot, and its listener heard the notification (see
+// awaitRevocation); CodeNotFound for resource when nothing was revoked.
+func (s *Store) revoke(ctx context.Context, op, resource, query, idOrHash string, args ...any) error {
 	if !storable(idOrHash) {
-		return userdata.NotFound(userdata.ResourceKey)
+		return userdata.NotFound(resource)
 	}
 	var n int64
 	heard := s.keyEpoch.heard.Load()
 	qctx, cancel := s.bound(ctx)
 	defer cancel()
-	err := s.retry(qctx, "revoke key", func() error {
-		return s.pool.QueryRow(qctx, qRevokeKey, idOrHash).Scan(&n, nil)
+	err := s.retry(qctx, op, func() error {
+		return s.pool.QueryRow(qctx, query, append([]any{idOrHash}, args...)...).Scan(&n, nil)
 	})
 	if err == nil && n == 0 {
-		err = userdata.NotFound(userdata.ResourceKey)
+		err = userdata.NotFound(resource)
 	}
 	if err != nil {
-		return translate("revoke key", err)
+		return translate(op, err)
 	}
 	s.keyEpoch.gen.Add(1) // this process forgets at once
 	s.awaitRevocation(ctx, heard)

@@ -8,8 +8,9 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// keysChannel is the NOTIFY channel on which a revocation reaches every
-// tourd process.
+// keysChannel is the NOTIFY channel on which a revocation (of a key or a
+// personal token) or a change of an environment reaches every tourd
+// process, which then forgets the keys, tokens and environments it caches.
 const keysChannel = "tourd_keys"
 
 // RevokeKey returns once every running tourd process has heard of the

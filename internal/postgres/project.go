@@ -2,12 +2,139 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"tourd/internal/userdata"
 )
+
+// transact runs fn in a transaction stamped now, under the store's
+// deadline, again while it fails for a reason a new attempt can cure (see
+// retry), and translates its error.
+func (s *Store) transact(ctx context.Context, op string, fn func(ctx context.Context, tx pgx.Tx, now time.Time) error) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	err := s.retry(ctx, op, func() error {
+		now := s.now()
+		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return fn(ctx, tx, now) })
+	})
+	return translate(op, err)
+}
+
+// CreateProject creates a project with its primary environment, seeded
+// with the predefined definitions.
+func (s *Store) CreateProject(ctx context.Context, name string) (*userdata.Project, error) {
+	var p *userdata.Project
+	err := s.transact(ctx, "create project", func(ctx context.Context, tx pgx.Tx, now time.Time) (err error) {
+		p, err = createProject(ctx, tx, name, userdata.PrimaryEnvironment, now)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+const (
+	qListProjects = `SELECT id, name, created_at FROM projects ORDER BY created_at, id`
+	qEnvironment  = `SELECT id, project_id, name, is_primary, token, created_at, updated_at FROM environments WHERE deleted_at IS NULL`
+)
+
+// ListProjects returns every project, oldest first, with its live
+// environments in creation order.
+func (s *Store) ListProjects(ctx context.Context) ([]*userdata.Project, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	rows, _ := s.pool.Query(ctx, qListProjects)
+	projects, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*userdata.Project, error) {
+		p := &userdata.Project{}
+		return p, r.Scan(&p.ID, &p.Name, &p.CreatedAt)
+	})
+	if err != nil {
+		return nil, translate("list projects", err)
+	}
+	rows, _ = s.pool.Query(ctx, qEnvironment+" ORDER BY created_at, id")
+	envs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*userdata.Environment, error) {
+		e, err := scanEnvironment(r)
+		return &e, err
+	})
+	if err != nil {
+		return nil, translate("list projects", err)
+	}
+	userdata.GroupEnvironments(projects, envs)
+	return projects, nil
+}
+
+func scanEnvironment(r pgx.Row) (userdata.Environment, error) {
+	var e userdata.Environment
+	err := r.Scan(&e.ID, &e.ProjectID, &e.Name, &e.IsPrimary, &e.Token, &e.CreatedAt, &e.UpdatedAt)
+	return e, err
+}
+
+const qProjectExists = `SELECT EXISTS (SELECT FROM projects WHERE id = $1)`
+
+// projectExists returns CodeNotFound for ResourceProject unless there is a
+// project with the given id.
+func projectExists(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, id string) error {
+	var ok bool
+	if err := q.QueryRow(ctx, qProjectExists, id).Scan(&ok); err != nil {
+		return err
+	}
+	if !ok {
+		return userdata.NotFound(userdata.ResourceProject)
+	}
+	return nil
+}
+
+// CreateEnvironment adds a non-primary environment to a project. It returns
+// CodeNotFound for ResourceProject when there is no such project.
+func (s *Store) CreateEnvironment(ctx context.Context, projectID, name string) (*userdata.Environment, error) {
+	if !storable(projectID) {
+		return nil, userdata.NotFound(userdata.ResourceProject)
+	}
+	var e *userdata.Environment
+	err := s.transact(ctx, "create environment", func(ctx context.Context, tx pgx.Tx, now time.Time) error {
+		if err := projectExists(ctx, tx, projectID); err != nil {
+			return err
+		}
+		var err error
+		e, err = createEnvironment(ctx, tx, projectID, name, false, now)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Environment returns a live environment by id: from the cache, or read
+// and cached. It returns CodeNotFound for ResourceEnvironment when there
+// is none, and CodeUnavailable when it is not cached and the database
+// cannot be asked.
+func (s *Store) Environment(ctx context.Context, id string) (*userdata.Environment, error) {
+	e, err := s.envs.Get(ctx, id, s.lookupEnvironment)
+	if err != nil {
+		return nil, err
+	}
+	return &e, nil
+}
+
+func (s *Store) lookupEnvironment(ctx context.Context, id string) (userdata.Environment, error) {
+	if !storable(id) {
+		return userdata.Environment{}, userdata.NotFound(userdata.ResourceEnvironment)
+	}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	e, err := scanEnvironment(s.pool.QueryRow(ctx, qEnvironment+" AND id = $1", id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return e, userdata.NotFound(userdata.ResourceEnvironment)
+	}
+	return e, translate("environment", err)
+}
 
 const (
 	qInsertProject     = `INSERT INTO projects (id, name, created_at) VALUES ($1, $2, $3)`
@@ -19,6 +146,9 @@ const (
 // and its primary environment, named envName.
 func createProject(ctx context.Context, tx pgx.Tx, name, envName string, now time.Time) (*userdata.Project, error) {
 	if err := userdata.CheckName("project", name); err != nil {
+		return nil, err
+	}
+	if err := userdata.CheckName("environment", envName); err != nil {
 		return nil, err
 	}
 	p := &userdata.Project{ID: userdata.NewID(), Name: name, CreatedAt: now}

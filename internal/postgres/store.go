@@ -44,6 +44,9 @@ type Store struct {
 	timeout time.Duration // see Options.Timeout
 
 	keys       *userdata.Cache[userdata.Tenant]
+	tokens     *userdata.TokenCache
+	touches    userdata.Touches                      // recording tokens' use
+	envs       *userdata.Cache[userdata.Environment] // on keyEpoch too: changing an environment must notify keysChannel
 	keyEpoch   keyEpoch
 	stopListen context.CancelFunc
 	listenDone chan struct{}
@@ -130,6 +133,8 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config, log *slog.Logger, opts
 	s.writes = coalescer[*write]{lanes: lanes(), maxGroup: maxGroup, maxQueue: maxQueue, run: s.runWrites}
 	s.reads = coalescer[*lookup]{lanes: lanes(), maxGroup: maxGroup, maxQueue: maxQueue, run: s.runLookups}
 	s.keys = userdata.NewCache[userdata.Tenant](s.keyEpoch.epoch, maxKeyAge)
+	s.tokens = userdata.NewTokenCache(s.keyEpoch.epoch, maxKeyAge)
+	s.envs = userdata.NewCache[userdata.Environment](s.keyEpoch.epoch, maxKeyAge)
 	lctx, cancel := context.WithCancel(context.Background())
 	s.stopListen = cancel
 	go s.listenKeys(lctx, cfg.ConnConfig)

@@ -8,7 +8,8 @@ import (
 	"tourd/internal/userdata"
 )
 
-// Authenticate returns the tenant of the active key with the given hash.
+// Authenticate returns the tenant of the active key with the given hash,
+// whose environment is live.
 func (s *Store) Authenticate(ctx context.Context, keyHash string) (userdata.Tenant, error) {
 	return s.keys.Get(ctx, keyHash, s.lookupKey)
 }
@@ -18,7 +19,7 @@ func (s *Store) lookupKey(ctx context.Context, keyHash string) (userdata.Tenant,
 	var t userdata.Tenant
 	err := s.r.QueryRowContext(ctx, `SELECT e.project_id, e.id FROM api_keys k
 		JOIN environments e ON e.id = k.environment_id
-		WHERE k.key_hash = ? AND k.active = 1`, keyHash).Scan(&t.ProjectID, &t.EnvironmentID)
+		WHERE k.key_hash = ? AND k.active = 1 AND e.deleted_at IS NULL`, keyHash).Scan(&t.ProjectID, &t.EnvironmentID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, userdata.Errorf(userdata.CodeForbidden, "Invalid API key provided")
 	}
@@ -46,6 +47,12 @@ func (s *Store) CreateKey(ctx context.Context, project, environment, keyHash, pr
 	return k, nil
 }
 
+// qFindEnvironments selects the environments keys create may name: by id
+// (a deleted one counts as no project's) or, among the project's live
+// ones, by name.
+const qFindEnvironments = `SELECT id, name, CASE WHEN deleted_at IS NULL THEN project_id ELSE '' END FROM environments
+	WHERE id = ? OR (project_id = ? AND name = ? AND deleted_at IS NULL) ORDER BY created_at, id`
+
 // keyTenant finds the project and environment keys create names, each by
 // id or name, or creates them.
 func (w *wtx) keyTenant(project, environment string) (p, e userdata.Named, err error) {
@@ -62,8 +69,7 @@ func (w *wtx) keyTenant(project, environment string) (p, e userdata.Named, err e
 		env := created.Environments[0]
 		return userdata.Named{ID: created.ID, Name: created.Name}, userdata.Named{ID: env.ID, Name: env.Name, Project: created.ID}, nil
 	}
-	e, found, err = w.resolve("environment", environment, p.ID, `SELECT id, name, project_id FROM environments
-		WHERE deleted_at IS NULL AND (id = ? OR (project_id = ? AND name = ?)) ORDER BY created_at, id`, environment, p.ID, environment)
+	e, found, err = w.resolve("environment", environment, p.ID, qFindEnvironments, environment, p.ID, environment)
 	if err != nil || found {
 		return p, e, err
 	}
@@ -104,14 +110,24 @@ func (s *Store) listKeys(ctx context.Context) ([]*userdata.APIKey, error) {
 // RevokeKey deactivates the key with the given id or hash, and signals
 // every process using the database to forget cached keys.
 func (s *Store) RevokeKey(ctx context.Context, idOrHash string) error {
+	return s.revoke(ctx, userdata.ResourceKey, func(w *wtx) (sql.Result, error) {
+		return w.exec("UPDATE api_keys SET active = 0 WHERE id = ? OR key_hash = ?", idOrHash, idOrHash)
+	})
+}
+
+// revoke runs update, which revokes keys or tokens, and then tells every
+// process using the database to forget what it caches (keys, tokens and
+// environments: see keyMarker). It returns CodeNotFound for resource when
+// update changes no row.
+func (s *Store) revoke(ctx context.Context, resource string, update func(w *wtx) (sql.Result, error)) error {
 	err := s.write(ctx, func(w *wtx) error {
-		res, err := w.exec("UPDATE api_keys SET active = 0 WHERE id = ? OR key_hash = ?", idOrHash, idOrHash)
+		res, err := update(w)
 		if err != nil {
 			return err
 		}
 		n, err := res.RowsAffected()
 		if err == nil && n == 0 {
-			err = userdata.NotFound(userdata.ResourceKey)
+			err = userdata.NotFound(resource)
 		}
 		return err
 	})

@@ -10,17 +10,18 @@ import (
 	"unsafe"
 )
 
-// maxKeyAge bounds how long a cached key lives even while the marker says
-// nothing changed, as on PostgreSQL: if the marker file is lost (deleted,
-// or replaced by a new one the server has not mapped), a revoked key is
-// still refused within this time.
+// maxKeyAge bounds how long a cached key (or token, or environment) lives
+// even while the marker says nothing changed, as on PostgreSQL: if the
+// marker file is lost (deleted, or replaced by a new one the server has
+// not mapped), a revoked key is still refused within this time.
 var maxKeyAge = 30 * time.Second
 
 // keyMarker is how processes sharing a SQLite file tell each other that a
-// key was revoked: a file beside the database holding a counter, which
-// the revoking process increments after committing. Each process maps the
-// file into memory, so reading the epoch of its userdata.KeyCache is one
-// memory load, not a query nor even a system call.
+// key or a personal token was revoked, or an environment changed: a file
+// beside the database holding a counter, which the revoking process
+// increments after committing. Each process maps the file into memory, so
+// reading the epoch of its caches (userdata.Cache: keys, tokens and
+// environments) is one memory load, not a query nor even a system call.
 //
 // The mapping lives as long as the marker: it is unmapped only once
 // nothing can read it any more (a cleanup when the marker is garbage), not

@@ -1,13 +1,135 @@
 package sqlite
 
 import (
+	"context"
+	"database/sql"
+	"errors"
+
 	"tourd/internal/userdata"
 )
+
+// CreateProject creates a project with its primary environment, seeded
+// with the predefined definitions.
+func (s *Store) CreateProject(ctx context.Context, name string) (*userdata.Project, error) {
+	var p *userdata.Project
+	err := s.write(ctx, func(w *wtx) (err error) {
+		p, err = w.createProject(name, userdata.PrimaryEnvironment)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+const qEnvironment = `SELECT id, project_id, name, is_primary, token, created_at, updated_at FROM environments WHERE deleted_at IS NULL`
+
+// ListProjects returns every project, oldest first, with its live
+// environments in creation order.
+func (s *Store) ListProjects(ctx context.Context) ([]*userdata.Project, error) {
+	projects, err := s.listProjects(ctx)
+	return projects, s.fault(err)
+}
+
+func (s *Store) listProjects(ctx context.Context) ([]*userdata.Project, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT id, name, created_at FROM projects ORDER BY created_at, id")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var projects []*userdata.Project
+	for rows.Next() {
+		p := &userdata.Project{}
+		var created int64
+		if err := rows.Scan(&p.ID, &p.Name, &created); err != nil {
+			return nil, err
+		}
+		p.CreatedAt = fromMicros(created)
+		projects = append(projects, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	envRows, err := s.r.QueryContext(ctx, qEnvironment+" ORDER BY created_at, id")
+	if err != nil {
+		return nil, err
+	}
+	defer envRows.Close()
+	var envs []*userdata.Environment
+	for envRows.Next() {
+		e, err := scanEnvironment(envRows)
+		if err != nil {
+			return nil, err
+		}
+		envs = append(envs, &e)
+	}
+	userdata.GroupEnvironments(projects, envs)
+	return projects, envRows.Err()
+}
+
+func scanEnvironment(r interface{ Scan(...any) error }) (userdata.Environment, error) {
+	var e userdata.Environment
+	var created, updated int64
+	err := r.Scan(&e.ID, &e.ProjectID, &e.Name, &e.IsPrimary, &e.Token, &created, &updated)
+	e.CreatedAt, e.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return e, err
+}
+
+// projectExists returns CodeNotFound for ResourceProject unless there is a
+// project with the given id.
+func projectExists(ctx context.Context, q querier, id string) error {
+	var one int
+	err := q.QueryRowContext(ctx, "SELECT 1 FROM projects WHERE id = ?", id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return userdata.NotFound(userdata.ResourceProject)
+	}
+	return err
+}
+
+// CreateEnvironment adds a non-primary environment to a project. It returns
+// CodeNotFound for ResourceProject when there is no such project.
+func (s *Store) CreateEnvironment(ctx context.Context, projectID, name string) (*userdata.Environment, error) {
+	var e *userdata.Environment
+	err := s.write(ctx, func(w *wtx) error {
+		if err := projectExists(w.ctx, w.q, projectID); err != nil {
+			return err
+		}
+		var err error
+		e, err = w.createEnvironment(projectID, name, false)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Environment returns a live environment by id: from the cache, or read
+// and cached. It returns CodeNotFound for ResourceEnvironment when there
+// is none.
+func (s *Store) Environment(ctx context.Context, id string) (*userdata.Environment, error) {
+	e, err := s.envs.Get(ctx, id, s.lookupEnvironment)
+	if err != nil {
+		return nil, err
+	}
+	return &e, nil
+}
+
+func (s *Store) lookupEnvironment(ctx context.Context, id string) (userdata.Environment, error) {
+	e, err := scanEnvironment(s.r.QueryRowContext(ctx, qEnvironment+" AND id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return e, userdata.NotFound(userdata.ResourceEnvironment)
+	}
+	return e, s.fault(err)
+}
 
 // createProject inserts a project, seeded with the predefined definitions,
 // and its primary environment, named envName.
 func (w *wtx) createProject(name, envName string) (*userdata.Project, error) {
 	if err := userdata.CheckName("project", name); err != nil {
+		return nil, err
+	}
+	if err := userdata.CheckName("environment", envName); err != nil {
 		return nil, err
 	}
 	p := &userdata.Project{ID: userdata.NewID(), Name: name, CreatedAt: w.now}

@@ -30,16 +30,19 @@ const maxBatch = 128
 
 // Store is the SQLite implementation of userdata.Store.
 type Store struct {
-	path   string    // the database file, absolute
-	rdb    *sql.DB   // readers: many connections, query_only
-	wdb    *sql.DB   // holds the writer's one connection
-	r      *stmts    // prepared reads on rdb
-	wconn  *sql.Conn // the writer's connection, owned by the writer goroutine
-	w      *stmts    // prepared writes on wconn
-	log    *slog.Logger
-	keys   *userdata.Cache[userdata.Tenant]
-	marker *keyMarker
-	lock   *os.File // the server lock, with Options.Exclusive
+	path    string    // the database file, absolute
+	rdb     *sql.DB   // readers: many connections, query_only
+	wdb     *sql.DB   // holds the writer's one connection
+	r       *stmts    // prepared reads on rdb
+	wconn   *sql.Conn // the writer's connection, owned by the writer goroutine
+	w       *stmts    // prepared writes on wconn
+	log     *slog.Logger
+	keys    *userdata.Cache[userdata.Tenant]
+	tokens  *userdata.TokenCache
+	touches userdata.Touches                      // recording tokens' use
+	envs    *userdata.Cache[userdata.Environment] // on the key marker too: changing an environment must bump it
+	marker  *keyMarker
+	lock    *os.File // the server lock, with Options.Exclusive
 
 	rows  *rowCache          // nil unless Options.Exclusive
 	batch map[rowKey]*entity // rows the current batch wrote; writer-owned
@@ -215,6 +218,8 @@ func openWith(ctx context.Context, path string, log *slog.Logger, wdb *sql.DB, c
 		defs:    map[defKey]struct{}{},
 	}
 	s.keys = userdata.NewCache[userdata.Tenant](s.marker.epoch, maxKeyAge)
+	s.tokens = userdata.NewTokenCache(s.marker.epoch, maxKeyAge)
+	s.envs = userdata.NewCache[userdata.Environment](s.marker.epoch, maxKeyAge)
 	return s, nil
 }
 

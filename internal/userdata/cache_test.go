@@ -60,7 +60,7 @@ func TestCache(t *testing.T) {
 // entries, and an expired token is refused at once, cached or not.
 func TestTokenCache(t *testing.T) {
 	c := userdata.NewTokenCache(func() int64 { return 0 }, time.Hour)
-	expires := time.Now().Add(50 * time.Millisecond)
+	expires := time.Now().Add(200 * time.Millisecond)
 	lookups := 0
 	lookup := func(ctx context.Context, hash string) (userdata.Principal, error) {
 		lookups++

@@ -15,7 +15,7 @@ type ImportResult struct {
 type Store interface {
 	// Authenticate returns the tenant of the active key whose hash is
 	// keyHash (see HashKey). It returns CodeForbidden for an unknown or
-	// revoked key.
+	// revoked key, and for a key of a deleted environment.
 	Authenticate(ctx context.Context, keyHash string) (Tenant, error)
 
 	// UpsertUser creates or updates a user with its companies and
@@ -74,14 +74,61 @@ type Store interface {
 	ListEvents(ctx context.Context, t Tenant, f EventFilter) (*List[*Event], error)
 
 	// CreateKey stores a new active key (by its hash and display prefix) for
-	// the named environment of the named project, creating both, and
-	// seeding a new project's predefined definitions, when missing.
+	// an environment of a project, each given by id or by name (an id wins
+	// over a name), creating both when no name matches: a new project is
+	// seeded with the predefined definitions and its first environment is
+	// its primary. It returns CodeInvalid for a name that matches several
+	// projects or environments (listing their ids), for the id of another
+	// project's environment, and for a name CheckName refuses.
 	CreateKey(ctx context.Context, project, environment, keyHash, prefix string) (*APIKey, error)
 	// ListKeys returns every key, oldest first.
 	ListKeys(ctx context.Context) ([]*APIKey, error)
 	// RevokeKey deactivates the key with the given id or hash. It returns
 	// CodeNotFound for ResourceKey when neither matches a key.
 	RevokeKey(ctx context.Context, idOrHash string) error
+
+	// CreateProject creates a project with one environment, its primary,
+	// named PrimaryEnvironment, and seeds the predefined definitions as
+	// CreateKey seeds a new project. It returns CodeInvalid for a name
+	// CheckName refuses.
+	CreateProject(ctx context.Context, name string) (*Project, error)
+	// ListProjects returns every project, oldest first, each with its live
+	// environments in creation order (its primary first).
+	ListProjects(ctx context.Context) ([]*Project, error)
+	// CreateEnvironment adds a non-primary environment to a project. It
+	// returns CodeNotFound for ResourceProject when there is no such
+	// project, and CodeInvalid for a name CheckName refuses.
+	CreateEnvironment(ctx context.Context, projectID, name string) (*Environment, error)
+	// Environment returns a live environment by id, from a cache that
+	// changes to environments invalidate (through the epoch of the key
+	// cache), so that most calls need no query. It returns CodeNotFound for
+	// ResourceEnvironment when there is none or it was deleted.
+	Environment(ctx context.Context, id string) (*Environment, error)
+
+	// CreateToken stores a new personal token of a project, by its hash. It
+	// returns CodeInvalid for an input Validate refuses or naming the first
+	// environment that is not a live environment of the project, and
+	// CodeNotFound for ResourceProject when there is no such project.
+	CreateToken(ctx context.Context, in TokenInput) (*Token, error)
+	// ListTokens returns the personal tokens of a project, or of every
+	// project when projectID is "", oldest first, revoked ones included.
+	// It returns CodeNotFound for ResourceProject when there is no such
+	// project.
+	ListTokens(ctx context.Context, projectID string) ([]*Token, error)
+	// RevokeToken revokes the personal token with the given id or hash, at
+	// once for every process sharing the database, as RevokeKey does; a
+	// revoked token keeps its first revocation time. It returns
+	// CodeNotFound for ResourceToken when neither matches a token.
+	RevokeToken(ctx context.Context, idOrHash string) error
+	// AuthenticateToken returns what the unrevoked personal token whose
+	// hash is given (HashKey of the whole token) may do, from a cache as
+	// Authenticate does (an entry goes at its token's expiry at the
+	// latest). It returns CodeForbidden for an unknown or revoked token,
+	// and CodeExpired, with the principal, for a token past its ExpiresAt.
+	// A token's use is recorded in LastUsedAt when the store reads it from
+	// the database (on a cache miss) and the recorded use is at least
+	// TokenUseInterval old, by a write that the call does not wait for.
+	AuthenticateToken(ctx context.Context, hash string) (Principal, error)
 
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error

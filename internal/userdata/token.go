@@ -4,13 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
-	"unicode/utf8"
 )
 
 // TokenPrefix starts every personal token of the v2 API (v2.md §3).
@@ -106,107 +105,6 @@ func joinCapabilities(cs []Capability) string {
 	return strings.Join(s, ", ")
 }
 
-// MaxNameBytes bounds the names of projects, environments and tokens.
-const MaxNameBytes = 255
-
-// CheckName returns a CodeInvalid error unless name is a usable name of a
-// project, environment or token (what): not blank, at most MaxNameBytes,
-// valid UTF-8 without NUL characters (which PostgreSQL cannot store).
-func CheckName(what, name string) error {
-	switch {
-	case strings.TrimSpace(name) == "":
-		return Errorf(CodeInvalid, "%s name must not be empty", what)
-	case len(name) > MaxNameBytes:
-		return Errorf(CodeInvalid, "%s name must be at most %d bytes", what, MaxNameBytes)
-	case !utf8.ValidString(name) || strings.ContainsRune(name, 0):
-		return Errorf(CodeInvalid, "%s name must be valid UTF-8 without NUL characters", what)
-	}
-	return nil
-}
-
-// Named is a project or environment as the command line names it: by id
-// or by name.
-type Named struct {
-	ID, Name string
-	Project  string // an environment's project; "" for a project
-}
-
-// Resolve picks the row that ref names among rows, those whose id or name
-// is ref (v2-cli.md): the one whose id it is, since an id wins over a
-// name; else the one of that name. It reports false when there is none,
-// and returns a CodeInvalid error listing the ids when the name is
-// ambiguous. what names the kind of row ("project", "environment"); for
-// environments, project is the one they must belong to, so that the id of
-// another project's environment is a CodeInvalid error too.
-func Resolve(what, ref, project string, rows []Named) (Named, bool, error) {
-	if i := slices.IndexFunc(rows, func(r Named) bool { return r.ID == ref }); i >= 0 {
-		if rows[i].Project != project {
-			return Named{}, false, Errorf(CodeInvalid, "%s %s is not of project %s", what, ref, project)
-		}
-		return rows[i], true, nil
-	}
-	switch len(rows) {
-	case 0:
-		return Named{}, false, nil
-	case 1:
-		return rows[0], true, nil
-	}
-	ids := make([]string, len(rows))
-	for i, r := range rows {
-		ids[i] = r.ID
-	}
-	return Named{}, false, Errorf(CodeInvalid, "%s name %q matches %d %ss: %s; give the id of one", what, ref, len(rows), what, strings.Join(ids, ", "))
-}
-
-// PrimaryEnvironment is the name of the primary environment CreateProject
-// gives a new project.
-const PrimaryEnvironment = "Production"
-
-// NewEnvironmentToken returns a new environment SDK token: 32 lowercase
-// hexadecimal digits (128 random bits), the form migrations give the
-// environments that existed before.
-func NewEnvironmentToken() string {
-	b := make([]byte, 16)
-	rand.Read(b) // never returns an error (crypto/rand)
-	return hex.EncodeToString(b)
-}
-
-// Project is a tenant of the v2 API: it owns definitions and environments.
-type Project struct {
-	ID           string
-	Name         string
-	CreatedAt    time.Time
-	Environments []*Environment // in creation order, the primary first
-}
-
-// Environment is a project's environment: it owns users, companies,
-// memberships and events.
-type Environment struct {
-	ID        string
-	ProjectID string
-	Name      string
-	IsPrimary bool
-	// Token is the environment's public SDK token: a random, stable public
-	// identifier, not a credential of this API.
-	Token     string
-	CreatedAt time.Time
-	UpdatedAt time.Time
-}
-
-// GroupEnvironments appends each environment, in order, to its project
-// among projects; environments of other projects are left out.
-func GroupEnvironments(projects []*Project, envs []*Environment) {
-	byID := make(map[string]*Project, len(projects))
-	for _, p := range projects {
-		byID[p.ID] = p
-	}
-	for _, e := range envs {
-		if p := byID[e.ProjectID]; p != nil {
-			p.Environments = append(p.Environments, e)
-		}
-	}
-}
-
 // TokenInput is a new personal token to store.
 type TokenInput struct {
 	ProjectID string
@@ -249,6 +147,18 @@ func (in *TokenInput) Validate() error {
 		return Errorf(CodeInvalid, "a token without scopes that act on an environment's data acts on every environment: give no environments")
 	}
 	return nil
+}
+
+// Token returns the stored token in describes, with the given id and
+// creation time, its times in UTC at the microsecond the databases keep.
+func (in *TokenInput) Token(id string, now time.Time) *Token {
+	t := &Token{ID: id, ProjectID: in.ProjectID, Name: in.Name, Prefix: in.Prefix, Scopes: in.Scopes,
+		Environments: in.Environments, CreatedAt: now.UTC().Truncate(time.Microsecond)}
+	if in.ExpiresAt != nil {
+		at := in.ExpiresAt.UTC().Truncate(time.Microsecond)
+		t.ExpiresAt = &at
+	}
+	return t
 }
 
 // EncodeTokenLists returns the stored forms of a token's scopes (their
@@ -328,6 +238,24 @@ const TokenUseInterval = time.Minute
 // never) is to be recorded as used at now.
 func TouchDue(last *time.Time, now time.Time) bool {
 	return last == nil || now.Sub(*last) >= TokenUseInterval
+}
+
+// Touches runs the writes that record tokens' use apart from the requests
+// that used them, at most one at a time per token, so that however many
+// requests read a token from the database at once, and however slow the
+// writes, they cost one goroutine per token.
+type Touches struct{ running sync.Map }
+
+// Go runs record in a new goroutine, unless the one it ran for the token
+// before is still running.
+func (t *Touches) Go(tokenID string, record func()) {
+	if _, busy := t.running.LoadOrStore(tokenID, struct{}{}); busy {
+		return
+	}
+	go func() {
+		defer t.running.Delete(tokenID)
+		record()
+	}()
 }
 
 // TokenCache is the cache of personal tokens: a Cache whose entries go at

@@ -113,6 +113,37 @@ func CheckMigrated(t *testing.T, s userdata.Store) {
 		t.Errorf("event after migration (-want +got):\n%s", diff)
 	}
 
+	// The tenancy of v2: every project has one primary environment, its
+	// first, and every environment a token of its own.
+	projects, err := s.ListProjects(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := map[string]bool{}
+	for _, p := range projects {
+		for _, e := range p.Environments {
+			if !envToken.MatchString(e.Token) || tokens[e.Token] {
+				t.Errorf("environment %s has token %q: want 32 hexadecimal digits of its own", e.ID, e.Token)
+			}
+			tokens[e.Token] = true
+			e.Token = ""
+		}
+	}
+	env := func(id, project, name string, primary bool, s int) *userdata.Environment {
+		return &userdata.Environment{ID: id, ProjectID: project, Name: name, IsPrimary: primary, CreatedAt: PreV2Time(s), UpdatedAt: PreV2Time(s)}
+	}
+	wantProjects := []*userdata.Project{
+		{ID: "p1", Name: "acme", CreatedAt: PreV2Time(0), Environments: []*userdata.Environment{
+			env("e1", "p1", "production", true, 0), env("a-staging", "p1", "staging", false, 2)}},
+		{ID: "p2", Name: "beta", CreatedAt: PreV2Time(1), Environments: []*userdata.Environment{env("e3", "p2", "production", true, 1)}},
+	}
+	if diff := cmp.Diff(wantProjects, projects); diff != "" {
+		t.Errorf("ListProjects after migration (-want +got):\n%s", diff)
+	}
+	if e, err := s.Environment(ctx, "a-staging"); err != nil || e.Name != "staging" || e.IsPrimary {
+		t.Errorf("Environment(a-staging) after migration: %+v, %v", e, err)
+	}
+
 	// Names still find the migrated rows.
 	_, hash, prefix := userdata.NewKey()
 	k, err := s.CreateKey(ctx, "acme", "staging", hash, prefix)
@@ -120,6 +151,9 @@ func CheckMigrated(t *testing.T, s userdata.Store) {
 		t.Errorf("CreateKey(acme, staging) after migration = %+v, %v; want a key of p1/a-staging", k, err)
 	}
 	user(t, s, staging, "dave", `{"new":true}`)
+	if e := createEnvironment(t, s, "p2", "production"); e.IsPrimary {
+		t.Errorf("a new environment of a migrated project is primary: %+v", e)
+	}
 }
 
 func boolWord(predefined bool) string {

@@ -18,6 +18,10 @@ func RunShared(t *testing.T, open PairOpener) {
 		a, b := open(t)
 		testRevocationAcrossStores(t, a, b)
 	})
+	t.Run("TokenRevocationAcrossStores", func(t *testing.T) {
+		a, b := open(t)
+		testTokenRevocationAcrossStores(t, a, b)
+	})
 	t.Run("KeysCreateOneTenant", func(t *testing.T) {
 		a, b := open(t)
 		testKeysCreateOneTenant(t, a, b)

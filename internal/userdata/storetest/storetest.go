@@ -21,6 +21,13 @@ func Run(t *testing.T, open Opener) {
 	}{
 		{"Keys", testKeys},
 		{"KeyTenants", testKeyTenants},
+		{"Projects", testProjects},
+		{"ProjectDefinitions", testProjectDefinitions},
+		{"EnvironmentLookup", testEnvironmentLookup},
+		{"Tokens", testTokens},
+		{"TokenRevocation", testTokenRevocation},
+		{"TokenExpiry", testTokenExpiry},
+		{"TokenLastUsed", testTokenLastUsed},
 		{"UpsertUser", testUpsertUser},
 		{"AttributeMerge", testAttributeMerge},
 		{"NumberFormat", testNumberFormat},
