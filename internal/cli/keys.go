@@ -81,7 +81,9 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if _, err := parse(fs, args, stdout); err != nil {
 		return err
 	}
-	store, err := c.open(ctx, stderr, sqlite.Options{}) // opening applies pending migrations
+	// Opening applies pending migrations; migrate also creates a missing
+	// SQLite database (v2-cli.md), saying where.
+	store, err := c.open(ctx, stderr, sqlite.Options{Create: true})
 	if err != nil {
 		return err
 	}

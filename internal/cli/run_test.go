@@ -120,7 +120,7 @@ func TestRunFailures(t *testing.T) {
 	}{
 		{[]string{"keys", "revoke", "--db", "sqlite:" + filepath.Join(dir, "a.db"), "ak_unknown"}, `^keys revoke: no such key$`},
 		{[]string{"keys", "list", "--db", "sqlite:" + dir}, `unable to open database file`}, // a directory
-		{[]string{"migrate", "--db", "sqlite:" + filepath.Join(dir, "none.db")}, `^no database at .*none.db; run tourd serve or tourd keys create to create one$`},
+		{[]string{"keys", "list", "--db", "sqlite:" + filepath.Join(dir, "none.db")}, `^no database at .*none.db; run tourd serve or tourd keys create to create one$`},
 		// No server listens on port 1; pgx tries with and without TLS and
 		// reports both attempts on separate lines.
 		{[]string{"keys", "list", "--db", "postgres://tourd@127.0.0.1:1/tourd"}, `failed to connect.*connection refused`},

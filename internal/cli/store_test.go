@@ -14,16 +14,15 @@ import (
 
 func noEnv(string) string { return "" }
 
-// Only serve and keys create create a SQLite database, saying where; the
-// other commands, those of projects, environments and tokens included, say
-// there is none.
+// Only serve, migrate and keys create create a SQLite database, saying
+// where; the other commands, those of projects, environments and tokens
+// included, say there is none.
 func TestMissingSQLiteDatabase(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tourd.db")
 	db := "sqlite:" + path
 	for _, args := range [][]string{
 		{"keys", "list", "--db", db},
 		{"keys", "revoke", "--db", db, "ak_x"},
-		{"migrate", "--db", db},
 		{"projects", "create", "--db", db, "--name", "acme"},
 		{"projects", "list", "--db", db},
 		{"environments", "create", "--db", db, "--project", "p", "--name", "staging"},
@@ -40,12 +39,18 @@ func TestMissingSQLiteDatabase(t *testing.T) {
 			t.Fatalf("tourd %v made %s: %v", args, path, err)
 		}
 	}
-	var stderr bytes.Buffer
-	if err := run(t.Context(), []string{"keys", "create", "--db", db}, noEnv, io.Discard, &stderr); err != nil {
-		t.Fatal(err)
+	for _, args := range [][]string{{"migrate"}, {"keys", "create"}} {
+		p := filepath.Join(t.TempDir(), "tourd.db")
+		var stderr bytes.Buffer
+		if err := run(t.Context(), append(args, "--db", "sqlite:"+p), noEnv, io.Discard, &stderr); err != nil {
+			t.Fatalf("tourd %v: %v", args, err)
+		}
+		if !strings.Contains(stderr.String(), "created new database") || !strings.Contains(stderr.String(), p) {
+			t.Errorf("tourd %v did not say it created %s: %s", args, p, stderr.String())
+		}
 	}
-	if !strings.Contains(stderr.String(), "created new database") || !strings.Contains(stderr.String(), path) {
-		t.Errorf("keys create did not say it created %s: %s", path, stderr.String())
+	if err := run(t.Context(), []string{"keys", "create", "--db", db}, noEnv, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
 	}
 	if err := run(t.Context(), []string{"keys", "list", "--db", db}, noEnv, io.Discard, io.Discard); err != nil {
 		t.Errorf("keys list once the database exists: %v", err)
