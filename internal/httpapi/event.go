@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"tourd/internal/httpapi/wire"
 	"tourd/internal/userdata"
 )
 
@@ -81,19 +82,19 @@ func (s *Server) trackEvent(r *http.Request, t userdata.Tenant) (int, any, error
 }
 
 func (s *Server) listEvents(r *http.Request, t userdata.Tenant) (int, any, error) {
-	q, err := parseQuery(r.URL.RawQuery)
+	q, err := wire.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return 0, nil, err
 	}
 	var f userdata.EventFilter
-	if f.PageRequest, err = q.page(createdAtOrder, createdAtOrderNames, createdAtOrder["-createdAt"]); err != nil {
+	if f.PageRequest, err = q.Page(wire.CreatedAtOrder, wire.CreatedAtOrderNames, wire.CreatedAtOrder["-createdAt"]); err != nil {
 		return 0, nil, err
 	}
 	for _, p := range []struct {
 		name string
 		dst  *string
 	}{{"userId", &f.UserID}, {"companyId", &f.CompanyID}, {"name", &f.Name}} {
-		if *p.dst, _, err = q.single(p.name); err != nil {
+		if *p.dst, _, err = q.Single(p.name); err != nil {
 			return 0, nil, err
 		}
 	}
@@ -101,5 +102,5 @@ func (s *Server) listEvents(r *http.Request, t userdata.Tenant) (int, any, error
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, newList(r, q, mapItems(l.Items, toEvent), l, f.Limit, false), nil
+	return http.StatusOK, wire.NewList(r, q, mapItems(l.Items, toEvent), l, f.Limit, false), nil
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"tourd/internal/backendtest"
+	"tourd/internal/httpapi/wire"
 	"tourd/internal/userdata"
 )
 
@@ -116,11 +117,11 @@ func goldenCases(t *testing.T) []goldenCase {
 	}
 	page := func(rawURL string, items any, l *userdata.List[int], limit int, expandable bool) func(http.ResponseWriter) {
 		r := httptest.NewRequest("GET", rawURL, nil)
-		q, err := parseQuery(r.URL.RawQuery)
+		q, err := wire.ParseQuery(r.URL.RawQuery)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return send(http.StatusOK, newList(r, q, items, l, limit, expandable))
+		return send(http.StatusOK, wire.NewList(r, q, items, l, limit, expandable))
 	}
 	s := New(nil, backendtest.Discard, "")
 	custom := New(nil, backendtest.Discard, "https://docs.example.com/tourd?a=1&b=<2>")

@@ -17,6 +17,7 @@ import (
 	"github.com/pb33f/libopenapi/orderedmap"
 
 	"tourd/internal/backendtest"
+	"tourd/internal/httpapi/wire"
 )
 
 type specDoc struct {
@@ -92,7 +93,7 @@ func TestOpenAPISchemas(t *testing.T) {
 		"UserSummary": summaryJSON{}, "CompanySummary": summaryJSON{},
 		"AttributeDefinition": attributeDefinitionJSON{}, "EventDefinition": eventDefinitionJSON{},
 		"Deleted": deletedJSON{}, "Error": errorBody{}, "Import": importJSON{}, "ImportError": importErrorJSON{}, "Event": eventJSON{},
-		"UserList": listJSON{}, "CompanyList": listJSON{}, "AttributeDefinitionList": listJSON{}, "EventDefinitionList": listJSON{}, "EventList": listJSON{},
+		"UserList": wire.List{}, "CompanyList": wire.List{}, "AttributeDefinitionList": wire.List{}, "EventDefinitionList": wire.List{}, "EventList": wire.List{},
 	} {
 		s, ok := spec.Components.Schemas[schema]
 		if !ok {
