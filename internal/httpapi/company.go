@@ -20,7 +20,7 @@ func (s *Server) upsertCompany(r *http.Request, t userdata.Tenant) (int, any, er
 	if err != nil {
 		return 0, nil, err
 	}
-	jc := toCompany(c)
+	jc := wire.NewCompany(c)
 	return createdStatus(created), &jc, nil
 }
 
@@ -37,7 +37,7 @@ func (s *Server) getCompany(r *http.Request, t userdata.Tenant) (int, any, error
 	if err != nil {
 		return 0, nil, err
 	}
-	jc := toCompany(c)
+	jc := wire.NewCompany(c)
 	return http.StatusOK, &jc, nil
 }
 
@@ -68,7 +68,7 @@ func (s *Server) listCompanies(r *http.Request, t userdata.Tenant) (int, any, er
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, wire.NewList(r, q, mapItems(l.Items, toCompany), l, f.Limit, true), nil
+	return http.StatusOK, wire.NewList(r, q, wire.MapItems(l.Items, wire.NewCompany), l, f.Limit, true), nil
 }
 
 func (s *Server) deleteMembership(r *http.Request, t userdata.Tenant) (int, any, error) {

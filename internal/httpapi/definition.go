@@ -48,7 +48,7 @@ func (s *Server) listAttributeDefinitions(r *http.Request, t userdata.Tenant) (i
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, wire.NewList(r, q, mapItems(l.Items, toAttributeDefinition), l, f.Limit, false), nil
+	return http.StatusOK, wire.NewList(r, q, wire.MapItems(l.Items, wire.NewAttributeDefinition), l, f.Limit, false), nil
 }
 
 func (s *Server) listEventDefinitions(r *http.Request, t userdata.Tenant) (int, any, error) {
@@ -64,5 +64,5 @@ func (s *Server) listEventDefinitions(r *http.Request, t userdata.Tenant) (int, 
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, wire.NewList(r, q, mapItems(l.Items, toEventDefinition), l, f.Limit, false), nil
+	return http.StatusOK, wire.NewList(r, q, wire.MapItems(l.Items, wire.NewEventDefinition), l, f.Limit, false), nil
 }

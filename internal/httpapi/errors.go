@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"tourd/internal/httpapi/wire"
 	"tourd/internal/userdata"
 )
 
@@ -63,7 +64,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if status == http.StatusServiceUnavailable {
 		w.Header()["Retry-After"] = retryAfter
 	}
-	writeJSON(w, status, errorBody{fields})
+	wire.WriteJSON(w, status, errorBody{fields})
 }
 
 // wire maps an error to its status and envelope fields (§3), logging the

@@ -1,34 +1,12 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"net/http"
 	"time"
 
 	"tourd/internal/httpapi/wire"
 	"tourd/internal/userdata"
 )
-
-// eventJSON is a tracked event (§15.4).
-type eventJSON struct {
-	ID             string          `json:"id"`
-	Object         string          `json:"object"`
-	Name           string          `json:"name"`
-	UserID         string          `json:"userId"`
-	CompanyID      *string         `json:"companyId"`
-	Attributes     json.RawMessage `json:"attributes"`
-	CreatedAt      string          `json:"createdAt"`
-	CreatedAtAlias string          `json:"created_at"`
-}
-
-func toEvent(e *userdata.Event) eventJSON {
-	ts := userdata.FormatTime(e.CreatedAt)
-	out := eventJSON{ID: e.ID, Object: "event", Name: e.Name, UserID: e.UserID, Attributes: e.Attributes, CreatedAt: ts, CreatedAtAlias: ts}
-	if e.CompanyID != "" {
-		out.CompanyID = &e.CompanyID
-	}
-	return out
-}
 
 // decodeEvent decodes and validates the body of POST /v1/events.
 func decodeEvent(body []byte) (*userdata.EventInput, error) {
@@ -78,7 +56,7 @@ func (s *Server) trackEvent(r *http.Request, t userdata.Tenant) (int, any, error
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusCreated, toEvent(ev), nil
+	return http.StatusCreated, wire.NewEvent(ev), nil
 }
 
 func (s *Server) listEvents(r *http.Request, t userdata.Tenant) (int, any, error) {
@@ -102,5 +80,5 @@ func (s *Server) listEvents(r *http.Request, t userdata.Tenant) (int, any, error
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, wire.NewList(r, q, mapItems(l.Items, toEvent), l, f.Limit, false), nil
+	return http.StatusOK, wire.NewList(r, q, wire.MapItems(l.Items, wire.NewEvent), l, f.Limit, false), nil
 }

@@ -89,10 +89,10 @@ func jsonFields(t reflect.Type) []string {
 func TestOpenAPISchemas(t *testing.T) {
 	spec := loadSpec(t)
 	for schema, v := range map[string]any{
-		"User": userJSON{}, "Company": companyJSON{}, "Membership": membershipJSON{},
-		"UserSummary": summaryJSON{}, "CompanySummary": summaryJSON{},
-		"AttributeDefinition": attributeDefinitionJSON{}, "EventDefinition": eventDefinitionJSON{},
-		"Deleted": deletedJSON{}, "Error": errorBody{}, "Import": importJSON{}, "ImportError": importErrorJSON{}, "Event": eventJSON{},
+		"User": wire.User{}, "Company": wire.Company{}, "Membership": wire.Membership{},
+		"UserSummary": wire.Summary{}, "CompanySummary": wire.Summary{},
+		"AttributeDefinition": wire.AttributeDefinition{}, "EventDefinition": wire.EventDefinition{},
+		"Deleted": deletedJSON{}, "Error": errorBody{}, "Import": importJSON{}, "ImportError": importErrorJSON{}, "Event": wire.Event{},
 		"UserList": wire.List{}, "CompanyList": wire.List{}, "AttributeDefinitionList": wire.List{}, "EventDefinitionList": wire.List{}, "EventList": wire.List{},
 	} {
 		s, ok := spec.Components.Schemas[schema]

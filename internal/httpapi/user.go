@@ -21,7 +21,7 @@ func (s *Server) upsertUser(r *http.Request, t userdata.Tenant) (int, any, error
 	if err != nil {
 		return 0, nil, err
 	}
-	ju := toUser(u)
+	ju := wire.NewUser(u)
 	return createdStatus(created), &ju, nil
 }
 
@@ -38,7 +38,7 @@ func (s *Server) getUser(r *http.Request, t userdata.Tenant) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	ju := toUser(u)
+	ju := wire.NewUser(u)
 	return http.StatusOK, &ju, nil
 }
 
@@ -85,7 +85,14 @@ func (s *Server) listUsers(r *http.Request, t userdata.Tenant) (int, any, error)
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, wire.NewList(r, q, mapItems(l.Items, toUser), l, f.Limit, true), nil
+	return http.StatusOK, wire.NewList(r, q, wire.MapItems(l.Items, wire.NewUser), l, f.Limit, true), nil
+}
+
+// deletedJSON confirms a delete (§6.7).
+type deletedJSON struct {
+	ID      string `json:"id"`
+	Object  string `json:"object"`
+	Deleted bool   `json:"deleted"`
 }
 
 // createdStatus is 201 for a created entity and 200 for an updated one.

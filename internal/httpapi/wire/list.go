@@ -128,3 +128,12 @@ func formEncode(b *strings.Builder, s string) {
 		}
 	}
 }
+
+// MapItems converts a page's items to wire form, with NewUser and the like.
+func MapItems[T, W any](items []T, f func(T) W) []W {
+	out := make([]W, len(items))
+	for i, it := range items {
+		out[i] = f(it)
+	}
+	return out
+}
