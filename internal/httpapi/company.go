@@ -8,7 +8,7 @@ import (
 )
 
 func (s *Server) upsertCompany(r *http.Request, t userdata.Tenant) (int, any, error) {
-	body, err := readBody(r)
+	body, err := wire.ReadBody(r)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -10,27 +10,27 @@ import (
 
 // decodeEvent decodes and validates the body of POST /v1/events.
 func decodeEvent(body []byte) (*userdata.EventInput, error) {
-	o, err := decodeObject(body, "")
+	o, err := wire.DecodeObject(body, "")
 	if err != nil {
 		return nil, err
 	}
 	in := &userdata.EventInput{}
-	if in.UserID, err = o.id("userId", "userId"); err != nil {
+	if in.UserID, err = o.ID("userId", "userId"); err != nil {
 		return nil, err
 	}
-	if !isNull(o["companyId"]) {
-		if in.CompanyID, err = o.id("companyId", "companyId"); err != nil {
+	if !wire.IsNull(o["companyId"]) {
+		if in.CompanyID, err = o.ID("companyId", "companyId"); err != nil {
 			return nil, err
 		}
 	}
-	if in.Name, err = o.str("name"); err != nil {
+	if in.Name, err = o.Str("name"); err != nil {
 		return nil, err
 	}
-	if in.Attributes, err = o.attributes("attributes", "attributes", true); err != nil {
+	if in.Attributes, err = o.Attributes("attributes", "attributes", true); err != nil {
 		return nil, err
 	}
-	if !isNull(o["timestamp"]) {
-		ts, err := o.str("timestamp")
+	if !wire.IsNull(o["timestamp"]) {
+		ts, err := o.Str("timestamp")
 		var at time.Time
 		if err == nil {
 			at, err = time.Parse(time.RFC3339Nano, ts)
@@ -44,7 +44,7 @@ func decodeEvent(body []byte) (*userdata.EventInput, error) {
 }
 
 func (s *Server) trackEvent(r *http.Request, t userdata.Tenant) (int, any, error) {
-	body, err := readBody(r)
+	body, err := wire.ReadBody(r)
 	if err != nil {
 		return 0, nil, err
 	}

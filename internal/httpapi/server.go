@@ -21,9 +21,6 @@ import (
 	"tourd/internal/userdata"
 )
 
-// maxBody is the largest JSON body an ordinary request may carry (§15.1).
-const maxBody = 1 << 20
-
 // Server is the http.Handler of the API.
 type Server struct {
 	store  userdata.Store

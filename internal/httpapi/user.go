@@ -9,7 +9,7 @@ import (
 )
 
 func (s *Server) upsertUser(r *http.Request, t userdata.Tenant) (int, any, error) {
-	body, err := readBody(r)
+	body, err := wire.ReadBody(r)
 	if err != nil {
 		return 0, nil, err
 	}
