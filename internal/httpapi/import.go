@@ -165,7 +165,7 @@ func (o *importJSON) fail(s *Server, r *http.Request, line int, err error) {
 	if i >= maxImportErrors {
 		return
 	}
-	_, f := s.wire(r, err)
+	_, f := s.describe(r, err)
 	o.Errors = slices.Insert(o.Errors, i, importErrorJSON{line, f.Code, f.Message})
 	if len(o.Errors) > maxImportErrors {
 		o.Errors = o.Errors[:maxImportErrors]

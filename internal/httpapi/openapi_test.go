@@ -92,7 +92,7 @@ func TestOpenAPISchemas(t *testing.T) {
 		"User": wire.User{}, "Company": wire.Company{}, "Membership": wire.Membership{},
 		"UserSummary": wire.Summary{}, "CompanySummary": wire.Summary{},
 		"AttributeDefinition": wire.AttributeDefinition{}, "EventDefinition": wire.EventDefinition{},
-		"Deleted": deletedJSON{}, "Error": errorBody{}, "Import": importJSON{}, "ImportError": importErrorJSON{}, "Event": wire.Event{},
+		"Deleted": deletedJSON{}, "Error": wire.ErrorBody{}, "Import": importJSON{}, "ImportError": importErrorJSON{}, "Event": wire.Event{},
 		"UserList": wire.List{}, "CompanyList": wire.List{}, "AttributeDefinitionList": wire.List{}, "EventDefinitionList": wire.List{}, "EventList": wire.List{},
 	} {
 		s, ok := spec.Components.Schemas[schema]
