@@ -200,6 +200,17 @@ func New(store userdata.Store, log *slog.Logger, docURL string) *Server {
 	return s
 }
 
+// Handle registers h for pattern (http.ServeMux's syntax) beside the v1
+// routes: it is how another package's routes are served by s. Their
+// requests get what every request gets: a request id, a line in the
+// request log, metrics labelled with pattern, a 500 in the envelope for a
+// panic, the id "/" (sent as %2F) on a pattern ending in /{id}. A pattern
+// with a method leaves other methods to ServeMux's plain-text 405; one
+// without, dispatching on the method itself, can answer 405 in the
+// envelope as the v1 routes do. Call Handle before serving; like
+// ServeMux, it panics on a pattern that conflicts with a registered one.
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
 // slashID routes a path whose last segment is "%2F", the id "/", which
 // ServeMux takes for a trailing slash and so matches to no {id} route. It
 // returns the {id} route's handler and the request with that id, or nil.
