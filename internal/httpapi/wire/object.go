@@ -98,26 +98,12 @@ func companySummary(c *userdata.Company) Summary {
 
 // NewUser returns the wire form of u, with the relations u holds.
 func NewUser(u *userdata.User) User {
-	out := User{Summary: userSummary(u), Memberships: newMemberships(u.Memberships)}
-	if u.Companies != nil {
-		out.Companies = make([]Summary, len(u.Companies))
-		for i, c := range u.Companies {
-			out.Companies[i] = companySummary(c)
-		}
-	}
-	return out
+	return User{Summary: userSummary(u), Companies: related(u.Companies, companySummary), Memberships: related(u.Memberships, NewMembership)}
 }
 
 // NewCompany returns the wire form of c, with the relations c holds.
 func NewCompany(c *userdata.Company) Company {
-	out := Company{Summary: companySummary(c), Memberships: newMemberships(c.Memberships)}
-	if c.Users != nil {
-		out.Users = make([]Summary, len(c.Users))
-		for i, u := range c.Users {
-			out.Users[i] = userSummary(u)
-		}
-	}
-	return out
+	return Company{Summary: companySummary(c), Users: related(c.Users, userSummary), Memberships: related(c.Memberships, NewMembership)}
 }
 
 // NewMembership returns the wire form of m, with its company and user if
@@ -137,16 +123,13 @@ func NewMembership(m *userdata.Membership) Membership {
 	return out
 }
 
-// newMemberships keeps nil (not expanded) apart from empty.
-func newMemberships(ms []*userdata.Membership) []Membership {
-	if ms == nil {
+// related converts the relations of an object to wire form, keeping nil
+// (not expanded: null on the wire) apart from empty.
+func related[T, W any](items []T, f func(T) W) []W {
+	if items == nil {
 		return nil
 	}
-	out := make([]Membership, len(ms))
-	for i, m := range ms {
-		out[i] = NewMembership(m)
-	}
-	return out
+	return MapItems(items, f)
 }
 
 // NewAttributeDefinition returns the wire form of d.
