@@ -15,6 +15,7 @@ import (
 
 	"tourd/internal/buildinfo"
 	"tourd/internal/httpapi"
+	"tourd/internal/httpapi/wire"
 	"tourd/internal/sqlite"
 	"tourd/internal/userdata"
 )
@@ -43,7 +44,7 @@ type serveFlags struct {
 
 func (f *serveFlags) register(fs *flag.FlagSet, getenv func(string) string, cfg *serveConfig) {
 	fs.StringVar(&cfg.addr, "addr", envOr(getenv, "TOURD_ADDR", "127.0.0.1:8080"), "listen address (TOURD_ADDR)")
-	fs.StringVar(&cfg.docURL, "doc-url", envOr(getenv, "TOURD_DOC_URL", httpapi.DefaultDocURL), "doc_url of error responses (TOURD_DOC_URL)")
+	fs.StringVar(&cfg.docURL, "doc-url", envOr(getenv, "TOURD_DOC_URL", wire.DefaultDocURL), "doc_url of error responses (TOURD_DOC_URL)")
 	fs.StringVar(&cfg.debugAddr, "debug-addr", getenv("TOURD_DEBUG_ADDR"), "if set, serve Go's pprof profiles on this address (TOURD_DEBUG_ADDR); keep it private")
 	fs.StringVar(&f.maxConns, "max-conns", envOr(getenv, "TOURD_MAX_CONNS", strconv.Itoa(httpapi.DefaultMaxConns())),
 		"most connections open at once; more wait to be accepted (TOURD_MAX_CONNS; the default stays below the file descriptor limit)")

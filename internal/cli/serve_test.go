@@ -20,6 +20,7 @@ import (
 
 	"tourd/internal/backendtest"
 	"tourd/internal/httpapi"
+	"tourd/internal/httpapi/wire"
 	"tourd/internal/userdata"
 )
 
@@ -241,7 +242,7 @@ func TestServeStreamIdleTimeout(t *testing.T) {
 func TestServeFlags(t *testing.T) {
 	def := testConfig
 	def.maxConns, def.idleTimeout, def.streamIdleTimeout = httpapi.DefaultMaxConns(), 2*time.Minute, time.Minute
-	def.addr, def.docURL = "127.0.0.1:8080", httpapi.DefaultDocURL
+	def.addr, def.docURL = "127.0.0.1:8080", wire.DefaultDocURL
 	for _, tt := range []struct {
 		args []string
 		env  map[string]string

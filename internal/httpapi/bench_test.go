@@ -2,11 +2,9 @@ package httpapi
 
 import (
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"tourd/internal/backendtest"
 	"tourd/internal/userdata"
@@ -20,16 +18,6 @@ func BenchmarkDecodeUserUpsert(b *testing.B) {
 		if _, err := decodeUserUpsert(body); err != nil {
 			b.Fatal(err)
 		}
-	}
-}
-
-func BenchmarkEncodeUser(b *testing.B) {
-	u := &userdata.User{ID: userdata.NewID(), ExternalID: "bench-user-42", CreatedAt: time.Now(),
-		Attributes: []byte(`{"email":"user42@example.com","first_seen_at":"2026-11-27T10:00:00.000Z","last_login":"2026-11-27T10:00:00.000Z","last_seen_at":"2026-11-27T10:00:00.000Z","name":"User 42","plan":"pro","seats":42}`)}
-	for b.Loop() {
-		w := httptest.NewRecorder()
-		ju := toUser(u)
-		writeJSON(w, http.StatusOK, &ju)
 	}
 }
 

@@ -3,11 +3,12 @@ package httpapi
 import (
 	"net/http"
 
+	"tourd/internal/httpapi/wire"
 	"tourd/internal/userdata"
 )
 
 func (s *Server) upsertCompany(r *http.Request, t userdata.Tenant) (int, any, error) {
-	body, err := readBody(r)
+	body, err := wire.ReadBody(r)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -19,7 +20,7 @@ func (s *Server) upsertCompany(r *http.Request, t userdata.Tenant) (int, any, er
 	if err != nil {
 		return 0, nil, err
 	}
-	jc := toCompany(c)
+	jc := wire.NewCompany(c)
 	return createdStatus(created), &jc, nil
 }
 
@@ -28,7 +29,7 @@ func (s *Server) getCompany(r *http.Request, t userdata.Tenant) (int, any, error
 	if err != nil {
 		return 0, nil, err
 	}
-	x, err := q.expand(companyExpand, companyExpandNames)
+	x, err := q.Expand(wire.CompanyExpand, wire.CompanyExpandNames)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -36,7 +37,7 @@ func (s *Server) getCompany(r *http.Request, t userdata.Tenant) (int, any, error
 	if err != nil {
 		return 0, nil, err
 	}
-	jc := toCompany(c)
+	jc := wire.NewCompany(c)
 	return http.StatusOK, &jc, nil
 }
 
@@ -52,32 +53,32 @@ func (s *Server) deleteCompany(r *http.Request, t userdata.Tenant) (int, any, er
 }
 
 func (s *Server) listCompanies(r *http.Request, t userdata.Tenant) (int, any, error) {
-	q, err := parseQuery(r.URL.RawQuery)
+	q, err := wire.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return 0, nil, err
 	}
 	var f userdata.CompanyFilter
-	if f.PageRequest, err = q.page(createdAtOrder, createdAtOrderNames, createdAtOrder["createdAt"]); err != nil {
+	if f.PageRequest, err = q.Page(wire.CreatedAtOrder, wire.CreatedAtOrderNames, wire.CreatedAtOrder["createdAt"]); err != nil {
 		return 0, nil, err
 	}
-	if f.Expand, err = q.expand(companyExpand, companyExpandNames); err != nil {
+	if f.Expand, err = q.Expand(wire.CompanyExpand, wire.CompanyExpandNames); err != nil {
 		return 0, nil, err
 	}
 	l, err := s.store.ListCompanies(r.Context(), t, f)
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, newList(r, q, mapItems(l.Items, toCompany), l, f.Limit, true), nil
+	return http.StatusOK, wire.NewList(r, q, wire.MapItems(l.Items, wire.NewCompany), l, f.Limit, true), nil
 }
 
 func (s *Server) deleteMembership(r *http.Request, t userdata.Tenant) (int, any, error) {
-	q, err := parseQuery(r.URL.RawQuery)
+	q, err := wire.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return 0, nil, err
 	}
 	ids := [2]string{}
 	for i, name := range []string{"userId", "companyId"} {
-		v, _, err := q.single(name)
+		v, _, err := q.Single(name)
 		if err != nil {
 			return 0, nil, err
 		}

@@ -7,6 +7,8 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+
+	"tourd/internal/httpapi/wire"
 )
 
 // DefaultMaxConns is a cap on connections that keeps the process below its
@@ -105,7 +107,7 @@ func (c *conn) Write(p []byte) (int, error) {
 	if !ok {
 		return c.Conn.Write(p)
 	}
-	body, _ := json.Marshal(errorBody{errorFields{"E1017", "the request could not be read: " + reason, c.docURL}})
+	body, _ := json.Marshal(wire.ErrorBody{Error: wire.ErrorFields{Code: "E1017", Message: "the request could not be read: " + reason, DocURL: c.docURL}})
 	resp := fmt.Appendf(nil, "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
 	if _, err := c.Conn.Write(resp); err != nil {
 		return 0, err

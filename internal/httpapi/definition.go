@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 
+	"tourd/internal/httpapi/wire"
 	"tourd/internal/userdata"
 )
 
@@ -22,15 +23,15 @@ var scopeFilter = map[string]userdata.Scope{
 }
 
 func (s *Server) listAttributeDefinitions(r *http.Request, t userdata.Tenant) (int, any, error) {
-	q, err := parseQuery(r.URL.RawQuery)
+	q, err := wire.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return 0, nil, err
 	}
 	var f userdata.AttributeDefinitionFilter
-	if f.PageRequest, err = q.page(definitionOrder, definitionOrderNames, definitionOrder["displayName"]); err != nil {
+	if f.PageRequest, err = q.Page(wire.DefinitionOrder, wire.DefinitionOrderNames, wire.DefinitionOrder["displayName"]); err != nil {
 		return 0, nil, err
 	}
-	scope, present, err := q.single("scope")
+	scope, present, err := q.Single("scope")
 	if err != nil {
 		return 0, nil, err
 	}
@@ -40,28 +41,28 @@ func (s *Server) listAttributeDefinitions(r *http.Request, t userdata.Tenant) (i
 			return 0, nil, userdata.Errorf(userdata.CodeInvalid, "scope must be one of the following values: user, company, companyMembership, eventDefinition")
 		}
 	}
-	if f.EventNames, err = q.list("eventName", false); err != nil {
+	if f.EventNames, err = q.List("eventName", false); err != nil {
 		return 0, nil, err
 	}
 	l, err := s.store.ListAttributeDefinitions(r.Context(), t, f)
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, newList(r, q, mapItems(l.Items, toAttributeDefinition), l, f.Limit, false), nil
+	return http.StatusOK, wire.NewList(r, q, wire.MapItems(l.Items, wire.NewAttributeDefinition), l, f.Limit, false), nil
 }
 
 func (s *Server) listEventDefinitions(r *http.Request, t userdata.Tenant) (int, any, error) {
-	q, err := parseQuery(r.URL.RawQuery)
+	q, err := wire.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return 0, nil, err
 	}
 	var f userdata.EventDefinitionFilter
-	if f.PageRequest, err = q.page(definitionOrder, definitionOrderNames, definitionOrder["createdAt"]); err != nil {
+	if f.PageRequest, err = q.Page(wire.DefinitionOrder, wire.DefinitionOrderNames, wire.DefinitionOrder["createdAt"]); err != nil {
 		return 0, nil, err
 	}
 	l, err := s.store.ListEventDefinitions(r.Context(), t, f)
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, newList(r, q, mapItems(l.Items, toEventDefinition), l, f.Limit, false), nil
+	return http.StatusOK, wire.NewList(r, q, wire.MapItems(l.Items, wire.NewEventDefinition), l, f.Limit, false), nil
 }

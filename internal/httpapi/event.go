@@ -1,57 +1,36 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"net/http"
 	"time"
 
+	"tourd/internal/httpapi/wire"
 	"tourd/internal/userdata"
 )
 
-// eventJSON is a tracked event (§15.4).
-type eventJSON struct {
-	ID             string          `json:"id"`
-	Object         string          `json:"object"`
-	Name           string          `json:"name"`
-	UserID         string          `json:"userId"`
-	CompanyID      *string         `json:"companyId"`
-	Attributes     json.RawMessage `json:"attributes"`
-	CreatedAt      string          `json:"createdAt"`
-	CreatedAtAlias string          `json:"created_at"`
-}
-
-func toEvent(e *userdata.Event) eventJSON {
-	ts := userdata.FormatTime(e.CreatedAt)
-	out := eventJSON{ID: e.ID, Object: "event", Name: e.Name, UserID: e.UserID, Attributes: e.Attributes, CreatedAt: ts, CreatedAtAlias: ts}
-	if e.CompanyID != "" {
-		out.CompanyID = &e.CompanyID
-	}
-	return out
-}
-
 // decodeEvent decodes and validates the body of POST /v1/events.
 func decodeEvent(body []byte) (*userdata.EventInput, error) {
-	o, err := decodeObject(body, "")
+	o, err := wire.DecodeObject(body, "")
 	if err != nil {
 		return nil, err
 	}
 	in := &userdata.EventInput{}
-	if in.UserID, err = o.id("userId", "userId"); err != nil {
+	if in.UserID, err = o.ID("userId", "userId"); err != nil {
 		return nil, err
 	}
-	if !isNull(o["companyId"]) {
-		if in.CompanyID, err = o.id("companyId", "companyId"); err != nil {
+	if !wire.IsNull(o["companyId"]) {
+		if in.CompanyID, err = o.ID("companyId", "companyId"); err != nil {
 			return nil, err
 		}
 	}
-	if in.Name, err = o.str("name"); err != nil {
+	if in.Name, err = o.Str("name"); err != nil {
 		return nil, err
 	}
-	if in.Attributes, err = o.attributes("attributes", "attributes", true); err != nil {
+	if in.Attributes, err = o.Attributes("attributes", "attributes", true); err != nil {
 		return nil, err
 	}
-	if !isNull(o["timestamp"]) {
-		ts, err := o.str("timestamp")
+	if !wire.IsNull(o["timestamp"]) {
+		ts, err := o.Str("timestamp")
 		var at time.Time
 		if err == nil {
 			at, err = time.Parse(time.RFC3339Nano, ts)
@@ -65,7 +44,7 @@ func decodeEvent(body []byte) (*userdata.EventInput, error) {
 }
 
 func (s *Server) trackEvent(r *http.Request, t userdata.Tenant) (int, any, error) {
-	body, err := readBody(r)
+	body, err := wire.ReadBody(r)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -77,23 +56,23 @@ func (s *Server) trackEvent(r *http.Request, t userdata.Tenant) (int, any, error
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusCreated, toEvent(ev), nil
+	return http.StatusCreated, wire.NewEvent(ev), nil
 }
 
 func (s *Server) listEvents(r *http.Request, t userdata.Tenant) (int, any, error) {
-	q, err := parseQuery(r.URL.RawQuery)
+	q, err := wire.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return 0, nil, err
 	}
 	var f userdata.EventFilter
-	if f.PageRequest, err = q.page(createdAtOrder, createdAtOrderNames, createdAtOrder["-createdAt"]); err != nil {
+	if f.PageRequest, err = q.Page(wire.CreatedAtOrder, wire.CreatedAtOrderNames, wire.CreatedAtOrder["-createdAt"]); err != nil {
 		return 0, nil, err
 	}
 	for _, p := range []struct {
 		name string
 		dst  *string
 	}{{"userId", &f.UserID}, {"companyId", &f.CompanyID}, {"name", &f.Name}} {
-		if *p.dst, _, err = q.single(p.name); err != nil {
+		if *p.dst, _, err = q.Single(p.name); err != nil {
 			return 0, nil, err
 		}
 	}
@@ -101,5 +80,5 @@ func (s *Server) listEvents(r *http.Request, t userdata.Tenant) (int, any, error
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, newList(r, q, mapItems(l.Items, toEvent), l, f.Limit, false), nil
+	return http.StatusOK, wire.NewList(r, q, wire.MapItems(l.Items, wire.NewEvent), l, f.Limit, false), nil
 }

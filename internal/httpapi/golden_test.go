@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"tourd/internal/backendtest"
+	"tourd/internal/httpapi/wire"
 	"tourd/internal/userdata"
 )
 
@@ -100,27 +101,27 @@ func goldenCases(t *testing.T) []goldenCase {
 		return &userdata.Membership{ID: "cmmembership0000000000000", UserID: "cmuser000000000000000000a", CompanyID: "cmcompany0000000000000000", Attributes: role, CreatedAt: zoned}
 	}
 	send := func(status int, v any) func(http.ResponseWriter) {
-		return func(w http.ResponseWriter) { writeJSON(w, status, v) }
+		return func(w http.ResponseWriter) { wire.WriteJSON(w, status, v) }
 	}
 	userCase := func(name string, expand func(u *userdata.User)) goldenCase {
 		u := user()
 		expand(u)
-		ju := toUser(u)
+		ju := wire.NewUser(u)
 		return goldenCase{name, http.StatusOK, send(http.StatusOK, &ju)}
 	}
 	companyCase := func(name string, expand func(c *userdata.Company)) goldenCase {
 		c := acme()
 		expand(c)
-		jc := toCompany(c)
+		jc := wire.NewCompany(c)
 		return goldenCase{name, http.StatusOK, send(http.StatusOK, &jc)}
 	}
 	page := func(rawURL string, items any, l *userdata.List[int], limit int, expandable bool) func(http.ResponseWriter) {
 		r := httptest.NewRequest("GET", rawURL, nil)
-		q, err := parseQuery(r.URL.RawQuery)
+		q, err := wire.ParseQuery(r.URL.RawQuery)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return send(http.StatusOK, newList(r, q, items, l, limit, expandable))
+		return send(http.StatusOK, wire.NewList(r, q, items, l, limit, expandable))
 	}
 	s := New(nil, backendtest.Discard, "")
 	custom := New(nil, backendtest.Discard, "https://docs.example.com/tourd?a=1&b=<2>")
@@ -149,29 +150,29 @@ func goldenCases(t *testing.T) []goldenCase {
 			c.Users, c.Memberships = []*userdata.User{}, []*userdata.Membership{m}
 		}),
 		{"membership", http.StatusOK, func(w http.ResponseWriter) {
-			jm := toMemberships([]*userdata.Membership{membership()})[0]
-			writeJSON(w, http.StatusOK, &jm)
+			jm := wire.NewMembership(membership())
+			wire.WriteJSON(w, http.StatusOK, &jm)
 		}},
 		{"user_list", http.StatusOK, page("/v1/users?limit=2&expand[]=companies&expand=memberships.company&email=a%2Bb%40example.com&cursor=cmold",
-			mapItems([]*userdata.User{user(), {ID: "cmuser2", ExternalID: "usr_2", Attributes: empty, CreatedAt: created}}, toUser),
+			wire.MapItems([]*userdata.User{user(), {ID: "cmuser2", ExternalID: "usr_2", Attributes: empty, CreatedAt: created}}, wire.NewUser),
 			&userdata.List[int]{NextCursor: "cmuser2", Prev: userdata.PrevCursor, PrevCursor: "cmbefore"}, 2, true)},
 		{"user_list_first_page_plain_expand", http.StatusOK, page("/v1/users?expand=companies&orderBy=-createdAt",
-			mapItems([]*userdata.User{{ID: "cmuser2", ExternalID: "usr_2", Attributes: empty, CreatedAt: created, Companies: []*userdata.Company{}}}, toUser),
+			wire.MapItems([]*userdata.User{{ID: "cmuser2", ExternalID: "usr_2", Attributes: empty, CreatedAt: created, Companies: []*userdata.Company{}}}, wire.NewUser),
 			&userdata.List[int]{NextCursor: "cmuser2"}, 20, true)},
-		{"company_list_empty", http.StatusOK, page("/v1/companies", mapItems([]*userdata.Company{}, toCompany), &userdata.List[int]{}, 20, true)},
+		{"company_list_empty", http.StatusOK, page("/v1/companies", wire.MapItems([]*userdata.Company{}, wire.NewCompany), &userdata.List[int]{}, 20, true)},
 		{"company_list_last_page", http.StatusOK, page("/v1/companies?cursor=cmx&limit=1&expand=users,memberships.user",
-			mapItems([]*userdata.Company{acme()}, toCompany), &userdata.List[int]{Prev: userdata.PrevFirstPage}, 1, true)},
+			wire.MapItems([]*userdata.Company{acme()}, wire.NewCompany), &userdata.List[int]{Prev: userdata.PrevFirstPage}, 1, true)},
 		{"attribute_definition_list", http.StatusOK, page("/v1/attribute-definitions?scope=user&eventName=a,b&limit=1",
-			mapItems([]*userdata.AttributeDefinition{{ID: "cmdef", Scope: userdata.ScopeUser, CodeName: "signed_up_at", DisplayName: "Signed Up", DataType: userdata.DataTypeDatetime, CreatedAt: zoned}}, toAttributeDefinition),
+			wire.MapItems([]*userdata.AttributeDefinition{{ID: "cmdef", Scope: userdata.ScopeUser, CodeName: "signed_up_at", DisplayName: "Signed Up", DataType: userdata.DataTypeDatetime, CreatedAt: zoned}}, wire.NewAttributeDefinition),
 			&userdata.List[int]{NextCursor: "cmdef"}, 1, false)},
 		{"event_definition_list", http.StatusOK, page("/v1/event-definitions",
-			mapItems([]*userdata.EventDefinition{{ID: "cmevdef", CodeName: "flow_step_seen", DisplayName: "Flow Step Seen", Description: "A \"step\"", CreatedAt: zoned}}, toEventDefinition),
+			wire.MapItems([]*userdata.EventDefinition{{ID: "cmevdef", CodeName: "flow_step_seen", DisplayName: "Flow Step Seen", Description: "A \"step\"", CreatedAt: zoned}}, wire.NewEventDefinition),
 			&userdata.List[int]{}, 20, false)},
 		{"event_list", http.StatusOK, page("/v1/events?userId=usr_1",
-			mapItems([]*userdata.Event{
+			wire.MapItems([]*userdata.Event{
 				{ID: "cmev2", Name: "report_exported", UserID: "usr_1", Attributes: empty, CreatedAt: created},
 				{ID: "cmev1", Name: "flow_step_seen", UserID: "usr_1", CompanyID: "acme", Attributes: goldenAttributes(t, `{"flow_step_number":2,"ratio":1e-7}`), CreatedAt: goldenTime(t, "0001-01-01T00:00:00Z")},
-			}, toEvent), &userdata.List[int]{}, 20, false)},
+			}, wire.NewEvent), &userdata.List[int]{}, 20, false)},
 		{"deleted", http.StatusOK, send(http.StatusOK, deletedJSON{`a/b "c"`, "user", true})},
 		{"import", http.StatusOK, send(http.StatusOK, &importJSON{Object: "import", Created: 2, Updated: 1, Failed: 2, Errors: []importErrorJSON{
 			{3, "E1017", `attributes key "é" must be at most 255 bytes`}, {4, "E1018", "Request body too large"}}})},
@@ -192,9 +193,9 @@ func goldenCases(t *testing.T) []goldenCase {
 	}
 }
 
-// The hand-written encoders (encode.go) and the envelopes and pages around
-// them produce exactly the bytes of testdata/golden. Review a change there
-// as a change of the wire format.
+// The hand-written encoders (wire/encode.go) and the envelopes and pages
+// around them produce exactly the bytes of testdata/golden. Review a change
+// there as a change of the wire format.
 func TestGolden(t *testing.T) {
 	used := map[string]bool{}
 	for _, tc := range goldenCases(t) {

@@ -12,6 +12,7 @@ import (
 
 	"tourd/internal/backendtest"
 	"tourd/internal/httpapi"
+	"tourd/internal/httpapi/wire"
 	"tourd/internal/userdata"
 )
 
@@ -133,7 +134,7 @@ func (r *response) wantError(t *testing.T, status int, code string) {
 	if msg, _ := e["message"].(string); msg == "" {
 		t.Errorf("empty error message: %s", r.raw)
 	}
-	if e["doc_url"] != httpapi.DefaultDocURL {
+	if e["doc_url"] != wire.DefaultDocURL {
 		t.Errorf("doc_url %v", e["doc_url"])
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 
+	"tourd/internal/httpapi/wire"
 	"tourd/internal/userdata"
 )
 
@@ -80,7 +81,7 @@ func importStream[T any](s *Server, r *http.Request, t userdata.Tenant, decode f
 	}
 	br := bufio.NewReaderSize(r.Body, 64<<10)
 	for n := 1; ; n++ {
-		line, tooLong, err := readLine(br, maxBody)
+		line, tooLong, err := readLine(br, wire.MaxBody)
 		if err != nil && !errors.Is(err, io.EOF) {
 			// The stream broke, or the server stops: apply the lines read
 			// whole before, so that exactly those before line n are
@@ -164,7 +165,7 @@ func (o *importJSON) fail(s *Server, r *http.Request, line int, err error) {
 	if i >= maxImportErrors {
 		return
 	}
-	_, f := s.wire(r, err)
+	_, f := s.describe(r, err)
 	o.Errors = slices.Insert(o.Errors, i, importErrorJSON{line, f.Code, f.Message})
 	if len(o.Errors) > maxImportErrors {
 		o.Errors = o.Errors[:maxImportErrors]

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"tourd/internal/backendtest"
+	"tourd/internal/httpapi/wire"
 	"tourd/internal/userdata"
 )
 
@@ -17,9 +18,9 @@ func TestImportBatchBytes(t *testing.T) {
 	var sent []string
 	var body strings.Builder
 	for i := range 120 {
-		size := 50 + (i*7919)%(maxBody-50) // from short lines to 1 MiB ones
+		size := 50 + (i*7919)%(wire.MaxBody-50) // from short lines to 1 MiB ones
 		if i%5 == 0 {
-			size = maxBody
+			size = wire.MaxBody
 		}
 		l := fmt.Sprintf("%d:", i)
 		l += strings.Repeat("x", size-len(l))

@@ -17,6 +17,7 @@ import (
 	"github.com/pb33f/libopenapi/orderedmap"
 
 	"tourd/internal/backendtest"
+	"tourd/internal/httpapi/wire"
 )
 
 type specDoc struct {
@@ -88,11 +89,11 @@ func jsonFields(t reflect.Type) []string {
 func TestOpenAPISchemas(t *testing.T) {
 	spec := loadSpec(t)
 	for schema, v := range map[string]any{
-		"User": userJSON{}, "Company": companyJSON{}, "Membership": membershipJSON{},
-		"UserSummary": summaryJSON{}, "CompanySummary": summaryJSON{},
-		"AttributeDefinition": attributeDefinitionJSON{}, "EventDefinition": eventDefinitionJSON{},
-		"Deleted": deletedJSON{}, "Error": errorBody{}, "Import": importJSON{}, "ImportError": importErrorJSON{}, "Event": eventJSON{},
-		"UserList": listJSON{}, "CompanyList": listJSON{}, "AttributeDefinitionList": listJSON{}, "EventDefinitionList": listJSON{}, "EventList": listJSON{},
+		"User": wire.User{}, "Company": wire.Company{}, "Membership": wire.Membership{},
+		"UserSummary": wire.Summary{}, "CompanySummary": wire.Summary{},
+		"AttributeDefinition": wire.AttributeDefinition{}, "EventDefinition": wire.EventDefinition{},
+		"Deleted": deletedJSON{}, "Error": wire.ErrorBody{}, "Import": importJSON{}, "ImportError": importErrorJSON{}, "Event": wire.Event{},
+		"UserList": wire.List{}, "CompanyList": wire.List{}, "AttributeDefinitionList": wire.List{}, "EventDefinitionList": wire.List{}, "EventList": wire.List{},
 	} {
 		s, ok := spec.Components.Schemas[schema]
 		if !ok {

@@ -18,11 +18,16 @@ type logEnv struct {
 	logs *backendtest.Buffer
 }
 
-func newLogEnv(t *testing.T) logEnv {
+// newLogEnv starts it; setup, if given, runs on the Server before it
+// serves.
+func newLogEnv(t *testing.T, setup ...func(*httpapi.Server)) logEnv {
 	store := backendtest.SQLite.Open(t)
 	e := newEnvOn(t, store)
 	var logs backendtest.Buffer
 	api := httpapi.New(store, slog.New(slog.NewJSONHandler(&logs, nil)), "")
+	for _, f := range setup {
+		f(api)
+	}
 	srv := httptest.NewUnstartedServer(api)
 	srv.Listener = api.Listener(srv.Listener)
 	srv.Start()

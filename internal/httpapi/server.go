@@ -3,9 +3,7 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -19,14 +17,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"tourd/internal/httpapi/wire"
 	"tourd/internal/userdata"
 )
-
-// DefaultDocURL is the doc_url of every error envelope unless configured.
-const DefaultDocURL = "https://docs.usertour.io"
-
-// maxBody is the largest JSON body an ordinary request may carry (§15.1).
-const maxBody = 1 << 20
 
 // Server is the http.Handler of the API.
 type Server struct {
@@ -172,10 +165,10 @@ var routes = []route{
 }
 
 // New returns a Server over store. docURL is the envelope's doc_url; ""
-// means DefaultDocURL.
+// means wire.DefaultDocURL.
 func New(store userdata.Store, log *slog.Logger, docURL string) *Server {
 	if docURL == "" {
-		docURL = DefaultDocURL
+		docURL = wire.DefaultDocURL
 	}
 	s := &Server{store: store, log: log, docURL: docURL, mux: http.NewServeMux(), StreamIdleTimeout: time.Minute,
 		draining: make(chan struct{}), idPrefix: newIDPrefix()}
@@ -206,6 +199,17 @@ func New(store userdata.Store, log *slog.Logger, docURL string) *Server {
 	})
 	return s
 }
+
+// Handle registers h for pattern (http.ServeMux's syntax) beside the v1
+// routes: it is how another package's routes are served by s. Their
+// requests get what every request gets: a request id, a line in the
+// request log, metrics labelled with pattern, a 500 in the envelope for a
+// panic, the id "/" (sent as %2F) on a pattern ending in /{id}. A pattern
+// with a method leaves other methods to ServeMux's plain-text 405; one
+// without, dispatching on the method itself, can answer 405 in the
+// envelope as the v1 routes do. Call Handle before serving; like
+// ServeMux, it panics on a pattern that conflicts with a registered one.
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
 // slashID routes a path whose last segment is "%2F", the id "/", which
 // ServeMux takes for a trailing slash and so matches to no {id} route. It
@@ -285,7 +289,7 @@ func (s *Server) dispatch(methods map[string]handler) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		writeJSON(w, status, body)
+		wire.WriteJSON(w, status, body)
 	})
 }
 
@@ -312,7 +316,7 @@ func (s *Server) authenticate(r *http.Request) (userdata.Tenant, error) {
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	wire.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
@@ -320,35 +324,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	if err := s.store.Ping(ctx); err != nil {
 		s.log.WarnContext(ctx, "not ready", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+		wire.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	wire.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
-
-// writeJSON sends v as the JSON body with the given status.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	var body []byte
-	if a, ok := v.(jsonAppender); ok {
-		body = append(a.appendJSON(make([]byte, 0, 512)), '\n')
-	} else {
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(v); err != nil {
-			status = http.StatusInternalServerError
-			buf.Reset()
-			buf.WriteString(`{"error":{"code":"E0000","message":"An unexpected error occurred","doc_url":"` + DefaultDocURL + `"}}`)
-		}
-		body = buf.Bytes()
-	}
-	h := w.Header()
-	h["Content-Type"] = contentTypeJSON
-	w.WriteHeader(status)
-	w.Write(body)
-}
-
-var contentTypeJSON = []string{"application/json; charset=utf-8"}
 
 // statusRecorder remembers the status a handler wrote, for the log, and
 // the error code of an error answer (see writeError).

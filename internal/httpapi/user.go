@@ -4,11 +4,12 @@ import (
 	"net/http"
 	"strings"
 
+	"tourd/internal/httpapi/wire"
 	"tourd/internal/userdata"
 )
 
 func (s *Server) upsertUser(r *http.Request, t userdata.Tenant) (int, any, error) {
-	body, err := readBody(r)
+	body, err := wire.ReadBody(r)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -20,7 +21,7 @@ func (s *Server) upsertUser(r *http.Request, t userdata.Tenant) (int, any, error
 	if err != nil {
 		return 0, nil, err
 	}
-	ju := toUser(u)
+	ju := wire.NewUser(u)
 	return createdStatus(created), &ju, nil
 }
 
@@ -29,7 +30,7 @@ func (s *Server) getUser(r *http.Request, t userdata.Tenant) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	x, err := q.expand(userExpand, userExpandNames)
+	x, err := q.Expand(wire.UserExpand, wire.UserExpandNames)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -37,7 +38,7 @@ func (s *Server) getUser(r *http.Request, t userdata.Tenant) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	ju := toUser(u)
+	ju := wire.NewUser(u)
 	return http.StatusOK, &ju, nil
 }
 
@@ -53,38 +54,45 @@ func (s *Server) deleteUser(r *http.Request, t userdata.Tenant) (int, any, error
 }
 
 func (s *Server) listUsers(r *http.Request, t userdata.Tenant) (int, any, error) {
-	q, err := parseQuery(r.URL.RawQuery)
+	q, err := wire.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return 0, nil, err
 	}
 	var f userdata.UserFilter
-	if f.PageRequest, err = q.page(createdAtOrder, createdAtOrderNames, createdAtOrder["createdAt"]); err != nil {
+	if f.PageRequest, err = q.Page(wire.CreatedAtOrder, wire.CreatedAtOrderNames, wire.CreatedAtOrder["createdAt"]); err != nil {
 		return 0, nil, err
 	}
-	if f.Expand, err = q.expand(userExpand, userExpandNames); err != nil {
+	if f.Expand, err = q.Expand(wire.UserExpand, wire.UserExpandNames); err != nil {
 		return 0, nil, err
 	}
-	email, present, err := q.single("email")
+	email, present, err := q.Single("email")
 	if err != nil {
 		return 0, nil, err
 	}
-	if present && !isEmail(email) {
+	if present && !wire.IsEmail(email) {
 		return 0, nil, userdata.Errorf(userdata.CodeInvalid, "email must be an email")
 	}
 	f.Email = email
-	if f.CompanyID, _, err = q.single("companyId"); err != nil {
+	if f.CompanyID, _, err = q.Single("companyId"); err != nil {
 		return 0, nil, err
 	}
 	// tourd has no segments yet: every segmentId is unknown, and an unknown
 	// segment filters nothing (§7.1). It must still be a single value.
-	if _, _, err = q.single("segmentId"); err != nil {
+	if _, _, err = q.Single("segmentId"); err != nil {
 		return 0, nil, err
 	}
 	l, err := s.store.ListUsers(r.Context(), t, f)
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, newList(r, q, mapItems(l.Items, toUser), l, f.Limit, true), nil
+	return http.StatusOK, wire.NewList(r, q, wire.MapItems(l.Items, wire.NewUser), l, f.Limit, true), nil
+}
+
+// deletedJSON confirms a delete (§6.7).
+type deletedJSON struct {
+	ID      string `json:"id"`
+	Object  string `json:"object"`
+	Deleted bool   `json:"deleted"`
 }
 
 // createdStatus is 201 for a created entity and 200 for an updated one.
@@ -97,8 +105,8 @@ func createdStatus(created bool) int {
 
 // pathAndQuery parses the query and reads the {id} path value, which must
 // obey the id length limit (§15.1).
-func pathAndQuery(r *http.Request) (query, string, error) {
-	q, err := parseQuery(r.URL.RawQuery)
+func pathAndQuery(r *http.Request) (wire.Query, string, error) {
+	q, err := wire.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return nil, "", err
 	}

@@ -1,4 +1,4 @@
-package httpapi
+package wire
 
 import (
 	"net/url"
@@ -11,12 +11,14 @@ import (
 // pair is one decoded key=value of a query string, in request order.
 type pair struct{ key, value string }
 
-// query is a request's query string parsed "qs-style" (§4): it keeps order
-// and duplicates, and knows the list forms name[] and name[N].
-type query []pair
+// Query is a request's query string parsed "qs-style" (v1 §4): it keeps
+// order and duplicates, and knows the list forms name[] and name[N].
+type Query []pair
 
-func parseQuery(raw string) (query, error) {
-	var q query
+// ParseQuery parses a raw query string. Invalid URL encoding is a
+// validation error.
+func ParseQuery(raw string) (Query, error) {
+	var q Query
 	for raw != "" {
 		var part string
 		part, raw, _ = strings.Cut(raw, "&")
@@ -43,9 +45,9 @@ func baseName(key string) (string, bool) {
 	return key, false
 }
 
-// single returns a single-valued parameter. Repeating it, or sending it in
+// Single returns a single-valued parameter. Repeating it, or sending it in
 // a list form, is a validation error.
-func (q query) single(name string) (value string, present bool, err error) {
+func (q Query) Single(name string) (value string, present bool, err error) {
 	for _, p := range q {
 		base, list := baseName(p.key)
 		if base != name {
@@ -59,10 +61,10 @@ func (q query) single(name string) (value string, present bool, err error) {
 	return value, present, nil
 }
 
-// list returns every value of a list-valued parameter in order, from all
+// List returns every value of a list-valued parameter in order, from all
 // its forms; with splitCommas each value is also split on commas. An empty
 // element is a validation error.
-func (q query) list(name string, splitCommas bool) ([]string, error) {
+func (q Query) List(name string, splitCommas bool) ([]string, error) {
 	var out []string
 	for _, p := range q {
 		if base, _ := baseName(p.key); base != name {
@@ -82,9 +84,9 @@ func (q query) list(name string, splitCommas bool) ([]string, error) {
 	return out, nil
 }
 
-// limit reads the limit parameter: a plain decimal integer in 1..100.
-func (q query) limit() (int, error) {
-	v, present, err := q.single("limit")
+// Limit reads the limit parameter: a plain decimal integer in 1..100.
+func (q Query) Limit() (int, error) {
+	v, present, err := q.Single("limit")
 	if err != nil || !present {
 		return userdata.DefaultLimit, err
 	}
@@ -103,9 +105,9 @@ func (q query) limit() (int, error) {
 }
 
 // enumList reads a list parameter whose values must all be in allowed (a
-// map from the wire value), splitting on commas (§4, DEVIATION D2).
-func enumList[T any](q query, name string, allowed map[string]T, names string) ([]T, error) {
-	values, err := q.list(name, true)
+// map from the wire value), splitting on commas (v1 §4, DEVIATION D2).
+func enumList[T any](q Query, name string, allowed map[string]T, names string) ([]T, error) {
+	values, err := q.List(name, true)
 	if err != nil {
 		return nil, err
 	}
@@ -120,12 +122,15 @@ func enumList[T any](q query, name string, allowed map[string]T, names string) (
 	return out, nil
 }
 
+// The values orderBy and expand allow, by their wire spelling.
 var (
-	createdAtOrder = map[string]userdata.Sort{
+	// CreatedAtOrder is orderBy of users, companies and events.
+	CreatedAtOrder = map[string]userdata.Sort{
 		"createdAt":  {Field: userdata.SortCreatedAt},
 		"-createdAt": {Field: userdata.SortCreatedAt, Desc: true},
 	}
-	definitionOrder = map[string]userdata.Sort{
+	// DefinitionOrder is orderBy of attribute and event definitions.
+	DefinitionOrder = map[string]userdata.Sort{
 		"createdAt":    {Field: userdata.SortCreatedAt},
 		"-createdAt":   {Field: userdata.SortCreatedAt, Desc: true},
 		"codeName":     {Field: userdata.SortCodeName},
@@ -133,27 +138,30 @@ var (
 		"displayName":  {Field: userdata.SortDisplayName},
 		"-displayName": {Field: userdata.SortDisplayName, Desc: true},
 	}
-	userExpand = map[string]userdata.Expand{
+	// UserExpand is expand of users.
+	UserExpand = map[string]userdata.Expand{
 		"companies":           userdata.ExpandCompanies,
 		"memberships":         userdata.ExpandMemberships,
 		"memberships.company": userdata.ExpandMemberships | userdata.ExpandMembershipCompany,
 	}
-	companyExpand = map[string]userdata.Expand{
+	// CompanyExpand is expand of companies.
+	CompanyExpand = map[string]userdata.Expand{
 		"users":            userdata.ExpandUsers,
 		"memberships":      userdata.ExpandMemberships,
 		"memberships.user": userdata.ExpandMemberships | userdata.ExpandMembershipUser,
 	}
 )
 
+// The values above, listed for messages in the contract's order.
 const (
-	createdAtOrderNames  = "createdAt, -createdAt"
-	definitionOrderNames = "createdAt, -createdAt, codeName, -codeName, displayName, -displayName"
-	userExpandNames      = "companies, memberships, memberships.company"
-	companyExpandNames   = "users, memberships, memberships.user"
+	CreatedAtOrderNames  = "createdAt, -createdAt"
+	DefinitionOrderNames = "createdAt, -createdAt, codeName, -codeName, displayName, -displayName"
+	UserExpandNames      = "companies, memberships, memberships.company"
+	CompanyExpandNames   = "users, memberships, memberships.user"
 )
 
-// expand reads the expand parameter against the allowed values.
-func (q query) expand(allowed map[string]userdata.Expand, names string) (userdata.Expand, error) {
+// Expand reads the expand parameter against the allowed values.
+func (q Query) Expand(allowed map[string]userdata.Expand, names string) (userdata.Expand, error) {
 	xs, err := enumList(q, "expand", allowed, names)
 	var x userdata.Expand
 	for _, e := range xs {
@@ -162,14 +170,14 @@ func (q query) expand(allowed map[string]userdata.Expand, names string) (userdat
 	return x, err
 }
 
-// page reads limit, cursor and orderBy; def is the default sort.
-func (q query) page(allowed map[string]userdata.Sort, names string, def userdata.Sort) (userdata.PageRequest, error) {
+// Page reads limit, cursor and orderBy; def is the default sort.
+func (q Query) Page(allowed map[string]userdata.Sort, names string, def userdata.Sort) (userdata.PageRequest, error) {
 	var p userdata.PageRequest
 	var err error
-	if p.Limit, err = q.limit(); err != nil {
+	if p.Limit, err = q.Limit(); err != nil {
 		return p, err
 	}
-	if p.Cursor, _, err = q.single("cursor"); err != nil {
+	if p.Cursor, _, err = q.Single("cursor"); err != nil {
 		return p, err
 	}
 	if p.Sort, err = enumList(q, "orderBy", allowed, names); err != nil {

@@ -1,4 +1,4 @@
-package httpapi
+package wire
 
 import (
 	"net/http"
@@ -8,18 +8,18 @@ import (
 	"tourd/internal/userdata"
 )
 
-// listJSON is the list object of §5.1.
-type listJSON struct {
+// List is the list object of v1 §5.1.
+type List struct {
 	Results  any     `json:"results"`
 	Next     *string `json:"next"`
 	Previous *string `json:"previous"`
 }
 
-// newList builds the list object for a page whose items are already in
-// wire form, with links per §5.3 and §5.4; expandable says whether the
+// NewList builds the list object for a page whose items are already in
+// wire form, with links per v1 §5.3 and §5.4; expandable says whether the
 // endpoint takes expand.
-func newList[T any](r *http.Request, q query, items any, l *userdata.List[T], limit int, expandable bool) listJSON {
-	out := listJSON{Results: items}
+func NewList[T any](r *http.Request, q Query, items any, l *userdata.List[T], limit int, expandable bool) List {
+	out := List{Results: items}
 	if l.NextCursor != "" {
 		out.Next = link(r, q, l.NextCursor, limit, expandable)
 	}
@@ -33,8 +33,8 @@ func newList[T any](r *http.Request, q query, items any, l *userdata.List[T], li
 }
 
 // link renders a relative link to the same listing with another cursor
-// ("" for the first page), following §5.4.
-func link(r *http.Request, q query, cursor string, limit int, expandable bool) *string {
+// ("" for the first page), following v1 §5.4.
+func link(r *http.Request, q Query, cursor string, limit int, expandable bool) *string {
 	pairs := make([]pair, 0, len(q)+2)
 	for _, p := range q {
 		if base, _ := baseName(p.key); base != "cursor" {
@@ -127,4 +127,13 @@ func formEncode(b *strings.Builder, s string) {
 			b.WriteByte(hex[c&15])
 		}
 	}
+}
+
+// MapItems converts a page's items to wire form, with NewUser and the like.
+func MapItems[T, W any](items []T, f func(T) W) []W {
+	out := make([]W, len(items))
+	for i, it := range items {
+		out[i] = f(it)
+	}
+	return out
 }

@@ -1,4 +1,4 @@
-package httpapi
+package wire
 
 import (
 	"encoding/json"
@@ -7,7 +7,7 @@ import (
 )
 
 // The user and company objects are the hot path of the API, so they write
-// their own JSON, in the key order of §6. MarshalJSON makes encoding/json
+// their own JSON, in the key order of v1 §6. MarshalJSON makes encoding/json
 // (lists, tests) produce exactly the same.
 
 // jsonAppender is a wire value that writes its own JSON.
@@ -15,7 +15,7 @@ type jsonAppender interface {
 	appendJSON(buf []byte) []byte
 }
 
-func (s *summaryJSON) appendJSON(buf []byte) []byte {
+func (s *Summary) appendJSON(buf []byte) []byte {
 	buf = append(buf, `{"id":`...)
 	buf = userdata.AppendString(buf, s.ID)
 	buf = append(buf, `,"object":`...)
@@ -30,27 +30,27 @@ func (s *summaryJSON) appendJSON(buf []byte) []byte {
 }
 
 // appendWith writes the summary followed by more members.
-func (s *summaryJSON) appendWith(buf []byte, more func([]byte) []byte) []byte {
+func (s *Summary) appendWith(buf []byte, more func([]byte) []byte) []byte {
 	buf = s.appendJSON(buf)
 	buf = buf[:len(buf)-1] // reopen the object
 	return append(more(buf), '}')
 }
 
-func (u *userJSON) appendJSON(buf []byte) []byte {
-	return u.summaryJSON.appendWith(buf, func(buf []byte) []byte {
+func (u *User) appendJSON(buf []byte) []byte {
+	return u.Summary.appendWith(buf, func(buf []byte) []byte {
 		buf = appendArray(append(buf, `,"companies":`...), u.Companies)
 		return appendArray(append(buf, `,"memberships":`...), u.Memberships)
 	})
 }
 
-func (c *companyJSON) appendJSON(buf []byte) []byte {
-	return c.summaryJSON.appendWith(buf, func(buf []byte) []byte {
+func (c *Company) appendJSON(buf []byte) []byte {
+	return c.Summary.appendWith(buf, func(buf []byte) []byte {
 		buf = appendArray(append(buf, `,"users":`...), c.Users)
 		return appendArray(append(buf, `,"memberships":`...), c.Memberships)
 	})
 }
 
-func (m *membershipJSON) appendJSON(buf []byte) []byte {
+func (m *Membership) appendJSON(buf []byte) []byte {
 	buf = append(buf, `{"id":`...)
 	buf = userdata.AppendString(buf, m.ID)
 	buf = append(buf, `,"object":"companyMembership","attributes":`...)
@@ -91,18 +91,18 @@ func appendArray[T any, P interface {
 }
 
 // MarshalJSON implements json.Marshaler with appendJSON.
-func (s summaryJSON) MarshalJSON() ([]byte, error) { return s.appendJSON(nil), nil }
+func (s Summary) MarshalJSON() ([]byte, error) { return s.appendJSON(nil), nil }
 
 // MarshalJSON implements json.Marshaler with appendJSON.
-func (u userJSON) MarshalJSON() ([]byte, error) { return u.appendJSON(nil), nil }
+func (u User) MarshalJSON() ([]byte, error) { return u.appendJSON(nil), nil }
 
 // MarshalJSON implements json.Marshaler with appendJSON.
-func (c companyJSON) MarshalJSON() ([]byte, error) { return c.appendJSON(nil), nil }
+func (c Company) MarshalJSON() ([]byte, error) { return c.appendJSON(nil), nil }
 
 // MarshalJSON implements json.Marshaler with appendJSON.
-func (m membershipJSON) MarshalJSON() ([]byte, error) { return m.appendJSON(nil), nil }
+func (m Membership) MarshalJSON() ([]byte, error) { return m.appendJSON(nil), nil }
 
 var (
-	_ json.Marshaler = userJSON{}
-	_ jsonAppender   = (*userJSON)(nil)
+	_ json.Marshaler = User{}
+	_ jsonAppender   = (*User)(nil)
 )

@@ -1,4 +1,4 @@
-package httpapi
+package wire
 
 import (
 	"regexp"
@@ -11,11 +11,11 @@ var (
 	emailTLD   = regexp.MustCompile(`^([A-Za-z\x{80}-\x{10FFFF}]{2,}|xn--[A-Za-z0-9-]+)$`)
 )
 
-// isEmail reports whether s is a syntactically valid e-mail address in the
+// IsEmail reports whether s is a syntactically valid e-mail address in the
 // spirit of validator.js's isEmail defaults: a dot-atom local part of at
 // most 64 bytes, and a domain of at least two labels with an alphabetic
 // top-level label.
-func isEmail(s string) bool {
+func IsEmail(s string) bool {
 	at := strings.LastIndexByte(s, '@')
 	if at <= 0 || len(s) > 254 {
 		return false

@@ -1,0 +1,64 @@
+package wire_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"tourd/internal/httpapi/wire"
+	"tourd/internal/userdata"
+)
+
+// Describe finds an error's row by its code and resource, else by its code
+// alone; it finds errors wrapped anywhere in the chain, and tells the
+// faults to log apart from the answers that say it all.
+func TestDescribe(t *testing.T) {
+	gone, cancel := context.WithCancel(t.Context())
+	cancel()
+	for _, tt := range []struct {
+		name   string
+		ctx    context.Context
+		err    error
+		status int
+		fields wire.ErrorFields
+		fault  wire.Fault
+	}{
+		{"own message", t.Context(), userdata.Errorf(userdata.CodeInvalid, "limit must not be less than 1"),
+			400, wire.ErrorFields{"E1017", "limit must not be less than 1", "d"}, wire.NoFault},
+		{"by resource", t.Context(), fmt.Errorf("get: %w", userdata.NotFound(userdata.ResourceCompany)),
+			404, wire.ErrorFields{"E1002", "Company not found", "d"}, wire.NoFault},
+		{"by code when no row names the resource", t.Context(), &userdata.Error{Code: userdata.CodeForbidden, Resource: userdata.ResourceUser},
+			403, wire.ErrorFields{"E1000", "Invalid API key provided", "d"}, wire.NoFault},
+		{"not found of an unmapped resource", t.Context(), userdata.NotFound(userdata.ResourceKey),
+			500, wire.ErrorFields{"E0000", "An unexpected error occurred", "d"}, wire.FaultInternal},
+		{"storage fault", t.Context(), fmt.Errorf("get: %w", userdata.Unavailable(errors.New("disk full"))),
+			503, wire.ErrorFields{"E0000", "The service is temporarily unavailable; retry later", "d"}, wire.FaultUnavailable},
+		{"no domain error", t.Context(), errors.New("a bug"),
+			500, wire.ErrorFields{"E0000", "An unexpected error occurred", "d"}, wire.FaultInternal},
+		{"client gone", gone, fmt.Errorf("get: %w", gone.Err()),
+			499, wire.ErrorFields{"E0000", "An unexpected error occurred", "d"}, wire.NoFault},
+	} {
+		status, fields, fault := wire.Describe(tt.ctx, tt.err, "d")
+		if status != tt.status || fields != tt.fields || fault != tt.fault {
+			t.Errorf("%s: Describe(%v) = %d, %+v, %v; want %d, %+v, %v", tt.name, tt.err, status, fields, fault, tt.status, tt.fields, tt.fault)
+		}
+	}
+}
+
+// WriteError sends the envelope, with Retry-After on a 503 only.
+func TestWriteError(t *testing.T) {
+	for _, status := range []int{http.StatusBadRequest, http.StatusServiceUnavailable} {
+		rec := httptest.NewRecorder()
+		wire.WriteError(rec, status, wire.ErrorFields{"E0000", "m", "d"})
+		want := `{"error":{"code":"E0000","message":"m","doc_url":"d"}}` + "\n"
+		if rec.Code != status || rec.Body.String() != want {
+			t.Errorf("status %d: got %d %q, want %q", status, rec.Code, rec.Body, want)
+		}
+		if ra := rec.Header().Get("Retry-After"); (status == http.StatusServiceUnavailable) != (ra == "1") {
+			t.Errorf("status %d: Retry-After %q", status, ra)
+		}
+	}
+}
