@@ -90,6 +90,7 @@ func (s *Store) ListUsers(ctx context.Context, tn userdata.Tenant, f userdata.Us
 	if f.CompanyID != "" {
 		l.whereMemberOf(f.CompanyID)
 	}
+	l.whereCreated(f.CreatedAfter, f.CreatedBefore)
 	list, err := list(ctx, s, l, f.PageRequest, entityColumns, scanUser)
 	if err == nil {
 		err = userdata.LoadUserExpansions(ctx, list.Items, f.Expand, s.userMembers)

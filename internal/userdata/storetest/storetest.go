@@ -45,6 +45,7 @@ func Run(t *testing.T, open Opener) {
 		{"PagingDescending", testPagingDescending},
 		{"InvalidCursor", testInvalidCursor},
 		{"UserFilters", testUserFilters},
+		{"CreatedFilters", testCreatedFilters},
 		{"ConcurrentUpserts", testConcurrentUpserts},
 		{"ConcurrentMemberships", testConcurrentMemberships},
 		{"Import", testImport},
