@@ -83,6 +83,11 @@ func (s *Store) DeleteUser(ctx context.Context, tn userdata.Tenant, externalID s
 
 // ListUsers returns a page of the environment's users.
 func (s *Store) ListUsers(ctx context.Context, tn userdata.Tenant, f userdata.UserFilter) (*userdata.List[*userdata.User], error) {
+	if f.RequireCompany && f.CompanyID != "" {
+		if _, err := s.readEntity(ctx, companiesTable, tn.EnvironmentID, f.CompanyID); err != nil {
+			return nil, err
+		}
+	}
 	list, err := list(ctx, s.r, usersListing(tn, f), f.PageRequest, entityColumns, scanUser)
 	if err != nil {
 		return nil, s.fault(err)

@@ -32,7 +32,9 @@ type Store interface {
 	// error for ResourceUser when the environment has no such user.
 	GetUser(ctx context.Context, t Tenant, externalID string, e Expand) (*User, error)
 	// ListUsers returns a page of users. It returns CodeInvalidCursor when
-	// the cursor is not a user of the environment or selects an empty page.
+	// the cursor is not a user of the environment or selects an empty page,
+	// and CodeNotFound for ResourceCompany when f.RequireCompany is set and
+	// f.CompanyID names no company of the environment.
 	ListUsers(ctx context.Context, t Tenant, f UserFilter) (*List[*User], error)
 	// DeleteUser deletes a user and its memberships (§10). It returns
 	// CodeNotFound for ResourceUser when there is no such user.

@@ -157,3 +157,46 @@ func externalIDs[T any](l *userdata.List[T], id func(T) string) ([]string, *user
 	}
 	return out.Items, out
 }
+
+// With RequireCompany, a companyId that names no company of the
+// environment is CodeNotFound for ResourceCompany (v2); a company without
+// members is an empty list; without it, every unknown company is an empty
+// list (v1).
+func testRequireCompany(t *testing.T, s userdata.Store) {
+	ctx := t.Context()
+	tn := Tenant(t, s, "p", "e")
+	other := Tenant(t, s, "p", "other")
+	upsertUser(t, s, tn, &userdata.UserUpsert{ExternalID: "a", Companies: []userdata.CompanyUpsert{{ExternalID: "acme"}}})
+	upsertUser(t, s, other, &userdata.UserUpsert{ExternalID: "z", Companies: []userdata.CompanyUpsert{{ExternalID: "initech"}}})
+	if _, _, err := s.UpsertCompany(ctx, tn, &userdata.CompanyUpsert{ExternalID: "empty"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		company string
+		require bool
+		want    []string // nil: not found
+	}{
+		{"acme", true, []string{"a"}},
+		{"empty", true, []string{}},
+		{"unknown", true, nil},
+		{"initech", true, nil}, // another environment's
+		{"a\x00", true, nil},
+		{"unknown", false, []string{}},
+		{"initech", false, []string{}},
+		{"acme", false, []string{"a"}},
+	} {
+		l, err := s.ListUsers(ctx, tn, userdata.UserFilter{PageRequest: page(10, ""), CompanyID: tt.company, RequireCompany: tt.require})
+		what := fmt.Sprintf("ListUsers(company %q, require %t)", tt.company, tt.require)
+		if tt.want == nil {
+			wantCode(t, what, err, userdata.CodeNotFound, userdata.ResourceCompany)
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		got, _ := externalIDs(l, func(u *userdata.User) string { return u.ExternalID })
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%s = %v, want %v", what, got, tt.want)
+		}
+	}
+}

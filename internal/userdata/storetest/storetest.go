@@ -46,6 +46,7 @@ func Run(t *testing.T, open Opener) {
 		{"InvalidCursor", testInvalidCursor},
 		{"UserFilters", testUserFilters},
 		{"CreatedFilters", testCreatedFilters},
+		{"RequireCompany", testRequireCompany},
 		{"ConcurrentUpserts", testConcurrentUpserts},
 		{"ConcurrentMemberships", testConcurrentMemberships},
 		{"Import", testImport},
