@@ -53,6 +53,17 @@ type Store interface {
 	// CodeNotFound for ResourceCompany.
 	DeleteCompany(ctx context.Context, t Tenant, externalID string) error
 
+	// UpsertMembership creates the membership of a user in a company, both
+	// given by external ids, with attrs, or merges attrs into it exactly as
+	// a user upsert's memberships[] do (§8, §9.1 step 3: operations apply,
+	// companyMembership definitions are created; nil or empty attrs leave
+	// an existing membership untouched), and returns it as stored: its
+	// UserID and CompanyID are internal ids, as in every Membership. It
+	// returns CodeNotFound for ResourceCompany when the company does not
+	// exist, else for ResourceUser when the user does not; nothing is
+	// written then. The attribute keys must have passed
+	// ValidateAttributeKeys.
+	UpsertMembership(ctx context.Context, t Tenant, companyID, userID string, attrs Attributes) (*Membership, error)
 	// DeleteMembership removes the link between a user and a company given
 	// by external ids and returns the membership's internal id. It returns
 	// CodeNotFound for ResourceMembership when either is missing or they

@@ -37,6 +37,8 @@ func Run(t *testing.T, open Opener) {
 		{"Expand", testExpand},
 		{"Delete", testDelete},
 		{"DeleteMembership", testDeleteMembership},
+		{"UpsertMembership", testUpsertMembership},
+		{"UpsertMembershipMissing", testUpsertMembershipMissing},
 		{"Tenancy", testTenancy},
 		{"Definitions", testDefinitions},
 		{"DefinitionFilters", testDefinitionFilters},
