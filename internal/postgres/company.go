@@ -70,6 +70,7 @@ func (s *Store) ListCompanies(ctx context.Context, tn userdata.Tenant, f userdat
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	l := newListing("companies", "environment_id", tn.EnvironmentID)
+	l.whereCreated(f.CreatedAfter, f.CreatedBefore)
 	list, err := list(ctx, s, l, f.PageRequest, entityColumns, scanCompany)
 	if err == nil {
 		err = userdata.LoadCompanyExpansions(ctx, list.Items, f.Expand, s.companyMembers)

@@ -11,12 +11,13 @@ import (
 	"tourd/internal/userdata"
 )
 
-// qEventUser and qEventCompany lock the rows the event will reference
-// against deletion until it commits: a user or company deleted meanwhile is
-// not found (404), rather than a foreign-key violation at the insert.
+// qLockUser and qLockCompany lock the rows an event or a membership will
+// reference against deletion until it commits: a user or company deleted
+// meanwhile is not found (404), rather than a foreign-key violation at the
+// insert.
 const (
-	qEventUser             = `SELECT id FROM users WHERE environment_id = $1 AND external_id = $2 FOR KEY SHARE`
-	qEventCompany          = `SELECT id FROM companies WHERE environment_id = $1 AND external_id = $2 FOR KEY SHARE`
+	qLockUser              = `SELECT id FROM users WHERE environment_id = $1 AND external_id = $2 FOR KEY SHARE`
+	qLockCompany           = `SELECT id FROM companies WHERE environment_id = $1 AND external_id = $2 FOR KEY SHARE`
 	qInsertEventDefinition = `INSERT INTO event_definitions (id, project_id, code_name, display_name, created_at)
 		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (project_id, code_name) DO NOTHING`
 	qLinkEventAttributes = `INSERT INTO event_definition_attributes (event_definition_id, attribute_definition_id)
@@ -62,7 +63,7 @@ func (s *Store) TrackEvent(ctx context.Context, tn userdata.Tenant, in *userdata
 
 func trackEvent(ctx context.Context, tx pgx.Tx, tn userdata.Tenant, in *userdata.EventInput, ev *userdata.Event, now time.Time) error {
 	var userID string
-	err := tx.QueryRow(ctx, qEventUser, tn.EnvironmentID, in.UserID).Scan(&userID)
+	err := tx.QueryRow(ctx, qLockUser, tn.EnvironmentID, in.UserID).Scan(&userID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return userdata.NotFound(userdata.ResourceUser)
 	}
@@ -72,7 +73,7 @@ func trackEvent(ctx context.Context, tx pgx.Tx, tn userdata.Tenant, in *userdata
 	var companyID *string
 	if in.CompanyID != "" {
 		companyID = new(string)
-		err := tx.QueryRow(ctx, qEventCompany, tn.EnvironmentID, in.CompanyID).Scan(companyID)
+		err := tx.QueryRow(ctx, qLockCompany, tn.EnvironmentID, in.CompanyID).Scan(companyID)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return userdata.NotFound(userdata.ResourceCompany)
 		}

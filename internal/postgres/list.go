@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -33,6 +34,18 @@ func (l *listing) arg(v any) string {
 
 // where adds a condition: a fixed SQL fragment with placeholders from arg.
 func (l *listing) where(cond string) { l.conds = append(l.conds, cond) }
+
+// whereCreated keeps the rows created within the bounds (inclusive) that
+// are not nil. The listing indexes, on (environment_id, created_at, id),
+// serve them as a range.
+func (l *listing) whereCreated(after, before *time.Time) {
+	if after != nil {
+		l.where("created_at >= " + l.arg(*after))
+	}
+	if before != nil {
+		l.where("created_at <= " + l.arg(*before))
+	}
+}
 
 // from renders the FROM and WHERE clauses of the listing.
 func (l *listing) from() string {

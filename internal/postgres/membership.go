@@ -64,32 +64,118 @@ func (w *write) joinCompanies(userID string, joins []join) error {
 }
 
 // joinCompany queues the upsert of a company and makes sure the user is a
-// member of it, merging the join's attributes into the membership. Without
-// attributes (the companies path, or an empty map) an existing membership
-// is left untouched.
+// member of it (see join).
 func (w *write) joinCompany(userID string, j join) error {
 	co := j.company
 	if err := companiesTable.upsert(w, userdata.NewID(), co.ExternalID, co.Attributes, nil); err != nil {
 		return err
 	}
-	if len(j.attrs) == 0 {
-		w.queue(phaseMemberships, "", qEnsureMembership, userdata.NewID(), w.tn.EnvironmentID, userID, co.ExternalID, w.now)
+	return w.join(userID, co.ExternalID, j.attrs)
+}
+
+// join queues the statement that makes sure the user is a member of the
+// company (both by external id), merging attrs into the membership.
+// Without attributes (the companies path, or an empty map) an existing
+// membership is left untouched. The caller asks for the definitions
+// (write.need).
+func (w *write) join(userID, companyID string, attrs userdata.Attributes) error {
+	if len(attrs) == 0 {
+		w.queue(phaseMemberships, "", qEnsureMembership, userdata.NewID(), w.tn.EnvironmentID, userID, companyID, w.now)
 		return nil
 	}
-	m, err := newMerge(j.attrs)
+	m, err := newMerge(attrs)
 	if err != nil {
 		return err
 	}
 	if m.ops == nil {
-		w.queue(phaseMemberships, "", qMergeMembership, userdata.NewID(), w.tn.EnvironmentID, userID, co.ExternalID, w.now, m.set, m.del)
+		w.queue(phaseMemberships, "", qMergeMembership, userdata.NewID(), w.tn.EnvironmentID, userID, companyID, w.now, m.set, m.del)
 		return nil
 	}
-	created, err := j.attrs.Create(nil)
+	created, err := attrs.Create(nil)
 	if err != nil {
 		return err
 	}
-	w.queue(phaseMemberships, "", qMergeMembershipOps, userdata.NewID(), w.tn.EnvironmentID, userID, co.ExternalID, w.now, m.set, m.del, created, m.ops, m.opKeys)
+	w.queue(phaseMemberships, "", qMergeMembershipOps, userdata.NewID(), w.tn.EnvironmentID, userID, companyID, w.now, m.set, m.del, created, m.ops, m.opKeys)
 	return nil
+}
+
+// presence is what a batch found of a row it looked for.
+type presence struct{ checked, found bool }
+
+// read is the callback of the statement that looks for the row.
+func (p *presence) read(row pgx.Row) error {
+	err := row.Scan(nil)
+	p.checked, p.found = err == nil || errors.Is(err, pgx.ErrNoRows), err == nil
+	if p.checked {
+		return nil
+	}
+	return err
+}
+
+// missing reports whether the row was looked for and not found.
+func (p *presence) missing() bool { return p.checked && !p.found }
+
+// qMembership reads the membership of a user in a company, both by
+// external id.
+const qMembership = `SELECT m.id, m.user_id, m.company_id, m.attributes, m.created_at FROM memberships m
+	JOIN users u ON u.id = m.user_id JOIN companies c ON c.id = m.company_id
+	WHERE u.environment_id = $1 AND u.external_id = $2 AND c.environment_id = $1 AND c.external_id = $3`
+
+// UpsertMembership creates the membership of an existing user in an
+// existing company, or merges attrs into it, as a user upsert's
+// memberships[] do, in one transaction and one batch: the company and the
+// user are locked against deletion (in the lock order of stmt), the
+// membership merged and read back, its definitions ensured. The
+// transaction is rolled back when either is missing, so nothing is
+// defined then.
+func (s *Store) UpsertMembership(ctx context.Context, tn userdata.Tenant, companyID, userID string, attrs userdata.Attributes) (*userdata.Membership, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	if !storable(companyID) {
+		return nil, userdata.NotFound(userdata.ResourceCompany)
+	}
+	if !storable(userID) {
+		return nil, userdata.NotFound(userdata.ResourceUser)
+	}
+	var m *userdata.Membership
+	err := s.retry(ctx, "upsert membership", func() error {
+		w := &write{s: s, tn: tn, now: s.now()}
+		var company, user presence
+		w.queue(phaseCompanies, "", qLockCompany, tn.EnvironmentID, companyID).QueryRow(company.read)
+		w.queue(phaseUsers, "", qLockUser, tn.EnvironmentID, userID).QueryRow(user.read)
+		w.need(userdata.ScopeMembership, attrs)
+		if err := w.join(userID, companyID, attrs); err != nil {
+			return err
+		}
+		m = &userdata.Membership{}
+		w.queue(phaseMemberships, "", qMembership, tn.EnvironmentID, userID, companyID).QueryRow(func(row pgx.Row) error {
+			var attrs []byte
+			err := row.Scan(&m.ID, &m.UserID, &m.CompanyID, &attrs, &m.CreatedAt)
+			m.Attributes = compact(attrs)
+			if errors.Is(err, pgx.ErrNoRows) && (company.missing() || user.missing()) {
+				return nil
+			}
+			return err
+		})
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			err := tx.SendBatch(ctx, batch(w)).Close()
+			switch {
+			case company.missing():
+				return userdata.NotFound(userdata.ResourceCompany)
+			case user.missing():
+				return userdata.NotFound(userdata.ResourceUser)
+			}
+			return err
+		})
+		if err == nil {
+			w.defs.committed(&s.defs, &s.defCount)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, translate("upsert membership", err)
+	}
+	return m, nil
 }
 
 const qDeleteMembership = `DELETE FROM memberships m USING users u, companies c

@@ -79,10 +79,16 @@ func (s *Store) DeleteUser(ctx context.Context, tn userdata.Tenant, externalID s
 
 // ListUsers returns a page of the environment's users. It returns
 // CodeInvalidCursor when the cursor is not a user of the environment or
-// selects an empty page.
+// selects an empty page, and CodeNotFound for ResourceCompany when
+// f.RequireCompany is set and f.CompanyID names no company.
 func (s *Store) ListUsers(ctx context.Context, tn userdata.Tenant, f userdata.UserFilter) (*userdata.List[*userdata.User], error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
+	if f.RequireCompany && f.CompanyID != "" {
+		if _, err := companiesTable.get(ctx, s, tn.EnvironmentID, f.CompanyID); err != nil {
+			return nil, translate("list users", err)
+		}
+	}
 	l := newListing("users", "environment_id", tn.EnvironmentID)
 	if f.Email != "" {
 		l.whereEmail(f.Email)
@@ -90,6 +96,7 @@ func (s *Store) ListUsers(ctx context.Context, tn userdata.Tenant, f userdata.Us
 	if f.CompanyID != "" {
 		l.whereMemberOf(f.CompanyID)
 	}
+	l.whereCreated(f.CreatedAfter, f.CreatedBefore)
 	list, err := list(ctx, s, l, f.PageRequest, entityColumns, scanUser)
 	if err == nil {
 		err = userdata.LoadUserExpansions(ctx, list.Items, f.Expand, s.userMembers)

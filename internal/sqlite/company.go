@@ -51,12 +51,19 @@ func (s *Store) DeleteCompany(ctx context.Context, tn userdata.Tenant, externalI
 
 // ListCompanies returns a page of the environment's companies.
 func (s *Store) ListCompanies(ctx context.Context, tn userdata.Tenant, f userdata.CompanyFilter) (*userdata.List[*userdata.Company], error) {
-	l := listing{table: "companies", scopeCol: "environment_id", scope: tn.EnvironmentID}
-	list, err := list(ctx, s.r, &l, f.PageRequest, entityColumns, scanCompany)
+	list, err := list(ctx, s.r, companiesListing(tn, f), f.PageRequest, entityColumns, scanCompany)
 	if err != nil {
 		return nil, s.fault(err)
 	}
 	return list, userdata.LoadCompanyExpansions(ctx, list.Items, f.Expand, s.companyMembers)
+}
+
+// companiesListing is the listing of the environment's companies that f
+// selects.
+func companiesListing(tn userdata.Tenant, f userdata.CompanyFilter) *listing {
+	l := &listing{table: "companies", scopeCol: "environment_id", scope: tn.EnvironmentID}
+	l.whereCreated(f.CreatedAfter, f.CreatedBefore)
+	return l
 }
 
 func scanCompany(r scanner) (*userdata.Company, string, error) {

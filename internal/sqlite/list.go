@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
+	"time"
 
 	"tourd/internal/keyset"
 	"tourd/internal/userdata"
@@ -22,6 +23,18 @@ type listing struct {
 func (l *listing) where(cond string, args ...any) {
 	l.conds = append(l.conds, cond)
 	l.args = append(l.args, args...)
+}
+
+// whereCreated keeps the rows created within the bounds (inclusive) that
+// are not nil. The listing indexes, on (environment_id, created_at, id),
+// serve them as a range.
+func (l *listing) whereCreated(after, before *time.Time) {
+	if after != nil {
+		l.where("created_at >= ?", micros(*after))
+	}
+	if before != nil {
+		l.where("created_at <= ?", micros(*before))
+	}
 }
 
 // scanner is what *sql.Row and *sql.Rows have in common.

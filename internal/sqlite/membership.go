@@ -17,33 +17,67 @@ func (w *wtx) joinCompany(tn userdata.Tenant, userID string, co userdata.Company
 	if err != nil {
 		return err
 	}
-	var id string
+	_, err = w.join(tn, userID, c.id, attrs)
+	return err
+}
+
+// join makes sure the user is a member of the company (both by internal
+// id), creating the membership with attrs or merging attrs into it, and
+// returns it as stored.
+func (w *wtx) join(tn userdata.Tenant, userID, companyID string, attrs userdata.Attributes) (userdata.Membership, error) {
+	m := userdata.Membership{UserID: userID, CompanyID: companyID}
 	var stored []byte
-	err = w.q.QueryRowContext(w.ctx, "SELECT id, attributes FROM memberships WHERE user_id = ? AND company_id = ?", userID, c.id).Scan(&id, &stored)
+	var created int64
+	err := w.q.QueryRowContext(w.ctx, "SELECT id, attributes, created_at FROM memberships WHERE user_id = ? AND company_id = ?",
+		userID, companyID).Scan(&m.ID, &stored, &created)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		created, err := attrs.Create(nil)
-		if err != nil {
-			return err
+		if m.Attributes, err = attrs.Create(nil); err != nil {
+			return m, err
 		}
+		m.ID, m.CreatedAt = userdata.NewID(), w.now
 		if _, err := w.exec(`INSERT INTO memberships (id, environment_id, user_id, company_id, attributes, created_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, userdata.NewID(), tn.EnvironmentID, userID, c.id, string(created), micros(w.now)); err != nil {
-			return err
+			VALUES (?, ?, ?, ?, ?, ?)`, m.ID, tn.EnvironmentID, userID, companyID, string(m.Attributes), micros(w.now)); err != nil {
+			return m, err
 		}
 	case err != nil:
-		return err
+		return m, err
 	default:
-		merged, changed, err := attrs.Merge(stored)
-		if err != nil {
-			return err
+		var changed bool
+		if m.Attributes, changed, err = attrs.Merge(stored); err != nil {
+			return m, err
 		}
+		m.CreatedAt = fromMicros(created)
 		if changed {
-			if _, err := w.exec("UPDATE memberships SET attributes = ? WHERE id = ?", string(merged), id); err != nil {
-				return err
+			if _, err := w.exec("UPDATE memberships SET attributes = ? WHERE id = ?", string(m.Attributes), m.ID); err != nil {
+				return m, err
 			}
 		}
 	}
-	return w.ensureDefinitions(tn.ProjectID, userdata.ScopeMembership, attrs)
+	return m, w.ensureDefinitions(tn.ProjectID, userdata.ScopeMembership, attrs)
+}
+
+// UpsertMembership creates the membership of an existing user in an
+// existing company, or merges attrs into it, as a user upsert's
+// memberships[] do.
+func (s *Store) UpsertMembership(ctx context.Context, tn userdata.Tenant, companyID, userID string, attrs userdata.Attributes) (*userdata.Membership, error) {
+	var m userdata.Membership
+	err := s.write(ctx, func(w *wtx) error {
+		c, err := w.entity(companiesTable, tn.EnvironmentID, companyID)
+		if err != nil {
+			return err
+		}
+		u, err := w.entity(usersTable, tn.EnvironmentID, userID)
+		if err != nil {
+			return err
+		}
+		m, err = w.join(tn, u.id, c.id, attrs)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &m, nil
 }
 
 // DeleteMembership removes the membership linking two entities given by

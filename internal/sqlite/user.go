@@ -83,7 +83,21 @@ func (s *Store) DeleteUser(ctx context.Context, tn userdata.Tenant, externalID s
 
 // ListUsers returns a page of the environment's users.
 func (s *Store) ListUsers(ctx context.Context, tn userdata.Tenant, f userdata.UserFilter) (*userdata.List[*userdata.User], error) {
-	l := listing{table: "users", scopeCol: "environment_id", scope: tn.EnvironmentID}
+	if f.RequireCompany && f.CompanyID != "" {
+		if _, err := s.readEntity(ctx, companiesTable, tn.EnvironmentID, f.CompanyID); err != nil {
+			return nil, err
+		}
+	}
+	list, err := list(ctx, s.r, usersListing(tn, f), f.PageRequest, entityColumns, scanUser)
+	if err != nil {
+		return nil, s.fault(err)
+	}
+	return list, userdata.LoadUserExpansions(ctx, list.Items, f.Expand, s.userMembers)
+}
+
+// usersListing is the listing of the environment's users that f selects.
+func usersListing(tn userdata.Tenant, f userdata.UserFilter) *listing {
+	l := &listing{table: "users", scopeCol: "environment_id", scope: tn.EnvironmentID}
 	if f.Email != "" {
 		l.where("email = ?", f.Email)
 	}
@@ -91,11 +105,8 @@ func (s *Store) ListUsers(ctx context.Context, tn userdata.Tenant, f userdata.Us
 		l.where(`id IN (SELECT m.user_id FROM memberships m JOIN companies c ON c.id = m.company_id
 			WHERE c.environment_id = ? AND c.external_id = ?)`, tn.EnvironmentID, f.CompanyID)
 	}
-	list, err := list(ctx, s.r, &l, f.PageRequest, entityColumns, scanUser)
-	if err != nil {
-		return nil, s.fault(err)
-	}
-	return list, userdata.LoadUserExpansions(ctx, list.Items, f.Expand, s.userMembers)
+	l.whereCreated(f.CreatedAfter, f.CreatedBefore)
+	return l
 }
 
 func scanUser(r scanner) (*userdata.User, string, error) {

@@ -25,14 +25,15 @@ const (
 	CodeInternal      Code = "internal"       // anything unexpected
 )
 
-// Resources named by CodeNotFound errors.
+// Resources named by CodeNotFound errors, with the wire code each becomes
+// on HTTP (404) where it reaches a client.
 const (
-	ResourceUser        = "user"
-	ResourceCompany     = "company"
-	ResourceMembership  = "companyMembership"
+	ResourceUser        = "user"              // E1001
+	ResourceCompany     = "company"           // E1002, also for v2's companyId filter (UserFilter.RequireCompany)
+	ResourceMembership  = "companyMembership" // E1003
 	ResourceKey         = "apiKey"
 	ResourceProject     = "project"
-	ResourceEnvironment = "environment"
+	ResourceEnvironment = "environment" // v2: E1026 (a missing or deleted environment)
 	ResourceToken       = "personalToken"
 )
 

@@ -1,6 +1,9 @@
 package userdata
 
-import "slices"
+import (
+	"slices"
+	"time"
+)
 
 // SortField is a column a list can be ordered by.
 type SortField string
@@ -106,13 +109,57 @@ type UserFilter struct {
 	PageRequest
 	Email     string // "" for no filter
 	CompanyID string // external company id; "" for no filter
-	Expand    Expand
+	// RequireCompany makes a CompanyID that names no company of the
+	// environment a CodeNotFound error for ResourceCompany (v2) instead of
+	// an empty list (v1).
+	RequireCompany bool
+	// CreatedAfter and CreatedBefore keep the users created at or after,
+	// and at or before, the given instants (see ParseCreatedBound); nil
+	// for no bound.
+	CreatedAfter, CreatedBefore *time.Time
+	Expand                      Expand
 }
 
 // CompanyFilter selects a page of companies.
 type CompanyFilter struct {
 	PageRequest
-	Expand Expand
+	// CreatedAfter and CreatedBefore bound the companies' creation times
+	// as UserFilter's bound the users'.
+	CreatedAfter, CreatedBefore *time.Time
+	Expand                      Expand
+}
+
+// ParseCreatedBound parses the value of a v2 createdAfter (before false)
+// or createdBefore (before true) query parameter (v2.md §6) into the bound
+// of a CreatedRange: a date, YYYY-MM-DD, stands for its first instant in
+// UTC, or for its last with before, so that a createdBefore date includes
+// the whole day; a date-time must be RFC 3339 with Z or an offset. Bounds
+// are rounded inwards to the microsecond the stores keep. A date-time
+// without a time zone, or anything else, is a CodeInvalid error.
+func ParseCreatedBound(value string, before bool) (time.Time, error) {
+	name := "createdAfter"
+	if before {
+		name = "createdBefore"
+	}
+	if day, err := time.Parse(time.DateOnly, value); err == nil {
+		if before {
+			return day.AddDate(0, 0, 1).Add(-time.Microsecond), nil
+		}
+		return day, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, value)
+	if err != nil {
+		if _, local := time.Parse("2006-01-02T15:04:05.999999999", value); local == nil {
+			return time.Time{}, Errorf(CodeInvalid, "%s must give a time zone (Z or an offset such as +02:00): %q", name, value)
+		}
+		return time.Time{}, Errorf(CodeInvalid, "%s must be a date (YYYY-MM-DD) or a date-time with a time zone (such as 2024-01-31T09:00:00Z): %q", name, value)
+	}
+	t = t.UTC()
+	floor := t.Truncate(time.Microsecond)
+	if !before && floor.Before(t) {
+		return floor.Add(time.Microsecond), nil
+	}
+	return floor, nil
 }
 
 // AttributeDefinitionFilter selects a page of attribute definitions.

@@ -32,7 +32,9 @@ type Store interface {
 	// error for ResourceUser when the environment has no such user.
 	GetUser(ctx context.Context, t Tenant, externalID string, e Expand) (*User, error)
 	// ListUsers returns a page of users. It returns CodeInvalidCursor when
-	// the cursor is not a user of the environment or selects an empty page.
+	// the cursor is not a user of the environment or selects an empty page,
+	// and CodeNotFound for ResourceCompany when f.RequireCompany is set and
+	// f.CompanyID names no company of the environment.
 	ListUsers(ctx context.Context, t Tenant, f UserFilter) (*List[*User], error)
 	// DeleteUser deletes a user and its memberships (§10). It returns
 	// CodeNotFound for ResourceUser when there is no such user.
@@ -51,6 +53,17 @@ type Store interface {
 	// CodeNotFound for ResourceCompany.
 	DeleteCompany(ctx context.Context, t Tenant, externalID string) error
 
+	// UpsertMembership creates the membership of a user in a company, both
+	// given by external ids, with attrs, or merges attrs into it exactly as
+	// a user upsert's memberships[] do (§8, §9.1 step 3: operations apply,
+	// companyMembership definitions are created; nil or empty attrs leave
+	// an existing membership untouched), and returns it as stored: its
+	// UserID and CompanyID are internal ids, as in every Membership. It
+	// returns CodeNotFound for ResourceCompany when the company does not
+	// exist, else for ResourceUser when the user does not; nothing is
+	// written then. The attribute keys must have passed
+	// ValidateAttributeKeys.
+	UpsertMembership(ctx context.Context, t Tenant, companyID, userID string, attrs Attributes) (*Membership, error)
 	// DeleteMembership removes the link between a user and a company given
 	// by external ids and returns the membership's internal id. It returns
 	// CodeNotFound for ResourceMembership when either is missing or they
