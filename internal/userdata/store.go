@@ -117,6 +117,15 @@ type Store interface {
 	// cache), so that most calls need no query. It returns CodeNotFound for
 	// ResourceEnvironment when there is none or it was deleted.
 	Environment(ctx context.Context, id string) (*Environment, error)
+	// ListEnvironments returns a page of a project's live environments (an
+	// unknown project has none); errors as ListUsers.
+	ListEnvironments(ctx context.Context, projectID string, f EnvironmentFilter) (*List[*Environment], error)
+	// UpdateEnvironment renames a live environment of a project, setting
+	// its UpdatedAt, at once for every process sharing the database (as
+	// RevokeKey revokes), and returns it. It returns CodeInvalid for a
+	// name CheckName refuses and CodeNotFound for ResourceEnvironment when
+	// the project has no such live environment.
+	UpdateEnvironment(ctx context.Context, projectID, id, name string) (*Environment, error)
 
 	// CreateToken stores a new personal token of a project, by its hash. It
 	// returns CodeInvalid for an input Validate refuses or naming the first

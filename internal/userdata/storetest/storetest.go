@@ -24,6 +24,8 @@ func Run(t *testing.T, open Opener) {
 		{"Projects", testProjects},
 		{"ProjectDefinitions", testProjectDefinitions},
 		{"EnvironmentLookup", testEnvironmentLookup},
+		{"ListEnvironments", testListEnvironments},
+		{"UpdateEnvironment", testUpdateEnvironment},
 		{"Tokens", testTokens},
 		{"TokenRevocation", testTokenRevocation},
 		{"TokenExpiry", testTokenExpiry},
