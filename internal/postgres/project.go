@@ -192,6 +192,40 @@ func (s *Store) UpdateEnvironment(ctx context.Context, projectID, id, name strin
 	return &e, nil
 }
 
+// qDeleteEnvironment marks a live, non-primary environment deleted, and
+// returns whether it is the primary (no row: no such environment). On
+// commit it tells every tourd process listening to forget what it caches.
+const qDeleteEnvironment = `WITH e AS (SELECT id, is_primary FROM environments
+		WHERE id = $1 AND project_id = $2 AND deleted_at IS NULL FOR UPDATE),
+	d AS (UPDATE environments SET deleted_at = $3, updated_at = $3 WHERE id = (SELECT id FROM e WHERE NOT is_primary))
+	SELECT is_primary, pg_notify('` + keysChannel + `', '') FROM e`
+
+// DeleteEnvironment marks a live, non-primary environment of the project
+// deleted, for every process at once (see notifying), and has the purger
+// remove its rows.
+func (s *Store) DeleteEnvironment(ctx context.Context, projectID, id string) error {
+	if !storable(projectID) || !storable(id) {
+		return userdata.NotFound(userdata.ResourceEnvironment)
+	}
+	err := s.notifying(ctx, func(ctx context.Context) error {
+		var primary bool
+		err := s.retry(ctx, "delete environment", func() error {
+			return s.pool.QueryRow(ctx, qDeleteEnvironment, id, projectID, s.now()).Scan(&primary, nil)
+		})
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return userdata.NotFound(userdata.ResourceEnvironment)
+		case err == nil && primary:
+			return userdata.ErrPrimaryEnvironment()
+		}
+		return translate("delete environment", err)
+	})
+	if err == nil {
+		s.purger.Kick()
+	}
+	return err
+}
+
 const (
 	qInsertProject     = `INSERT INTO projects (id, name, created_at) VALUES ($1, $2, $3)`
 	qInsertEnvironment = `INSERT INTO environments (id, project_id, name, is_primary, token, created_at, updated_at)

@@ -163,6 +163,32 @@ func (s *Store) UpdateEnvironment(ctx context.Context, projectID, id, name strin
 	return &e, s.marker.bump()
 }
 
+// DeleteEnvironment marks a live, non-primary environment of the project
+// deleted, signals every process using the database to forget it (and its
+// keys), and has the purger remove its rows.
+func (s *Store) DeleteEnvironment(ctx context.Context, projectID, id string) error {
+	err := s.write(ctx, func(w *wtx) error {
+		var primary bool
+		err := w.q.QueryRowContext(w.ctx, "SELECT is_primary FROM environments WHERE id = ? AND project_id = ? AND deleted_at IS NULL",
+			id, projectID).Scan(&primary)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return userdata.NotFound(userdata.ResourceEnvironment)
+		case err != nil:
+			return err
+		case primary:
+			return userdata.ErrPrimaryEnvironment()
+		}
+		_, err = w.exec("UPDATE environments SET deleted_at = ?, updated_at = ? WHERE id = ?", micros(w.now), micros(w.now), id)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.purger.Kick()
+	return s.marker.bump()
+}
+
 // createProject inserts a project, seeded with the predefined definitions,
 // and its primary environment, named envName.
 func (w *wtx) createProject(name, envName string) (*userdata.Project, error) {

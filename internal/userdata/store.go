@@ -126,6 +126,18 @@ type Store interface {
 	// name CheckName refuses and CodeNotFound for ResourceEnvironment when
 	// the project has no such live environment.
 	UpdateEnvironment(ctx context.Context, projectID, id, name string) (*Environment, error)
+	// DeleteEnvironment deletes a live environment of a project: at once
+	// it is gone from every lookup of every process sharing the database
+	// (Environment, ListEnvironments, ListProjects, Authenticate of its
+	// keys, as RevokeKey revokes), and its rows (users, companies,
+	// memberships, events, keys) are removed in the background, in
+	// bounded batches, by the store that purges (each PostgreSQL store;
+	// on SQLite, the one holding the server lock), which resumes an
+	// unfinished purge when it opens. Personal tokens listing it keep
+	// their other environments. It returns CodeNotFound for
+	// ResourceEnvironment when the project has no such live environment
+	// and CodePrimaryEnvironment for the project's primary.
+	DeleteEnvironment(ctx context.Context, projectID, id string) error
 
 	// CreateToken stores a new personal token of a project, by its hash. It
 	// returns CodeInvalid for an input Validate refuses or naming the first

@@ -131,10 +131,15 @@ func testUpdateEnvironment(t *testing.T, s userdata.Store) {
 		_, err := s.UpdateEnvironment(ctx, p.ID, staging.ID, bad)
 		wantCode(t, fmt.Sprintf("UpdateEnvironment(%q)", bad), err, userdata.CodeInvalid, "")
 	}
+	gone := createEnvironment(t, s, p.ID, "gone")
+	if err := s.DeleteEnvironment(ctx, p.ID, gone.ID); err != nil {
+		t.Fatal(err)
+	}
 	for name, ids := range map[string][2]string{
 		"unknown":                  {p.ID, "nope"},
 		"another project's":        {p.ID, other.Environments[0].ID},
 		"of an unknown project":    {"nope", staging.ID},
+		"deleted":                  {p.ID, gone.ID},
 		"unstorable":               {p.ID, "a\x00"},
 		"by an unstorable project": {"a\x00", staging.ID},
 	} {

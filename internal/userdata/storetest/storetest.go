@@ -26,6 +26,8 @@ func Run(t *testing.T, open Opener) {
 		{"EnvironmentLookup", testEnvironmentLookup},
 		{"ListEnvironments", testListEnvironments},
 		{"UpdateEnvironment", testUpdateEnvironment},
+		{"DeleteEnvironment", testDeleteEnvironment},
+		{"PurgeWhileWriting", testPurgeWhileWriting},
 		{"Tokens", testTokens},
 		{"TokenRevocation", testTokenRevocation},
 		{"TokenExpiry", testTokenExpiry},
