@@ -193,12 +193,13 @@ func (s *Store) UpdateEnvironment(ctx context.Context, projectID, id, name strin
 }
 
 // qDeleteEnvironment marks a live, non-primary environment deleted, and
-// returns whether it is the primary (no row: no such environment). On
-// commit it tells every tourd process listening to forget what it caches.
+// returns whether it is the primary (no row: no such environment). When it
+// deletes, it tells every tourd process listening, on commit, to forget
+// what it caches.
 const qDeleteEnvironment = `WITH e AS (SELECT id, is_primary FROM environments
 		WHERE id = $1 AND project_id = $2 AND deleted_at IS NULL FOR UPDATE),
 	d AS (UPDATE environments SET deleted_at = $3, updated_at = $3 WHERE id = (SELECT id FROM e WHERE NOT is_primary))
-	SELECT is_primary, pg_notify('` + keysChannel + `', '') FROM e`
+	SELECT is_primary, CASE WHEN NOT is_primary THEN pg_notify('` + keysChannel + `', '') END FROM e`
 
 // DeleteEnvironment marks a live, non-primary environment of the project
 // deleted, for every process at once (see notifying), and has the purger
