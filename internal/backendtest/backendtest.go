@@ -33,11 +33,16 @@ type Backend struct {
 // Discard is a logger that drops everything.
 var Discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 
+// PurgeGrace is the purge grace of test stores (see
+// userdata.DefaultPurgeGrace): short, so that tests need not wait long for
+// a deleted environment's purge to be done.
+const PurgeGrace = 10 * time.Millisecond
+
 // SQLite is the embedded backend, on a file in the test's temp dir.
 var SQLite = Backend{
 	Name: "sqlite",
 	Open: func(t testing.TB) userdata.Store {
-		return openSQLite(t, filepath.Join(t.TempDir(), "tourd.db"), sqlite.Options{Exclusive: true, Create: true})
+		return OpenSQLite(t, filepath.Join(t.TempDir(), "tourd.db"))
 	},
 	OpenPair: func(t *testing.T) (userdata.Store, userdata.Store) {
 		path := filepath.Join(t.TempDir(), "tourd.db")
@@ -62,7 +67,14 @@ func Run(t *testing.T, fn func(t *testing.T, b Backend)) {
 	}
 }
 
-func openSQLite(t testing.TB, path string, opts sqlite.Options) userdata.Store {
+// OpenSQLite opens the server's store on the SQLite file at path, creating
+// it if needed, closed when the test ends.
+func OpenSQLite(t testing.TB, path string) *sqlite.Store {
+	t.Helper()
+	return openSQLite(t, path, sqlite.Options{Exclusive: true, Create: true, PurgeGrace: PurgeGrace})
+}
+
+func openSQLite(t testing.TB, path string, opts sqlite.Options) *sqlite.Store {
 	t.Helper()
 	s, err := sqlite.Open(t.Context(), path, Discard, opts)
 	if err != nil {

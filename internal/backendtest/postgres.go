@@ -78,11 +78,12 @@ func OpenPostgres(t testing.TB, cfg *pgxpool.Config, opts postgres.Options) *pos
 var Postgres = Backend{
 	Name: "postgres",
 	Open: func(t testing.TB) userdata.Store {
-		return OpenPostgres(t, PostgresConfig(t), postgres.Options{Migrate: true})
+		return OpenPostgres(t, PostgresConfig(t), postgres.Options{Migrate: true, PurgeGrace: PurgeGrace})
 	},
 	OpenPair: func(t *testing.T) (userdata.Store, userdata.Store) {
 		cfg := PostgresConfig(t)
-		return OpenPostgres(t, cfg, postgres.Options{Migrate: true}), OpenPostgres(t, cfg, postgres.Options{Migrate: true})
+		opts := postgres.Options{Migrate: true, PurgeGrace: PurgeGrace}
+		return OpenPostgres(t, cfg, opts), OpenPostgres(t, cfg, opts)
 	},
 	DSN: func(t testing.TB) string {
 		u, err := url.Parse(PostgresURL(t))

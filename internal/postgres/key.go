@@ -140,20 +140,31 @@ func (s *Store) revoke(ctx context.Context, op, resource, query, idOrHash string
 	if !storable(idOrHash) {
 		return userdata.NotFound(resource)
 	}
-	var n int64
+	return s.notifying(ctx, func(ctx context.Context) error {
+		var n int64
+		err := s.retry(ctx, op, func() error {
+			return s.pool.QueryRow(ctx, query, append([]any{idOrHash}, args...)...).Scan(&n, nil)
+		})
+		if err == nil && n == 0 {
+			err = userdata.NotFound(resource)
+		}
+		return translate(op, err)
+	})
+}
+
+// notifying runs change, which changes what the caches of keys, tokens and
+// environments hold and notifies keysChannel when it commits, under the
+// store's deadline. Once it has succeeded, this process forgets at once,
+// and notifying returns when its listener has heard the notification (see
+// awaitRevocation).
+func (s *Store) notifying(ctx context.Context, change func(ctx context.Context) error) error {
 	heard := s.keyEpoch.heard.Load()
 	qctx, cancel := s.bound(ctx)
 	defer cancel()
-	err := s.retry(qctx, op, func() error {
-		return s.pool.QueryRow(qctx, query, append([]any{idOrHash}, args...)...).Scan(&n, nil)
-	})
-	if err == nil && n == 0 {
-		err = userdata.NotFound(resource)
+	if err := change(qctx); err != nil {
+		return err
 	}
-	if err != nil {
-		return translate(op, err)
-	}
-	s.keyEpoch.gen.Add(1) // this process forgets at once
+	s.keyEpoch.gen.Add(1)
 	s.awaitRevocation(ctx, heard)
 	return nil
 }

@@ -94,6 +94,7 @@ func (s *Store) listenOnce(ctx context.Context, cfg *pgx.ConnConfig, again bool)
 		}
 		s.keyEpoch.gen.Add(1)
 		s.keyEpoch.heard.Add(1)
+		s.purger.Kick() // an environment deleted by another process is purged here too
 	}
 }
 

@@ -38,8 +38,9 @@ func (s *Store) CreateProject(ctx context.Context, name string) (*userdata.Proje
 }
 
 const (
-	qListProjects = `SELECT id, name, created_at FROM projects ORDER BY created_at, id`
-	qEnvironment  = `SELECT id, project_id, name, is_primary, token, created_at, updated_at FROM environments WHERE deleted_at IS NULL`
+	qListProjects      = `SELECT id, name, created_at FROM projects ORDER BY created_at, id`
+	environmentColumns = "id, project_id, name, is_primary, token, created_at, updated_at"
+	qEnvironment       = "SELECT " + environmentColumns + " FROM environments WHERE deleted_at IS NULL"
 )
 
 // ListProjects returns every project, oldest first, with its live
@@ -134,6 +135,96 @@ func (s *Store) lookupEnvironment(ctx context.Context, id string) (userdata.Envi
 		return e, userdata.NotFound(userdata.ResourceEnvironment)
 	}
 	return e, translate("environment", err)
+}
+
+// ListEnvironments returns a page of the project's live environments. It
+// returns CodeInvalidCursor when the cursor is not an environment of the
+// project or selects an empty page.
+func (s *Store) ListEnvironments(ctx context.Context, projectID string, f userdata.EnvironmentFilter) (*userdata.List[*userdata.Environment], error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	l := newListing("environments", "project_id", projectID)
+	l.where("deleted_at IS NULL")
+	switch {
+	case !storable(projectID) || !storable(f.Name):
+		l.where("false")
+	case f.Name != "":
+		// lower folds ASCII letters only in the "C" collation of names,
+		// as SQLite's lower does; the argument must be folded alike.
+		l.where("strpos(lower(name), lower(" + l.arg(f.Name) + ` COLLATE "C")) > 0`)
+	}
+	list, err := list(ctx, s, l, f.PageRequest, environmentColumns, func(r pgx.Row) (*userdata.Environment, string, error) {
+		e, err := scanEnvironment(r)
+		return &e, e.ID, err
+	})
+	return list, translate("list environments", err)
+}
+
+// qRenameEnvironment renames a live environment and, on commit, tells every
+// tourd process listening to forget what it caches (see listenKeys).
+const qRenameEnvironment = `WITH e AS (UPDATE environments SET name = $3, updated_at = $4
+		WHERE id = $1 AND project_id = $2 AND deleted_at IS NULL RETURNING ` + environmentColumns + `)
+	SELECT e.*, pg_notify('` + keysChannel + `', '') FROM e`
+
+// UpdateEnvironment renames a live environment of the project, for every
+// process at once (see notifying).
+func (s *Store) UpdateEnvironment(ctx context.Context, projectID, id, name string) (*userdata.Environment, error) {
+	if err := userdata.CheckName("environment", name); err != nil {
+		return nil, err
+	}
+	if !storable(projectID) || !storable(id) {
+		return nil, userdata.NotFound(userdata.ResourceEnvironment)
+	}
+	var e userdata.Environment
+	err := s.notifying(ctx, func(ctx context.Context) error {
+		err := s.retry(ctx, "update environment", func() error {
+			return s.pool.QueryRow(ctx, qRenameEnvironment, id, projectID, name, s.now()).
+				Scan(&e.ID, &e.ProjectID, &e.Name, &e.IsPrimary, &e.Token, &e.CreatedAt, &e.UpdatedAt, nil)
+		})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return userdata.NotFound(userdata.ResourceEnvironment)
+		}
+		return translate("update environment", err)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &e, nil
+}
+
+// qDeleteEnvironment marks a live, non-primary environment deleted, and
+// returns whether it is the primary (no row: no such environment). When it
+// deletes, it tells every tourd process listening, on commit, to forget
+// what it caches.
+const qDeleteEnvironment = `WITH e AS (SELECT id, is_primary FROM environments
+		WHERE id = $1 AND project_id = $2 AND deleted_at IS NULL FOR UPDATE),
+	d AS (UPDATE environments SET deleted_at = $3, updated_at = $3 WHERE id = (SELECT id FROM e WHERE NOT is_primary))
+	SELECT is_primary, CASE WHEN NOT is_primary THEN pg_notify('` + keysChannel + `', '') END FROM e`
+
+// DeleteEnvironment marks a live, non-primary environment of the project
+// deleted, for every process at once (see notifying), and has the purger
+// remove its rows.
+func (s *Store) DeleteEnvironment(ctx context.Context, projectID, id string) error {
+	if !storable(projectID) || !storable(id) {
+		return userdata.NotFound(userdata.ResourceEnvironment)
+	}
+	err := s.notifying(ctx, func(ctx context.Context) error {
+		var primary bool
+		err := s.retry(ctx, "delete environment", func() error {
+			return s.pool.QueryRow(ctx, qDeleteEnvironment, id, projectID, s.now()).Scan(&primary, nil)
+		})
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return userdata.NotFound(userdata.ResourceEnvironment)
+		case err == nil && primary:
+			return userdata.ErrPrimaryEnvironment()
+		}
+		return translate("delete environment", err)
+	})
+	if err == nil {
+		s.purger.Kick()
+	}
+	return err
 }
 
 const (

@@ -50,6 +50,7 @@ type Store struct {
 	keyEpoch   keyEpoch
 	stopListen context.CancelFunc
 	listenDone chan struct{}
+	purger     *userdata.Purger // kicked by every notification on keysChannel
 }
 
 // Options tunes Open.
@@ -65,6 +66,9 @@ type Options struct {
 	// unavailable, and its connection is closed, which rolls back its
 	// transaction unless its commit was sent. 0 means DefaultTimeout.
 	Timeout time.Duration
+	// PurgeGrace is how long after an environment's deletion its purge
+	// looks for its rows once more; 0 means userdata.DefaultPurgeGrace.
+	PurgeGrace time.Duration
 }
 
 // DefaultTimeout is the deadline of each call when Options sets none: far
@@ -135,9 +139,11 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config, log *slog.Logger, opts
 	s.keys = userdata.NewCache[userdata.Tenant](s.keyEpoch.epoch, maxKeyAge)
 	s.tokens = userdata.NewTokenCache(s.keyEpoch.epoch, maxKeyAge)
 	s.envs = userdata.NewCache[userdata.Environment](s.keyEpoch.epoch, maxKeyAge)
+	s.purger = s.newPurger(opts.PurgeGrace)
 	lctx, cancel := context.WithCancel(context.Background())
 	s.stopListen = cancel
 	go s.listenKeys(lctx, cfg.ConnConfig)
+	s.purger.Start()
 	return s, nil
 }
 
@@ -196,9 +202,10 @@ func (s *Store) Ping(ctx context.Context) error {
 	return translate("ping", s.pool.Ping(ctx))
 }
 
-// Close stops listening, waits for connections in use to be released and
-// closes the pool.
+// Close stops purging and listening, waits for connections in use to be
+// released and closes the pool.
 func (s *Store) Close() error {
+	s.purger.Stop()
 	s.stopListen()
 	<-s.listenDone
 	s.pool.Close()

@@ -22,7 +22,10 @@ func (s *Store) CreateProject(ctx context.Context, name string) (*userdata.Proje
 	return p, nil
 }
 
-const qEnvironment = `SELECT id, project_id, name, is_primary, token, created_at, updated_at FROM environments WHERE deleted_at IS NULL`
+const (
+	environmentColumns = "id, project_id, name, is_primary, token, created_at, updated_at"
+	qEnvironment       = "SELECT " + environmentColumns + " FROM environments WHERE deleted_at IS NULL"
+)
 
 // ListProjects returns every project, oldest first, with its live
 // environments in creation order.
@@ -121,6 +124,69 @@ func (s *Store) lookupEnvironment(ctx context.Context, id string) (userdata.Envi
 		return e, userdata.NotFound(userdata.ResourceEnvironment)
 	}
 	return e, s.fault(err)
+}
+
+// ListEnvironments returns a page of the project's live environments.
+func (s *Store) ListEnvironments(ctx context.Context, projectID string, f userdata.EnvironmentFilter) (*userdata.List[*userdata.Environment], error) {
+	l := &listing{table: "environments", scopeCol: "project_id", scope: projectID}
+	l.where("deleted_at IS NULL")
+	if f.Name != "" {
+		l.where("instr(lower(name), lower(?)) > 0", f.Name)
+	}
+	envs, err := list(ctx, s.r, l, f.PageRequest, environmentColumns, func(r scanner) (*userdata.Environment, string, error) {
+		e, err := scanEnvironment(r)
+		return &e, e.ID, err
+	})
+	return envs, s.fault(err)
+}
+
+// UpdateEnvironment renames a live environment of the project, and signals
+// every process using the database to forget what it caches of it.
+func (s *Store) UpdateEnvironment(ctx context.Context, projectID, id, name string) (*userdata.Environment, error) {
+	if err := userdata.CheckName("environment", name); err != nil {
+		return nil, err
+	}
+	var e userdata.Environment
+	err := s.write(ctx, func(w *wtx) (err error) {
+		e, err = scanEnvironment(w.q.QueryRowContext(w.ctx, `UPDATE environments SET name = ?, updated_at = ?
+			WHERE id = ? AND project_id = ? AND deleted_at IS NULL RETURNING `+environmentColumns,
+			name, micros(w.now), id, projectID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return userdata.NotFound(userdata.ResourceEnvironment)
+		}
+		w.changed = true
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &e, s.marker.bump()
+}
+
+// DeleteEnvironment marks a live, non-primary environment of the project
+// deleted, signals every process using the database to forget it (and its
+// keys), and has the purger remove its rows.
+func (s *Store) DeleteEnvironment(ctx context.Context, projectID, id string) error {
+	err := s.write(ctx, func(w *wtx) error {
+		var primary bool
+		err := w.q.QueryRowContext(w.ctx, "SELECT is_primary FROM environments WHERE id = ? AND project_id = ? AND deleted_at IS NULL",
+			id, projectID).Scan(&primary)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return userdata.NotFound(userdata.ResourceEnvironment)
+		case err != nil:
+			return err
+		case primary:
+			return userdata.ErrPrimaryEnvironment()
+		}
+		_, err = w.exec("UPDATE environments SET deleted_at = ?, updated_at = ? WHERE id = ?", micros(w.now), micros(w.now), id)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.purger.Kick()
+	return s.marker.bump()
 }
 
 // createProject inserts a project, seeded with the predefined definitions,

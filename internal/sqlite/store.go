@@ -42,7 +42,8 @@ type Store struct {
 	touches userdata.Touches                      // recording tokens' use
 	envs    *userdata.Cache[userdata.Environment] // on the key marker too: changing an environment must bump it
 	marker  *keyMarker
-	lock    *os.File // the server lock, with Options.Exclusive
+	lock    *os.File         // the server lock, with Options.Exclusive
+	purger  *userdata.Purger // started with Options.Exclusive
 
 	rows  *rowCache          // nil unless Options.Exclusive
 	batch map[rowKey]*entity // rows the current batch wrote; writer-owned
@@ -77,6 +78,10 @@ type Options struct {
 	// Check runs PRAGMA quick_check before anything else, and fails if it
 	// finds the database damaged. It reads the whole file.
 	Check bool
+	// PurgeGrace is how long after an environment's deletion its purge,
+	// which runs in the Exclusive store, looks for its rows once more; 0
+	// means userdata.DefaultPurgeGrace.
+	PurgeGrace time.Duration
 }
 
 // ErrNoDatabase is Open's error when there is no database to open and
@@ -110,7 +115,11 @@ func Open(ctx context.Context, path string, log *slog.Logger, opts Options) (*St
 	if lock != nil {
 		s.lock, s.rows, s.batch = lock, newRowCache(), map[rowKey]*entity{}
 	}
+	s.purger = s.newPurger(opts.PurgeGrace)
 	go s.writer()
+	if opts.Exclusive {
+		s.purger.Start()
+	}
 	return s, nil
 }
 
@@ -352,6 +361,7 @@ func probe(w *wtx) error {
 // errors, never a crash (the key marker stays mapped while they can read
 // it).
 func (s *Store) Close() error {
+	s.purger.Stop()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()

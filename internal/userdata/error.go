@@ -23,6 +23,10 @@ const (
 	CodeUnavailable   Code = "unavailable"    // storage cannot serve now; retrying later may succeed
 	CodeStopped       Code = "stopped"        // a stream stopped early (shutdown, storage fault); the message says what was done
 	CodeInternal      Code = "internal"       // anything unexpected
+
+	// CodePrimaryEnvironment refuses to delete a project's primary
+	// environment: v2's 409 E0023.
+	CodePrimaryEnvironment Code = "primary_environment"
 )
 
 // Resources named by CodeNotFound errors, with the wire code each becomes

@@ -162,6 +162,15 @@ func ParseCreatedBound(value string, before bool) (time.Time, error) {
 	return floor, nil
 }
 
+// EnvironmentFilter selects a page of a project's live environments.
+type EnvironmentFilter struct {
+	PageRequest
+	// Name keeps the environments whose name contains it, ignoring the
+	// case of ASCII letters (others match exactly, on both backends); ""
+	// for no filter.
+	Name string
+}
+
 // AttributeDefinitionFilter selects a page of attribute definitions.
 type AttributeDefinitionFilter struct {
 	PageRequest

@@ -97,6 +97,12 @@ type Environment struct {
 	UpdatedAt time.Time
 }
 
+// ErrPrimaryEnvironment is the error of deleting a project's primary
+// environment.
+func ErrPrimaryEnvironment() error {
+	return Errorf(CodePrimaryEnvironment, "Cannot delete the primary environment. Every project keeps its primary environment; delete the other environments instead.")
+}
+
 // GroupEnvironments appends each environment, in order, to its project
 // among projects; environments of other projects are left out.
 func GroupEnvironments(projects []*Project, envs []*Environment) {

@@ -117,6 +117,27 @@ type Store interface {
 	// cache), so that most calls need no query. It returns CodeNotFound for
 	// ResourceEnvironment when there is none or it was deleted.
 	Environment(ctx context.Context, id string) (*Environment, error)
+	// ListEnvironments returns a page of a project's live environments (an
+	// unknown project has none); errors as ListUsers.
+	ListEnvironments(ctx context.Context, projectID string, f EnvironmentFilter) (*List[*Environment], error)
+	// UpdateEnvironment renames a live environment of a project, setting
+	// its UpdatedAt, at once for every process sharing the database (as
+	// RevokeKey revokes), and returns it. It returns CodeInvalid for a
+	// name CheckName refuses and CodeNotFound for ResourceEnvironment when
+	// the project has no such live environment.
+	UpdateEnvironment(ctx context.Context, projectID, id, name string) (*Environment, error)
+	// DeleteEnvironment deletes a live environment of a project: at once
+	// it is gone from every lookup of every process sharing the database
+	// (Environment, ListEnvironments, ListProjects, Authenticate of its
+	// keys, as RevokeKey revokes), and its rows (users, companies,
+	// memberships, events, keys) are removed in the background, in
+	// bounded batches, by the store that purges (each PostgreSQL store;
+	// on SQLite, the one holding the server lock), which resumes an
+	// unfinished purge when it opens. Personal tokens listing it keep
+	// their other environments. It returns CodeNotFound for
+	// ResourceEnvironment when the project has no such live environment
+	// and CodePrimaryEnvironment for the project's primary.
+	DeleteEnvironment(ctx context.Context, projectID, id string) error
 
 	// CreateToken stores a new personal token of a project, by its hash. It
 	// returns CodeInvalid for an input Validate refuses or naming the first

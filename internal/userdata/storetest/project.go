@@ -166,8 +166,8 @@ func testEnvironmentLookup(t *testing.T, s userdata.Store) {
 }
 
 // DeletedEnvironment checks, on a store whose environment markDeleted
-// marks deleted behind its back (as the background deletion of environments
-// will), that a deleted environment is gone from every lookup. A backend's
+// marks deleted behind its back (as another process's DeleteEnvironment
+// does), that a deleted environment is gone from every lookup. A backend's
 // test calls it with its own SQL.
 func DeletedEnvironment(t *testing.T, s userdata.Store, markDeleted func(envID string)) {
 	ctx := t.Context()

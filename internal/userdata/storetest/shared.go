@@ -22,6 +22,10 @@ func RunShared(t *testing.T, open PairOpener) {
 		a, b := open(t)
 		testTokenRevocationAcrossStores(t, a, b)
 	})
+	t.Run("EnvironmentChangesAcrossStores", func(t *testing.T) {
+		a, b := open(t)
+		testEnvironmentChangesAcrossStores(t, a, b)
+	})
 	t.Run("KeysCreateOneTenant", func(t *testing.T) {
 		a, b := open(t)
 		testKeysCreateOneTenant(t, a, b)
@@ -147,6 +151,40 @@ func testUpsertsAcrossStores(t *testing.T, a, b userdata.Store) {
 					t.Errorf("membership %s/co-%d lost w%d: %v", m.User.ExternalID, c, w, ma)
 				}
 			}
+		}
+	}
+}
+
+// An environment deleted or renamed through one store is so for the other
+// at once, even after that one has cached it and its keys.
+func testEnvironmentChangesAcrossStores(t *testing.T, a, b userdata.Store) {
+	ctx := t.Context()
+	p := createProject(t, a, "p")
+	gone, renamed := createEnvironment(t, a, p.ID, "gone"), createEnvironment(t, a, p.ID, "renamed")
+	_, key := tenantOf(t, a, gone)
+	for _, s := range []userdata.Store{a, b} {
+		if _, err := s.Authenticate(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range []*userdata.Environment{gone, renamed} {
+			if _, err := s.Environment(ctx, e.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := b.DeleteEnvironment(ctx, p.ID, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.UpdateEnvironment(ctx, p.ID, renamed.ID, "new name"); err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range []userdata.Store{a, b} {
+		_, err := s.Authenticate(ctx, key)
+		wantCode(t, fmt.Sprintf("store %d: Authenticate(key of a deleted environment)", i), err, userdata.CodeForbidden, "")
+		_, err = s.Environment(ctx, gone.ID)
+		wantCode(t, fmt.Sprintf("store %d: Environment(deleted)", i), err, userdata.CodeNotFound, userdata.ResourceEnvironment)
+		if e, err := s.Environment(ctx, renamed.ID); err != nil || e.Name != "new name" {
+			t.Errorf("store %d: Environment(renamed) = %+v, %v", i, e, err)
 		}
 	}
 }

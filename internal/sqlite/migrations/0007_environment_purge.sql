@@ -1,0 +1,4 @@
+-- Deleted environments (v2.md §9): their rows are removed in the background
+-- (userdata.Purger), which records here when it is done, so that a process
+-- that starts resumes the purges left unfinished, and only those.
+ALTER TABLE environments ADD COLUMN purged_at INTEGER; -- NULL until the purge is done
