@@ -85,6 +85,10 @@ func (b streamBody) Read(p []byte) (int, error) {
 	// cannot be overwritten by this one unseen.
 	b.rc.SetReadDeadline(time.Now().Add(b.idle))
 	if b.stopped() {
+		// The move to now may have come before the line above, which
+		// undid it: net/http would then wait for the client when it reads
+		// what is left of the body before answering.
+		b.rc.SetReadDeadline(time.Now())
 		return 0, errStopped
 	}
 	n, err := b.ReadCloser.Read(p)
