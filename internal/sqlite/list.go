@@ -44,7 +44,7 @@ type scanner interface{ Scan(dest ...any) error }
 // backend's dialect.
 type order struct{ keyset.Order }
 
-func newOrder(sorts []userdata.Sort) order { return order{keyset.NewOrder(sorts)} }
+func newOrder(p userdata.PageRequest) order { return order{keyset.NewOrder(p)} }
 
 // keyset renders the condition "the row comes after (or, with before,
 // before) the row whose sort values are vals" in this order.
@@ -87,7 +87,7 @@ func (o order) values(ctx context.Context, q querier, l *listing, id string) ([]
 // list returns one page of the listing under the paging algorithm of §5.3.
 // cols are the selected columns; scan reads one row and returns its id.
 func list[T any](ctx context.Context, q querier, l *listing, p userdata.PageRequest, cols string, scan func(scanner) (T, string, error)) (*userdata.List[T], error) {
-	o := newOrder(p.Sort)
+	o := newOrder(p)
 	from := " FROM " + l.table + " WHERE " + strings.Join(append([]string{l.scopeCol + " = ?"}, l.conds...), " AND ")
 	args := append([]any{l.scope}, l.args...)
 	page := from

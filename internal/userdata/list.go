@@ -42,11 +42,14 @@ const (
 )
 
 // PageRequest selects a page of a list (§5.3). Sort is applied in order and
-// always followed by the internal id ascending.
+// always followed by the internal id, which makes the order total:
+// ascending on v1 (§5.3), in the direction of the last sort with
+// IDFollowsSort (v2.md §6).
 type PageRequest struct {
-	Limit  int
-	Cursor string // internal row id; "" for the first page
-	Sort   []Sort
+	Limit         int
+	Cursor        string // internal row id; "" for the first page
+	Sort          []Sort
+	IDFollowsSort bool
 }
 
 // PrevKind says what kind of previous link a page has.
