@@ -35,6 +35,26 @@ func (l *listing) arg(v any) string {
 // where adds a condition: a fixed SQL fragment with placeholders from arg.
 func (l *listing) where(cond string) { l.conds = append(l.conds, cond) }
 
+// whereNameContains keeps the rows where one of cols (names, codeNames)
+// contains name, ignoring the case of ASCII letters: lower folds ASCII
+// letters only in the "C" collation of those columns, as SQLite's lower
+// does, and the argument is folded alike. Text PostgreSQL cannot hold is
+// in no name; "" keeps every row.
+func (l *listing) whereNameContains(name string, cols ...string) {
+	switch {
+	case name == "":
+	case !storable(name):
+		l.where("false")
+	default:
+		needle := "lower(" + l.arg(name) + `::text COLLATE "C")`
+		terms := make([]string, len(cols))
+		for i, c := range cols {
+			terms[i] = "strpos(lower(" + c + "), " + needle + ") > 0"
+		}
+		l.where("(" + strings.Join(terms, " OR ") + ")")
+	}
+}
+
 // whereCreated keeps the rows created within the bounds (inclusive) that
 // are not nil. The listing indexes, on (environment_id, created_at, id),
 // serve them as a range.

@@ -25,6 +25,21 @@ func (l *listing) where(cond string, args ...any) {
 	l.args = append(l.args, args...)
 }
 
+// whereNameContains keeps the rows where one of cols (names, codeNames)
+// contains name, ignoring the case of ASCII letters, which are the only
+// ones SQLite's lower folds; "" keeps every row.
+func (l *listing) whereNameContains(name string, cols ...string) {
+	if name == "" {
+		return
+	}
+	terms := make([]string, len(cols))
+	args := make([]any, len(cols))
+	for i, c := range cols {
+		terms[i], args[i] = "instr(lower("+c+"), lower(?)) > 0", name
+	}
+	l.where("("+strings.Join(terms, " OR ")+")", args...)
+}
+
 // whereCreated keeps the rows created within the bounds (inclusive) that
 // are not nil. The listing indexes, on (environment_id, created_at, id),
 // serve them as a range.

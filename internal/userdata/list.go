@@ -179,9 +179,15 @@ type AttributeDefinitionFilter struct {
 	PageRequest
 	Scope      Scope    // 0 for all scopes
 	EventNames []string // keep definitions linked to any of these events
+	// Name keeps the definitions whose codeName or displayName contains it,
+	// ignoring the case of ASCII letters (A-Z match a-z; other characters
+	// match only themselves, as SQLite's lower() and PostgreSQL's under the
+	// C collation fold case); "" for no filter (v2.md §6).
+	Name string
 }
 
 // EventDefinitionFilter selects a page of event definitions.
 type EventDefinitionFilter struct {
 	PageRequest
+	Name string // as AttributeDefinitionFilter.Name
 }
