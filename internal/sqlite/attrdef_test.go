@@ -106,3 +106,54 @@ func TestDefinitionDeletedBeforeWrite(t *testing.T) {
 	}
 	wantRedefined(t, s, tn)
 }
+
+// The retype check and the check for recorded events run in the writer,
+// after the writes queued before them: they see what those wrote, in the
+// same transaction, before it commits.
+func TestDefinitionChecksSeeBatchedWrites(t *testing.T) {
+	s := openExclusive(t, filepath.Join(t.TempDir(), "tourd.db"))
+	ctx := t.Context()
+	tn, d, upsert := fixture(t, s)
+	ev, err := s.CreateEventDefinition(ctx, tn.ProjectID, &userdata.EventDefinitionInput{CodeName: "signed_up", DisplayName: "Signed up"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.write(ctx, upsert("u1", nil)); err != nil {
+		t.Fatal(err)
+	}
+	// In the queue: a value of plan that is not a number, an event, then
+	// the retype of plan to number and the deletion of the event's
+	// definition.
+	release, held := holdWriter(t, s)
+	upserted := s.submit(ctx, upsert("u2", "pro"))
+	errs := make([]chan error, 3)
+	for i, call := range []func() error{
+		func() error {
+			_, err := s.TrackEvent(ctx, tn, &userdata.EventInput{UserID: "u1", Name: "signed_up"})
+			return err
+		},
+		func() error {
+			_, err := s.UpdateAttributeDefinition(ctx, tn.ProjectID, d.ID, &userdata.AttributeDefinitionUpdate{DataType: ptr(userdata.DataTypeNumber)})
+			return err
+		},
+		func() error { return s.DeleteEventDefinition(ctx, tn.ProjectID, ev.ID) },
+	} {
+		errs[i] = make(chan error, 1)
+		go func() { errs[i] <- call() }()
+		waitQueued(t, s, i+2)
+	}
+	release()
+	for _, wait := range []func() error{held, upserted, func() error { return <-errs[0] }} {
+		if err := wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := <-errs[1]; userdata.ErrorCode(err) != userdata.CodeInvalid {
+		t.Errorf("retype after a batched misfit: %v, want CodeInvalid", err)
+	}
+	if err := <-errs[2]; userdata.ErrorCode(err) != userdata.CodeInUse {
+		t.Errorf("deletion after a batched event: %v, want CodeInUse", err)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
