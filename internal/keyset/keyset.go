@@ -17,22 +17,24 @@ var columns = map[userdata.SortField]string{
 	userdata.SortDisplayName: "display_name",
 }
 
-// Order is a sort order made of columns, always ending in id ascending,
-// so that it is total.
+// Order is a sort order made of columns, always ending in id, so that it
+// is total.
 type Order struct {
 	Cols []string
 	Desc []bool
 }
 
-// NewOrder returns the order of sorts, then id.
-func NewOrder(sorts []userdata.Sort) Order {
+// NewOrder returns the order of a page request's sorts, then id: ascending,
+// or in the direction of the last sort with IDFollowsSort.
+func NewOrder(p userdata.PageRequest) Order {
 	var o Order
-	for _, s := range sorts {
+	for _, s := range p.Sort {
 		o.Cols = append(o.Cols, columns[s.Field])
 		o.Desc = append(o.Desc, s.Desc)
 	}
+	idDesc := p.IDFollowsSort && len(p.Sort) > 0 && p.Sort[len(p.Sort)-1].Desc
 	o.Cols = append(o.Cols, "id")
-	o.Desc = append(o.Desc, false)
+	o.Desc = append(o.Desc, idDesc)
 	return o
 }
 

@@ -22,11 +22,37 @@ type defKey struct {
 	codeName string
 }
 
+// knownDefs are the definitions the store has seen committed, so that
+// writes skip inserting them again. A set holds for one epoch of the key
+// cache (keyEpoch): DeleteAttributeDefinition notifies keysChannel, so
+// that every process starts a new set, and the next write of a deleted
+// key defines it again. A write records what it ensured in the set of the
+// epoch it began in: a write that began before a deletion cannot record
+// the deleted definition in the new set. While no connection listens, the
+// epoch moves at every write, so no write skips a definition.
+type knownDefs struct {
+	epoch int64
+	m     sync.Map     // defKey -> struct{}
+	n     atomic.Int64 // about how many m holds
+}
+
+// knownDefs returns the set of the current epoch, starting it if needed.
+func (s *Store) knownDefs() *knownDefs {
+	e := s.keyEpoch.epoch()
+	if k := s.defs.Load(); k != nil && k.epoch == e {
+		return k
+	}
+	k := &knownDefs{epoch: e}
+	s.defs.Store(k)
+	return k
+}
+
 // pendingDefs are the definitions one write makes sure exist (§8.2), in
 // processing order: a key's first value in the write gives the type of a
-// new definition. Keys the store has seen committed are left out. checks
-// are the types the write gives with data_type.
+// new definition. Keys known to be committed are left out. checks are the
+// types the write gives with data_type.
 type pendingDefs struct {
+	known  *knownDefs
 	seen   map[defKey]bool
 	list   []pendingDef
 	checks []typeCheck
@@ -38,7 +64,7 @@ type pendingDef struct {
 }
 
 // need adds a's keys in scope that need a definition, and its data_types.
-func (p *pendingDefs) need(s *Store, project string, scope userdata.Scope, a userdata.Attributes) {
+func (p *pendingDefs) need(project string, scope userdata.Scope, a userdata.Attributes) {
 	for _, k := range a.TypedKeys() {
 		p.checks = append(p.checks, newTypeCheck(defKey{project, scope, k}, a))
 	}
@@ -47,7 +73,7 @@ func (p *pendingDefs) need(s *Store, project string, scope userdata.Scope, a use
 		if p.seen[key] {
 			continue
 		}
-		if _, ok := s.defs.Load(key); ok {
+		if _, ok := p.known.m.Load(key); ok {
 			continue
 		}
 		if p.seen == nil {
@@ -60,14 +86,15 @@ func (p *pendingDefs) need(s *Store, project string, scope userdata.Scope, a use
 
 // committed records the definitions as existing, once their write has
 // committed, so that later writes skip them.
-func (p *pendingDefs) committed(cache *sync.Map, size *atomic.Int64) {
-	if size.Load() > int64(userdata.MaxCachedDefinitions) {
-		cache.Clear()
-		size.Store(0)
+func (p *pendingDefs) committed() {
+	k := p.known
+	if k.n.Load() > int64(userdata.MaxCachedDefinitions) {
+		k.m.Clear()
+		k.n.Store(0)
 	}
 	for _, d := range p.list {
-		if _, loaded := cache.LoadOrStore(d.key, struct{}{}); !loaded {
-			size.Add(1)
+		if _, loaded := k.m.LoadOrStore(d.key, struct{}{}); !loaded {
+			k.n.Add(1)
 		}
 	}
 }
@@ -229,12 +256,14 @@ func (s *Store) ListAttributeDefinitions(ctx context.Context, tn userdata.Tenant
 			JOIN event_definitions e ON e.id = l.event_definition_id
 			WHERE e.project_id = $1 AND e.code_name = ANY(` + l.arg(names) + `))`)
 	}
-	list, err := list(ctx, s, l, f.PageRequest,
-		"id, scope, code_name, display_name, description, data_type, predefined, created_at",
+	l.whereNameContains(f.Name, "code_name", "display_name")
+	list, err := list(ctx, s, l, f.PageRequest, attributeDefinitionColumns,
 		func(r pgx.Row) (*userdata.AttributeDefinition, string, error) {
-			var d userdata.AttributeDefinition
-			err := r.Scan(&d.ID, &d.Scope, &d.CodeName, &d.DisplayName, &d.Description, &d.DataType, &d.Predefined, &d.CreatedAt)
-			return &d, d.ID, err
+			d, err := scanAttributeDefinition(r)
+			if err != nil {
+				return nil, "", err
+			}
+			return d, d.ID, nil
 		})
 	return list, translate("list attribute definitions", err)
 }
@@ -245,12 +274,14 @@ func (s *Store) ListEventDefinitions(ctx context.Context, tn userdata.Tenant, f 
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	l := newListing("event_definitions", "project_id", tn.ProjectID)
-	list, err := list(ctx, s, l, f.PageRequest,
-		"id, code_name, display_name, description, predefined, created_at",
+	l.whereNameContains(f.Name, "code_name", "display_name")
+	list, err := list(ctx, s, l, f.PageRequest, eventDefinitionColumns,
 		func(r pgx.Row) (*userdata.EventDefinition, string, error) {
-			var d userdata.EventDefinition
-			err := r.Scan(&d.ID, &d.CodeName, &d.DisplayName, &d.Description, &d.Predefined, &d.CreatedAt)
-			return &d, d.ID, err
+			d, err := scanEventDefinition(r)
+			if err != nil {
+				return nil, "", err
+			}
+			return d, d.ID, nil
 		})
 	return list, translate("list event definitions", err)
 }

@@ -152,11 +152,11 @@ func (s *Store) revoke(ctx context.Context, op, resource, query, idOrHash string
 	})
 }
 
-// notifying runs change, which changes what the caches of keys, tokens and
-// environments hold and notifies keysChannel when it commits, under the
-// store's deadline. Once it has succeeded, this process forgets at once,
-// and notifying returns when its listener has heard the notification (see
-// awaitRevocation).
+// notifying runs change, which changes what the caches of keys, tokens,
+// environments and definitions hold and notifies keysChannel when it
+// commits, under the store's deadline. Once it has succeeded, this process
+// forgets at once, and notifying returns when its listener has heard the
+// notification (see awaitRevocation).
 func (s *Store) notifying(ctx context.Context, change func(ctx context.Context) error) error {
 	heard := s.keyEpoch.heard.Load()
 	qctx, cancel := s.bound(ctx)

@@ -9,8 +9,9 @@ import (
 )
 
 // keysChannel is the NOTIFY channel on which a revocation (of a key or a
-// personal token) or a change of an environment reaches every tourd
-// process, which then forgets the keys, tokens and environments it caches.
+// personal token), a change of an environment or the deletion of an
+// attribute definition reaches every tourd process, which then forgets
+// the keys, tokens, environments and definitions it caches.
 const keysChannel = "tourd_keys"
 
 // RevokeKey returns once every running tourd process has heard of the

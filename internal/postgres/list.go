@@ -35,6 +35,26 @@ func (l *listing) arg(v any) string {
 // where adds a condition: a fixed SQL fragment with placeholders from arg.
 func (l *listing) where(cond string) { l.conds = append(l.conds, cond) }
 
+// whereNameContains keeps the rows where one of cols (names, codeNames)
+// contains name, ignoring the case of ASCII letters: lower folds ASCII
+// letters only in the "C" collation of those columns, as SQLite's lower
+// does, and the argument is folded alike. Text PostgreSQL cannot hold is
+// in no name; "" keeps every row.
+func (l *listing) whereNameContains(name string, cols ...string) {
+	switch {
+	case name == "":
+	case !storable(name):
+		l.where("false")
+	default:
+		needle := "lower(" + l.arg(name) + `::text COLLATE "C")`
+		terms := make([]string, len(cols))
+		for i, c := range cols {
+			terms[i] = "strpos(lower(" + c + "), " + needle + ") > 0"
+		}
+		l.where("(" + strings.Join(terms, " OR ") + ")")
+	}
+}
+
 // whereCreated keeps the rows created within the bounds (inclusive) that
 // are not nil. The listing indexes, on (environment_id, created_at, id),
 // serve them as a range.
@@ -56,23 +76,29 @@ func (l *listing) from() string {
 // backend's dialect.
 type order struct{ keyset.Order }
 
-func newOrder(sorts []userdata.Sort) order { return order{keyset.NewOrder(sorts)} }
+func newOrder(p userdata.PageRequest) order { return order{keyset.NewOrder(p)} }
 
 // keyset renders the condition "the row comes strictly after the cursor
 // row" or, with atOrBefore, "the row is the cursor row or comes before it".
 // The cursor row's sort values are read by subqueries in the listing's
 // tenant scope, so a cursor from another table or tenant, or a deleted
 // one, makes them NULL and the condition selects nothing. When every
-// column ascends, the condition is a row comparison, which an index on
-// (scope, columns…, id) serves as a range.
+// column goes the same way, the condition is a row comparison, which an
+// index on (scope, columns…, id) serves as a range (read backwards when
+// they all descend).
 func (o order) keyset(l *listing, cursor string, atOrBefore bool) string {
 	vals := make([]string, len(o.Cols))
 	for i, c := range o.Cols {
 		vals[i] = "(SELECT " + c + " FROM " + l.table + " WHERE " + l.scopeCol + " = $1 AND id = " + cursor + ")"
 	}
-	if !slices.Contains(o.Desc, true) {
+	if desc := o.Desc[0]; !slices.Contains(o.Desc, !desc) {
 		op := " > "
-		if atOrBefore {
+		switch {
+		case desc && atOrBefore:
+			op = " >= "
+		case desc:
+			op = " < "
+		case atOrBefore:
 			op = " <= "
 		}
 		return "(" + strings.Join(o.Cols, ", ") + ")" + op + "(" + strings.Join(vals, ", ") + ")"
@@ -101,7 +127,7 @@ func (o order) keyset(l *listing, cursor string, atOrBefore bool) string {
 // The first page takes one query; later pages are read by pageAfter.
 func list[T any](ctx context.Context, s *Store, l *listing, p userdata.PageRequest, cols string, scan func(pgx.Row) (T, string, error)) (*userdata.List[T], error) {
 	pg := &page[T]{res: &userdata.List[T]{Items: make([]T, 0, p.Limit)}, scan: scan}
-	o := newOrder(p.Sort)
+	o := newOrder(p)
 	if p.Cursor != "" {
 		return pageAfter(ctx, s, l, o, p, cols, pg)
 	}

@@ -139,7 +139,7 @@ func (s *Store) UpsertMembership(ctx context.Context, tn userdata.Tenant, compan
 	}
 	var m *userdata.Membership
 	err := s.retry(ctx, "upsert membership", func() error {
-		w := &write{s: s, tn: tn, now: s.now()}
+		w := s.newWrite(tn)
 		var company, user presence
 		w.queue(phaseCompanies, "", qLockCompany, tn.EnvironmentID, companyID).QueryRow(company.read)
 		w.queue(phaseUsers, "", qLockUser, tn.EnvironmentID, userID).QueryRow(user.read)
@@ -168,7 +168,7 @@ func (s *Store) UpsertMembership(ctx context.Context, tn userdata.Tenant, compan
 			return err
 		})
 		if err == nil {
-			w.defs.committed(&s.defs, &s.defCount)
+			w.defs.committed()
 		}
 		return err
 	})

@@ -145,14 +145,10 @@ func (s *Store) ListEnvironments(ctx context.Context, projectID string, f userda
 	defer cancel()
 	l := newListing("environments", "project_id", projectID)
 	l.where("deleted_at IS NULL")
-	switch {
-	case !storable(projectID) || !storable(f.Name):
+	if !storable(projectID) {
 		l.where("false")
-	case f.Name != "":
-		// lower folds ASCII letters only in the "C" collation of names,
-		// as SQLite's lower does; the argument must be folded alike.
-		l.where("strpos(lower(name), lower(" + l.arg(f.Name) + ` COLLATE "C")) > 0`)
 	}
+	l.whereNameContains(f.Name, "name")
 	list, err := list(ctx, s, l, f.PageRequest, environmentColumns, func(r pgx.Row) (*userdata.Environment, string, error) {
 		e, err := scanEnvironment(r)
 		return &e, e.ID, err

@@ -41,6 +41,11 @@ func TestDeletedEnvironment(t *testing.T) {
 	storetest.DeletedEnvironment(t, s, markDeleted(t, conn))
 }
 
+func TestDeletedEnvironmentDefinitions(t *testing.T) {
+	s, conn, _ := openWithSQL(t)
+	storetest.DeletedEnvironmentDefinitions(t, s, markDeleted(t, conn))
+}
+
 // Environment answers from the cache until a notification on tourd_keys
 // (here, a revocation through another store): a change made behind the
 // store's back is not seen before.

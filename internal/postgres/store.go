@@ -13,7 +13,6 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -35,8 +34,7 @@ type Store struct {
 	// Now stamps created rows; tests may replace it before the first write.
 	Now func() time.Time
 
-	defs     sync.Map     // defKey -> struct{}: definitions known to be committed
-	defCount atomic.Int64 // about how many defs holds
+	defs atomic.Pointer[knownDefs]
 
 	writes coalescer[*write]  // writes sharing transactions
 	reads  coalescer[*lookup] // gets sharing round trips

@@ -85,6 +85,12 @@ func batch(writes ...*write) *pgx.Batch {
 	return b
 }
 
+// newWrite starts a write for tn, stamped now, recording the definitions
+// it ensures in the current set of known ones.
+func (s *Store) newWrite(tn userdata.Tenant) *write {
+	return &write{s: s, tn: tn, now: s.now(), defs: pendingDefs{known: s.knownDefs()}}
+}
+
 // write builds a write with build and runs it. Concurrent writes share
 // transactions and round trips (see Store.writes); when a shared
 // transaction fails, each of its writes runs again on its own. A write that
@@ -93,14 +99,14 @@ func batch(writes ...*write) *pgx.Batch {
 // ensured are cached once it has committed.
 func (s *Store) write(ctx context.Context, op string, tn userdata.Tenant, build func(w *write) error) error {
 	attempt := func(send func(w *write) error) error {
-		w := &write{s: s, tn: tn, now: s.now()}
+		w := s.newWrite(tn)
 		if err := build(w); err != nil {
 			return err
 		}
 		if err := send(w); err != nil {
 			return err
 		}
-		w.defs.committed(&s.defs, &s.defCount)
+		w.defs.committed()
 		return nil
 	}
 	shared := true
@@ -144,7 +150,7 @@ func (s *Store) runWrites(ctx context.Context, group []*call[*write]) {
 // need asks for definitions of a's non-null keys in scope (§8.2). Calls
 // come in request order: a key's first value types a new definition.
 func (w *write) need(scope userdata.Scope, a userdata.Attributes) {
-	w.defs.need(w.s, w.tn.ProjectID, scope, a)
+	w.defs.need(w.tn.ProjectID, scope, a)
 }
 
 // exec runs one statement on its own (it is its own transaction), retrying

@@ -102,14 +102,14 @@ func (s *Store) ListAttributeDefinitions(ctx context.Context, tn userdata.Tenant
 			JOIN event_definitions e ON e.id = l.event_definition_id
 			WHERE e.project_id = ? AND e.code_name IN (?`+strings.Repeat(", ?", len(f.EventNames)-1)+`))`, args...)
 	}
-	defs, err := list(ctx, s.r, &l, f.PageRequest,
-		"id, scope, code_name, display_name, description, data_type, predefined, created_at",
+	l.whereNameContains(f.Name, "code_name", "display_name")
+	defs, err := list(ctx, s.r, &l, f.PageRequest, attributeDefinitionColumns,
 		func(r scanner) (*userdata.AttributeDefinition, string, error) {
-			var d userdata.AttributeDefinition
-			var created int64
-			err := r.Scan(&d.ID, &d.Scope, &d.CodeName, &d.DisplayName, &d.Description, &d.DataType, &d.Predefined, &created)
-			d.CreatedAt = fromMicros(created)
-			return &d, d.ID, err
+			d, err := scanAttributeDefinition(r)
+			if err != nil {
+				return nil, "", err
+			}
+			return d, d.ID, nil
 		})
 	return defs, s.fault(err)
 }
@@ -117,14 +117,14 @@ func (s *Store) ListAttributeDefinitions(ctx context.Context, tn userdata.Tenant
 // ListEventDefinitions returns a page of the project's event definitions.
 func (s *Store) ListEventDefinitions(ctx context.Context, tn userdata.Tenant, f userdata.EventDefinitionFilter) (*userdata.List[*userdata.EventDefinition], error) {
 	l := listing{table: "event_definitions", scopeCol: "project_id", scope: tn.ProjectID}
-	defs, err := list(ctx, s.r, &l, f.PageRequest,
-		"id, code_name, display_name, description, predefined, created_at",
+	l.whereNameContains(f.Name, "code_name", "display_name")
+	defs, err := list(ctx, s.r, &l, f.PageRequest, eventDefinitionColumns,
 		func(r scanner) (*userdata.EventDefinition, string, error) {
-			var d userdata.EventDefinition
-			var created int64
-			err := r.Scan(&d.ID, &d.CodeName, &d.DisplayName, &d.Description, &d.Predefined, &created)
-			d.CreatedAt = fromMicros(created)
-			return &d, d.ID, err
+			d, err := scanEventDefinition(r)
+			if err != nil {
+				return nil, "", err
+			}
+			return d, d.ID, nil
 		})
 	return defs, s.fault(err)
 }

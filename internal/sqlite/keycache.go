@@ -17,11 +17,12 @@ import (
 var maxKeyAge = 30 * time.Second
 
 // keyMarker is how processes sharing a SQLite file tell each other that a
-// key or a personal token was revoked, or an environment changed: a file
-// beside the database holding a counter, which the revoking process
-// increments after committing. Each process maps the file into memory, so
-// reading the epoch of its caches (userdata.Cache: keys, tokens and
-// environments) is one memory load, not a query nor even a system call.
+// key or a personal token was revoked, an environment changed or an
+// attribute definition was deleted: a file beside the database holding a
+// counter, which the revoking process increments after committing. Each
+// process maps the file into memory, so reading the epoch of its caches
+// (userdata.Cache: keys, tokens and environments; the writer's known
+// definitions) is one memory load, not a query nor even a system call.
 //
 // The mapping lives as long as the marker: it is unmapped only once
 // nothing can read it any more (a cleanup when the marker is garbage), not

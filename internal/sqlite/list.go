@@ -25,6 +25,21 @@ func (l *listing) where(cond string, args ...any) {
 	l.args = append(l.args, args...)
 }
 
+// whereNameContains keeps the rows where one of cols (names, codeNames)
+// contains name, ignoring the case of ASCII letters, which are the only
+// ones SQLite's lower folds; "" keeps every row.
+func (l *listing) whereNameContains(name string, cols ...string) {
+	if name == "" {
+		return
+	}
+	terms := make([]string, len(cols))
+	args := make([]any, len(cols))
+	for i, c := range cols {
+		terms[i], args[i] = "instr(lower("+c+"), lower(?)) > 0", name
+	}
+	l.where("("+strings.Join(terms, " OR ")+")", args...)
+}
+
 // whereCreated keeps the rows created within the bounds (inclusive) that
 // are not nil. The listing indexes, on (environment_id, created_at, id),
 // serve them as a range.
@@ -44,7 +59,7 @@ type scanner interface{ Scan(dest ...any) error }
 // backend's dialect.
 type order struct{ keyset.Order }
 
-func newOrder(sorts []userdata.Sort) order { return order{keyset.NewOrder(sorts)} }
+func newOrder(p userdata.PageRequest) order { return order{keyset.NewOrder(p)} }
 
 // keyset renders the condition "the row comes after (or, with before,
 // before) the row whose sort values are vals" in this order.
@@ -87,7 +102,7 @@ func (o order) values(ctx context.Context, q querier, l *listing, id string) ([]
 // list returns one page of the listing under the paging algorithm of §5.3.
 // cols are the selected columns; scan reads one row and returns its id.
 func list[T any](ctx context.Context, q querier, l *listing, p userdata.PageRequest, cols string, scan func(scanner) (T, string, error)) (*userdata.List[T], error) {
-	o := newOrder(p.Sort)
+	o := newOrder(p)
 	from := " FROM " + l.table + " WHERE " + strings.Join(append([]string{l.scopeCol + " = ?"}, l.conds...), " AND ")
 	args := append([]any{l.scope}, l.args...)
 	page := from

@@ -130,9 +130,7 @@ func (s *Store) lookupEnvironment(ctx context.Context, id string) (userdata.Envi
 func (s *Store) ListEnvironments(ctx context.Context, projectID string, f userdata.EnvironmentFilter) (*userdata.List[*userdata.Environment], error) {
 	l := &listing{table: "environments", scopeCol: "project_id", scope: projectID}
 	l.where("deleted_at IS NULL")
-	if f.Name != "" {
-		l.where("instr(lower(name), lower(?)) > 0", f.Name)
-	}
+	l.whereNameContains(f.Name, "name")
 	envs, err := list(ctx, s.r, l, f.PageRequest, environmentColumns, func(r scanner) (*userdata.Environment, string, error) {
 		e, err := scanEnvironment(r)
 		return &e, e.ID, err

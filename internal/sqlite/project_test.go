@@ -64,3 +64,8 @@ func TestEnvironmentCache(t *testing.T) {
 		t.Errorf("Environment once the marker moved: %v, want not found", err)
 	}
 }
+
+func TestDeletedEnvironmentDefinitions(t *testing.T) {
+	s, db := openWithSQL(t)
+	storetest.DeletedEnvironmentDefinitions(t, s, markDeleted(t, db))
+}

@@ -59,6 +59,9 @@ type Store struct {
 	wal     *os.File // the write-ahead log, for fsync
 	stopped chan struct{}
 	defs    map[defKey]struct{} // definitions known to exist; writer-owned
+	// defsEpoch is the key marker's epoch defs holds for: definitions
+	// deleted by another process move it. Writer-owned.
+	defsEpoch int64
 }
 
 // Options tune a Store.

@@ -23,15 +23,17 @@ type job struct {
 }
 
 // wtx is what a write function sees: the shared transaction, the write's
-// timestamp, and the definitions it created (cached once committed).
+// timestamp, and the definitions it created (cached once committed) and
+// deleted.
 type wtx struct {
-	ctx     context.Context
-	q       *stmts
-	now     time.Time
-	s       *Store
-	newDefs []defKey
-	touched []rowKey // rows written, for the row cache
-	changed bool     // a statement of the write changed a row
+	ctx      context.Context
+	q        *stmts
+	now      time.Time
+	s        *Store
+	newDefs  []defKey
+	goneDefs []defKey
+	touched  []rowKey // rows written, for the row cache
+	changed  bool     // a statement of the write changed a row
 }
 
 // exec runs a statement of the write, noting whether it changed a row.
@@ -160,6 +162,12 @@ func (t *batchTx) run(j *job) {
 			return
 		}
 		t.open = true
+		// Another process may have deleted definitions this one knows:
+		// it moves the key marker once it has.
+		if e := s.marker.epoch(); e != s.defsEpoch {
+			clear(s.defs)
+			s.defsEpoch = e
+		}
 	}
 	j.w = wtx{ctx: ctx, q: s.w, now: s.Now().UTC().Truncate(time.Microsecond), s: s}
 	err := runJob(j)
@@ -258,9 +266,12 @@ func (t *batchTx) commit() bool {
 	if len(s.defs) > userdata.MaxCachedDefinitions {
 		clear(s.defs)
 	}
-	for _, j := range ok {
+	for _, j := range ok { // in order: a definition deleted after it was created is gone
 		for _, k := range j.w.newDefs {
 			s.defs[k] = struct{}{}
+		}
+		for _, k := range j.w.goneDefs {
+			delete(s.defs, k)
 		}
 	}
 	s.toSync <- syncBatch{ok, s.health.writeFault.Load()}

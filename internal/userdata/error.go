@@ -17,6 +17,9 @@ const (
 	CodeForbidden     Code = "forbidden"      // an unknown or revoked API key or personal token
 	CodeExpired       Code = "expired"        // an expired personal token
 	CodeNotFound      Code = "not_found"      // see Error.Resource
+	CodeConflict      Code = "conflict"       // the resource already exists (see Error.Resource): v2 409 E1023
+	CodePredefined    Code = "predefined"     // a predefined definition cannot be changed or deleted: v2 409 E1036
+	CodeInUse         Code = "in_use"         // an event definition with recorded events cannot be deleted: v2 409 E1030
 	CodeTooLarge      Code = "too_large"      // a request body over the limit
 	CodeNoRoute       Code = "no_route"       // no such path
 	CodeNoMethod      Code = "no_method"      // a known path, another method
@@ -29,23 +32,25 @@ const (
 	CodePrimaryEnvironment Code = "primary_environment"
 )
 
-// Resources named by CodeNotFound errors, with the wire code each becomes
-// on HTTP (404) where it reaches a client.
+// Resources named by CodeNotFound and CodeConflict errors, with the wire
+// code each becomes on HTTP (404, 409) where it reaches a client.
 const (
-	ResourceUser        = "user"              // E1001
-	ResourceCompany     = "company"           // E1002, also for v2's companyId filter (UserFilter.RequireCompany)
-	ResourceMembership  = "companyMembership" // E1003
-	ResourceKey         = "apiKey"
-	ResourceProject     = "project"
-	ResourceEnvironment = "environment" // v2: E1026 (a missing or deleted environment)
-	ResourceToken       = "personalToken"
+	ResourceUser                = "user"              // E1001
+	ResourceCompany             = "company"           // E1002, also for v2's companyId filter (UserFilter.RequireCompany)
+	ResourceMembership          = "companyMembership" // E1003
+	ResourceKey                 = "apiKey"
+	ResourceProject             = "project"
+	ResourceEnvironment         = "environment" // v2: E1026 (a missing or deleted environment)
+	ResourceToken               = "personalToken"
+	ResourceAttributeDefinition = "attributeDefinition" // v2: E1022 (not found), E1023 (conflict)
+	ResourceEventDefinition     = "eventDefinition"     // v2: E1024 (not found), E1023 (conflict)
 )
 
 // Error is the one error type of the domain. Message is safe to show to
 // clients; wrapped causes are for logs.
 type Error struct {
 	Code     Code
-	Resource string // for CodeNotFound: which kind of thing is missing
+	Resource string // for CodeNotFound and CodeConflict: which kind of thing is missing, or exists
 	Message  string
 	Err      error // the cause, for logs only; may be nil
 }

@@ -42,11 +42,14 @@ const (
 )
 
 // PageRequest selects a page of a list (§5.3). Sort is applied in order and
-// always followed by the internal id ascending.
+// always followed by the internal id, which makes the order total:
+// ascending on v1 (§5.3), in the direction of the last sort with
+// IDFollowsSort (v2.md §6).
 type PageRequest struct {
-	Limit  int
-	Cursor string // internal row id; "" for the first page
-	Sort   []Sort
+	Limit         int
+	Cursor        string // internal row id; "" for the first page
+	Sort          []Sort
+	IDFollowsSort bool
 }
 
 // PrevKind says what kind of previous link a page has.
@@ -176,9 +179,15 @@ type AttributeDefinitionFilter struct {
 	PageRequest
 	Scope      Scope    // 0 for all scopes
 	EventNames []string // keep definitions linked to any of these events
+	// Name keeps the definitions whose codeName or displayName contains it,
+	// ignoring the case of ASCII letters (A-Z match a-z; other characters
+	// match only themselves, as SQLite's lower() and PostgreSQL's under the
+	// C collation fold case); "" for no filter (v2.md §6).
+	Name string
 }
 
 // EventDefinitionFilter selects a page of event definitions.
 type EventDefinitionFilter struct {
 	PageRequest
+	Name string // as AttributeDefinitionFilter.Name
 }

@@ -71,11 +71,65 @@ type Store interface {
 	DeleteMembership(ctx context.Context, t Tenant, userID, companyID string) (string, error)
 
 	// ListAttributeDefinitions returns a page of the project's attribute
-	// definitions; errors as ListUsers.
+	// definitions (t.EnvironmentID is not used); errors as ListUsers.
 	ListAttributeDefinitions(ctx context.Context, t Tenant, f AttributeDefinitionFilter) (*List[*AttributeDefinition], error)
+	// GetAttributeDefinition returns an attribute definition of a project.
+	// It returns CodeNotFound for ResourceAttributeDefinition when the
+	// project has no definition with that id.
+	GetAttributeDefinition(ctx context.Context, projectID, id string) (*AttributeDefinition, error)
+	// CreateAttributeDefinition adds an attribute definition to a project;
+	// the input must have passed Validate. It returns CodeConflict for
+	// ResourceAttributeDefinition when the project has a definition of
+	// that scope and codeName, and CodeNotFound for ResourceProject when
+	// there is no such project.
+	CreateAttributeDefinition(ctx context.Context, projectID string, in *AttributeDefinitionInput) (*AttributeDefinition, error)
+	// UpdateAttributeDefinition changes an attribute definition of a
+	// project and returns it; the update must have passed Validate. A new
+	// DataType is taken only if every non-null value of the definition's
+	// key stored in its scope, in every live environment of the project,
+	// fits it (ValueFits), as checked atomically with the change: a write
+	// of such a value either comes before the check, which sees it, or
+	// after the change. It returns CodeNotFound for
+	// ResourceAttributeDefinition as GetAttributeDefinition, then
+	// CodePredefined for a predefined definition, then CodeInvalid
+	// (RetypeRefused) naming a value that does not fit; on error nothing
+	// changes.
+	UpdateAttributeDefinition(ctx context.Context, projectID, id string, u *AttributeDefinitionUpdate) (*AttributeDefinition, error)
+	// DeleteAttributeDefinition deletes an attribute definition of a
+	// project and its links to events; stored values stay, and a later
+	// write of the key defines it again. It returns CodeNotFound for
+	// ResourceAttributeDefinition, then CodePredefined, as
+	// UpdateAttributeDefinition.
+	DeleteAttributeDefinition(ctx context.Context, projectID, id string) error
+
 	// ListEventDefinitions returns a page of the project's event
-	// definitions; errors as ListUsers.
+	// definitions (t.EnvironmentID is not used); errors as ListUsers.
 	ListEventDefinitions(ctx context.Context, t Tenant, f EventDefinitionFilter) (*List[*EventDefinition], error)
+	// GetEventDefinition returns an event definition of a project. It
+	// returns CodeNotFound for ResourceEventDefinition when the project has
+	// no definition with that id.
+	GetEventDefinition(ctx context.Context, projectID, id string) (*EventDefinition, error)
+	// CreateEventDefinition adds an event definition to a project, linked
+	// to the attributes it names; the input must have passed Validate. It
+	// returns CodeNotFound for ResourceProject when there is no such
+	// project, then CodeInvalid (EventAttributeIDs) when an attribute
+	// is not an eventDefinition-scoped definition of the project, then
+	// CodeConflict for ResourceEventDefinition when the project has an
+	// event definition of that codeName.
+	CreateEventDefinition(ctx context.Context, projectID string, in *EventDefinitionInput) (*EventDefinition, error)
+	// UpdateEventDefinition changes an event definition of a project and
+	// returns it; the update must have passed Validate. It returns
+	// CodeNotFound for ResourceEventDefinition, then CodePredefined for a
+	// predefined definition, then CodeInvalid for unknown attributes (as
+	// CreateEventDefinition); on error nothing changes.
+	UpdateEventDefinition(ctx context.Context, projectID, id string, u *EventDefinitionUpdate) (*EventDefinition, error)
+	// DeleteEventDefinition deletes an event definition of a project and
+	// its links to attributes. It returns CodeNotFound for
+	// ResourceEventDefinition, then CodePredefined, then CodeInUse when a
+	// live environment of the project has recorded an event of its
+	// codeName (checked atomically with the deletion: an event tracked
+	// meanwhile either is seen or defines the event again).
+	DeleteEventDefinition(ctx context.Context, projectID, id string) error
 
 	// TrackEvent records an event of a user (§15.4), creating its event
 	// definition, and eventDefinition-scoped attribute definitions linked

@@ -60,29 +60,6 @@ type Membership struct {
 	User    *User    // set only for ExpandMembershipUser
 }
 
-// AttributeDefinition describes one attribute codeName in one scope of a
-// project.
-type AttributeDefinition struct {
-	ID          string
-	Scope       Scope
-	CodeName    string
-	DisplayName string
-	Description string
-	DataType    DataType
-	Predefined  bool
-	CreatedAt   time.Time
-}
-
-// EventDefinition describes one event codeName of a project.
-type EventDefinition struct {
-	ID          string
-	CodeName    string
-	DisplayName string
-	Description string
-	Predefined  bool
-	CreatedAt   time.Time
-}
-
 // APIKey is a stored key. The key itself is never stored, only its hash.
 type APIKey struct {
 	ID            string
