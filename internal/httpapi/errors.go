@@ -30,3 +30,9 @@ func (s *Server) describe(r *http.Request, err error) (int, wire.ErrorFields) {
 	}
 	return status, fields
 }
+
+// WriteError answers err in the error envelope, as the v1 routes do: it is
+// for the handlers another package registers with Handle.
+func (s *Server) WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	s.writeError(w, r, err)
+}

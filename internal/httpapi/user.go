@@ -110,12 +110,9 @@ func pathAndQuery(r *http.Request) (wire.Query, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	id := r.PathValue("id")
-	if id == "" { // a literal route such as /v1/users/import: the id is its last segment
-		id = r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
+	if r.PathValue("id") == "" { // a literal route such as /v1/users/import: the id is its last segment
+		return q, r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:], nil
 	}
-	if len(id) > userdata.MaxIDBytes {
-		return nil, "", userdata.Errorf(userdata.CodeInvalid, "id must be at most %d bytes", userdata.MaxIDBytes)
-	}
-	return q, id, nil
+	id, err := wire.PathID(r, "id")
+	return q, id, err
 }

@@ -30,6 +30,16 @@ const (
 	// CodePrimaryEnvironment refuses to delete a project's primary
 	// environment: v2's 409 E0023.
 	CodePrimaryEnvironment Code = "primary_environment"
+
+	// The refusals of v2's authorization (v2.md §3, §4, §10), after the
+	// token itself is accepted.
+	CodeWrongProject       Code = "wrong_project"       // the path's project is not the token's: 403 E1011
+	CodeMissingCapability  Code = "missing_capability"  // the route needs a capability the token lacks: 403 E1012
+	CodeForeignEnvironment Code = "foreign_environment" // the path's environment is another project's: 403 E1019
+	CodeOutOfScope         Code = "out_of_scope"        // the environment is not in the token's list: 403 E1029
+	CodeListedToken        Code = "listed_token"        // only a token without an environment list may create environments: 403 E1032
+	CodeRateLimited        Code = "rate_limited"        // over the rate limit: 429 E1013
+	CodeInvalidScope       Code = "invalid_scope"       // the scope filter of attribute definitions: 400 E1015
 )
 
 // Resources named by CodeNotFound and CodeConflict errors, with the wire
@@ -44,6 +54,7 @@ const (
 	ResourceToken               = "personalToken"
 	ResourceAttributeDefinition = "attributeDefinition" // v2: E1022 (not found), E1023 (conflict)
 	ResourceEventDefinition     = "eventDefinition"     // v2: E1024 (not found), E1023 (conflict)
+	ResourceSegment             = "segment"             // v2: E1025
 )
 
 // Error is the one error type of the domain. Message is safe to show to
@@ -52,7 +63,17 @@ type Error struct {
 	Code     Code
 	Resource string // for CodeNotFound and CodeConflict: which kind of thing is missing, or exists
 	Message  string
-	Err      error // the cause, for logs only; may be nil
+	// Issues, of a CodeInvalid error, are its problems one by one (v2's
+	// strict bodies); nil for most errors.
+	Issues []Issue
+	Err    error // the cause, for logs only; may be nil
+}
+
+// Issue is one problem of a request that fails validation: which rule
+// refused it ("schema" for the shape of a body), a message, and the path
+// of the value in the body (a.b.k, a[0].b).
+type Issue struct {
+	Rule, Message, Path string
 }
 
 func (e *Error) Error() string {

@@ -19,9 +19,17 @@ type ErrorBody struct {
 
 // ErrorFields is the error object of the envelope.
 type ErrorFields struct {
-	Code    string `json:"code"`
+	Code    string  `json:"code"`
+	Message string  `json:"message"`
+	DocURL  string  `json:"doc_url"`
+	Issues  []Issue `json:"issues,omitempty"`
+}
+
+// Issue is one entry of issues (v2.md §5).
+type Issue struct {
+	Rule    string `json:"rule"`
 	Message string `json:"message"`
-	DocURL  string `json:"doc_url"`
+	Path    string `json:"path"`
 }
 
 // errorKey selects a row of errorTable: a domain code, and the resource
@@ -56,6 +64,24 @@ var errorTable = map[errorKey]errorMapping{
 	{userdata.CodeNoMethod, ""}:                          {http.StatusMethodNotAllowed, "E1033", "Unknown API route"},
 	{userdata.CodeUnavailable, ""}:                       {http.StatusServiceUnavailable, "E0000", "The service is temporarily unavailable; retry later"},
 	{userdata.CodeStopped, ""}:                           {http.StatusServiceUnavailable, "E0000", ""},
+
+	// v2 (v2.md §3, §5, §8, §9, §10).
+	{userdata.CodeExpired, ""}:                                    {http.StatusUnauthorized, "E1020", "The personal token has expired"},
+	{userdata.CodeWrongProject, ""}:                               {http.StatusForbidden, "E1011", "The token does not belong to this project"},
+	{userdata.CodeMissingCapability, ""}:                          {http.StatusForbidden, "E1012", ""},
+	{userdata.CodeNotFound, userdata.ResourceEnvironment}:         {http.StatusNotFound, "E1026", "Environment not found"},
+	{userdata.CodeForeignEnvironment, ""}:                         {http.StatusForbidden, "E1019", "The environment belongs to another project"},
+	{userdata.CodeOutOfScope, ""}:                                 {http.StatusForbidden, "E1029", "The environment is outside the token's environment list"},
+	{userdata.CodeListedToken, ""}:                                {http.StatusForbidden, "E1032", "A token with an environment list cannot create environments: the new environment would be outside its list. Use a token whose scopes are all project-level (definitions, environments)"},
+	{userdata.CodeRateLimited, ""}:                                {http.StatusTooManyRequests, "E1013", "Too many requests"},
+	{userdata.CodeInvalidScope, ""}:                               {http.StatusBadRequest, "E1015", ""},
+	{userdata.CodeNotFound, userdata.ResourceAttributeDefinition}: {http.StatusNotFound, "E1022", "Attribute definition not found"},
+	{userdata.CodeNotFound, userdata.ResourceEventDefinition}:     {http.StatusNotFound, "E1024", "Event definition not found"},
+	{userdata.CodeNotFound, userdata.ResourceSegment}:             {http.StatusNotFound, "E1025", "Segment not found"},
+	{userdata.CodeConflict, ""}:                                   {http.StatusConflict, "E1023", ""},
+	{userdata.CodeInUse, ""}:                                      {http.StatusConflict, "E1030", ""},
+	{userdata.CodePredefined, ""}:                                 {http.StatusConflict, "E1036", "Predefined definitions cannot be modified or deleted — create your own definition instead."},
+	{userdata.CodePrimaryEnvironment, ""}:                         {http.StatusConflict, "E0023", ""},
 }
 
 var internalError = errorMapping{http.StatusInternalServerError, "E0000", "An unexpected error occurred"}
@@ -102,11 +128,16 @@ func Describe(ctx context.Context, err error, docURL string) (status int, fields
 	case e.Code == userdata.CodeUnavailable:
 		fault = FaultUnavailable
 	}
-	msg := m.message
-	if msg == "" {
-		msg = e.Message
+	fields = ErrorFields{Code: m.code, Message: m.message, DocURL: docURL}
+	if ok {
+		if fields.Message == "" {
+			fields.Message = e.Message
+		}
+		for _, is := range e.Issues {
+			fields.Issues = append(fields.Issues, Issue{is.Rule, is.Message, is.Path})
+		}
 	}
-	return m.status, ErrorFields{m.code, msg, docURL}, fault
+	return m.status, fields, fault
 }
 
 // retryAfter is the Retry-After of a 503: a storage fault is retried after

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"testing"
 
 	"tourd/internal/httpapi/wire"
@@ -27,22 +28,26 @@ func TestDescribe(t *testing.T) {
 		fault  wire.Fault
 	}{
 		{"own message", t.Context(), userdata.Errorf(userdata.CodeInvalid, "limit must not be less than 1"),
-			400, wire.ErrorFields{"E1017", "limit must not be less than 1", "d"}, wire.NoFault},
+			400, wire.ErrorFields{Code: "E1017", Message: "limit must not be less than 1", DocURL: "d"}, wire.NoFault},
 		{"by resource", t.Context(), fmt.Errorf("get: %w", userdata.NotFound(userdata.ResourceCompany)),
-			404, wire.ErrorFields{"E1002", "Company not found", "d"}, wire.NoFault},
+			404, wire.ErrorFields{Code: "E1002", Message: "Company not found", DocURL: "d"}, wire.NoFault},
 		{"by code when no row names the resource", t.Context(), &userdata.Error{Code: userdata.CodeForbidden, Resource: userdata.ResourceUser},
-			403, wire.ErrorFields{"E1000", "Invalid API key provided", "d"}, wire.NoFault},
+			403, wire.ErrorFields{Code: "E1000", Message: "Invalid API key provided", DocURL: "d"}, wire.NoFault},
 		{"not found of an unmapped resource", t.Context(), userdata.NotFound(userdata.ResourceKey),
-			500, wire.ErrorFields{"E0000", "An unexpected error occurred", "d"}, wire.FaultInternal},
+			500, wire.ErrorFields{Code: "E0000", Message: "An unexpected error occurred", DocURL: "d"}, wire.FaultInternal},
 		{"storage fault", t.Context(), fmt.Errorf("get: %w", userdata.Unavailable(errors.New("disk full"))),
-			503, wire.ErrorFields{"E0000", "The service is temporarily unavailable; retry later", "d"}, wire.FaultUnavailable},
+			503, wire.ErrorFields{Code: "E0000", Message: "The service is temporarily unavailable; retry later", DocURL: "d"}, wire.FaultUnavailable},
 		{"no domain error", t.Context(), errors.New("a bug"),
-			500, wire.ErrorFields{"E0000", "An unexpected error occurred", "d"}, wire.FaultInternal},
+			500, wire.ErrorFields{Code: "E0000", Message: "An unexpected error occurred", DocURL: "d"}, wire.FaultInternal},
+		{"issues", t.Context(), &userdata.Error{Code: userdata.CodeInvalid, Message: "m", Issues: []userdata.Issue{{Rule: "schema", Message: "x", Path: "k"}}},
+			400, wire.ErrorFields{Code: "E1017", Message: "m", DocURL: "d", Issues: []wire.Issue{{Rule: "schema", Message: "x", Path: "k"}}}, wire.NoFault},
+		{"v2 code with the domain's message", t.Context(), userdata.Errorf(userdata.CodeMissingCapability, "needs user:read"),
+			403, wire.ErrorFields{Code: "E1012", Message: "needs user:read", DocURL: "d"}, wire.NoFault},
 		{"client gone", gone, fmt.Errorf("get: %w", gone.Err()),
-			499, wire.ErrorFields{"E0000", "An unexpected error occurred", "d"}, wire.NoFault},
+			499, wire.ErrorFields{Code: "E0000", Message: "An unexpected error occurred", DocURL: "d"}, wire.NoFault},
 	} {
 		status, fields, fault := wire.Describe(tt.ctx, tt.err, "d")
-		if status != tt.status || fields != tt.fields || fault != tt.fault {
+		if status != tt.status || !reflect.DeepEqual(fields, tt.fields) || fault != tt.fault {
 			t.Errorf("%s: Describe(%v) = %d, %+v, %v; want %d, %+v, %v", tt.name, tt.err, status, fields, fault, tt.status, tt.fields, tt.fault)
 		}
 	}
@@ -52,7 +57,7 @@ func TestDescribe(t *testing.T) {
 func TestWriteError(t *testing.T) {
 	for _, status := range []int{http.StatusBadRequest, http.StatusServiceUnavailable} {
 		rec := httptest.NewRecorder()
-		wire.WriteError(rec, status, wire.ErrorFields{"E0000", "m", "d"})
+		wire.WriteError(rec, status, wire.ErrorFields{Code: "E0000", Message: "m", DocURL: "d"})
 		want := `{"error":{"code":"E0000","message":"m","doc_url":"d"}}` + "\n"
 		if rec.Code != status || rec.Body.String() != want {
 			t.Errorf("status %d: got %d %q, want %q", status, rec.Code, rec.Body, want)

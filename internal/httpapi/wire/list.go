@@ -19,17 +19,46 @@ type List struct {
 // wire form, with links per v1 §5.3 and §5.4; expandable says whether the
 // endpoint takes expand.
 func NewList[T any](r *http.Request, q Query, items any, l *userdata.List[T], limit int, expandable bool) List {
+	return newList(items, l, func(cursor string) *string { return link(r, q, cursor, limit, expandable) })
+}
+
+// newList builds the list object of a page, its links made by link from a
+// cursor ("" for the first page).
+func newList[T any](items any, l *userdata.List[T], link func(cursor string) *string) List {
 	out := List{Results: items}
 	if l.NextCursor != "" {
-		out.Next = link(r, q, l.NextCursor, limit, expandable)
+		out.Next = link(l.NextCursor)
 	}
 	switch l.Prev {
 	case userdata.PrevFirstPage:
-		out.Previous = link(r, q, "", limit, expandable)
+		out.Previous = link("")
 	case userdata.PrevCursor:
-		out.Previous = link(r, q, l.PrevCursor, limit, expandable)
+		out.Previous = link(l.PrevCursor)
 	}
 	return out
+}
+
+// NewPage is NewList for v2 (v2.md §6): its links keep every parameter of
+// the request but cursor and limit, as sent, then set cursor and limit.
+func NewPage[T any](r *http.Request, q Query, items any, l *userdata.List[T], limit int) List {
+	return newList(items, l, func(cursor string) *string { return pageLink(r, q, cursor, limit) })
+}
+
+// EmptyPage is v2's answer to a cursor that selects nothing.
+func EmptyPage() List { return List{Results: []struct{}{}} }
+
+// pageLink renders a v2 link (see NewPage).
+func pageLink(r *http.Request, q Query, cursor string, limit int) *string {
+	pairs := make([]pair, 0, len(q)+2)
+	for _, p := range q {
+		if base, _ := baseName(p.key); base != "cursor" && base != "limit" {
+			pairs = append(pairs, p)
+		}
+	}
+	if cursor != "" {
+		pairs = append(pairs, pair{"cursor", cursor})
+	}
+	return renderLink(r, append(pairs, pair{"limit", strconv.Itoa(limit)}))
 }
 
 // link renders a relative link to the same listing with another cursor
@@ -48,6 +77,11 @@ func link(r *http.Request, q Query, cursor string, limit int, expandable bool) *
 	if expandable {
 		pairs = normalizeExpand(pairs)
 	}
+	return renderLink(r, pairs)
+}
+
+// renderLink renders the request's path with pairs as its query.
+func renderLink(r *http.Request, pairs []pair) *string {
 	var b strings.Builder
 	b.WriteString(r.URL.EscapedPath())
 	for i, p := range pairs {

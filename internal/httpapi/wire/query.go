@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -187,4 +188,14 @@ func (q Query) Page(allowed map[string]userdata.Sort, names string, def userdata
 		p.Sort = []userdata.Sort{def}
 	}
 	return p, nil
+}
+
+// PathID reads the path value name of r, an id that must obey the id
+// length limit (v1 §15.1).
+func PathID(r *http.Request, name string) (string, error) {
+	id := r.PathValue(name)
+	if len(id) > userdata.MaxIDBytes {
+		return "", userdata.Errorf(userdata.CodeInvalid, "%s must be at most %d bytes", name, userdata.MaxIDBytes)
+	}
+	return id, nil
 }
