@@ -13,9 +13,11 @@ import (
 	"strconv"
 	"time"
 
+	"tourd/internal/apiv2"
 	"tourd/internal/buildinfo"
 	"tourd/internal/httpapi"
 	"tourd/internal/httpapi/wire"
+	"tourd/internal/ratelimit"
 	"tourd/internal/sqlite"
 	"tourd/internal/userdata"
 )
@@ -35,11 +37,14 @@ type serveConfig struct {
 	// shutdownTimeout bounds the shutdown after ctx is done: in-flight
 	// requests finishing, then the database closing.
 	shutdownTimeout time.Duration
+	// v2 is the configuration of the v2 API: its rate limits.
+	v2 apiv2.Config
 }
 
 // serveFlags are the flags of serveConfig as given, checked by config.
 type serveFlags struct {
 	maxConns, idleTimeout, streamIdleTimeout, shutdownTimeout string
+	rateLimit, rateLimitAnon, trustedProxies                  string
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet, getenv func(string) string, cfg *serveConfig) {
@@ -51,6 +56,12 @@ func (f *serveFlags) register(fs *flag.FlagSet, getenv func(string) string, cfg 
 	fs.StringVar(&f.idleTimeout, "idle-timeout", envOr(getenv, "TOURD_IDLE_TIMEOUT", "2m"), "how long a keep-alive connection may wait for its next request (TOURD_IDLE_TIMEOUT)")
 	fs.StringVar(&f.streamIdleTimeout, "stream-idle-timeout", envOr(getenv, "TOURD_STREAM_IDLE_TIMEOUT", "1m"), "how long an import stream may send nothing (TOURD_STREAM_IDLE_TIMEOUT)")
 	fs.StringVar(&f.shutdownTimeout, "shutdown-timeout", envOr(getenv, "TOURD_SHUTDOWN_TIMEOUT", defaultShutdownTimeout.String()), "how long SIGTERM waits for in-flight requests and the database before exiting (TOURD_SHUTDOWN_TIMEOUT)")
+	fs.StringVar(&f.rateLimit, "rate-limit", envOr(getenv, "TOURD_RATE_LIMIT", strconv.Itoa(apiv2.DefaultRateLimit)),
+		"v2 requests a personal token may make per minute, on each node; 0 turns the limit off (TOURD_RATE_LIMIT)")
+	fs.StringVar(&f.rateLimitAnon, "rate-limit-anon", envOr(getenv, "TOURD_RATE_LIMIT_ANON", strconv.Itoa(apiv2.DefaultRateLimitAnon)),
+		"v2 requests without a valid token a client address may make per minute, on each node; 0 turns the limit off (TOURD_RATE_LIMIT_ANON)")
+	fs.StringVar(&f.trustedProxies, "trusted-proxies", getenv("TOURD_TRUSTED_PROXIES"),
+		"comma-separated CIDRs of proxies whose X-Forwarded-For names the client address of the v2 rate limit (TOURD_TRUSTED_PROXIES)")
 }
 
 // config checks the flags and sets them in cfg.
@@ -73,6 +84,22 @@ func (f *serveFlags) config(cfg *serveConfig) error {
 			return fmt.Errorf("%s must be a positive duration such as 30s or 2m, not %q", d.name, d.value)
 		}
 		*d.to = v
+	}
+	for _, l := range []struct {
+		name, value string
+		to          *int
+	}{
+		{"--rate-limit", f.rateLimit, &cfg.v2.RateLimit},
+		{"--rate-limit-anon", f.rateLimitAnon, &cfg.v2.RateLimitAnon},
+	} {
+		n, err := strconv.Atoi(l.value)
+		if err != nil || n < 0 {
+			return fmt.Errorf("%s must be a number of requests per minute, or 0 for no limit, not %q", l.name, l.value)
+		}
+		*l.to = n
+	}
+	if cfg.v2.TrustedProxies, err = ratelimit.ParsePrefixes(f.trustedProxies); err != nil {
+		return fmt.Errorf("--trusted-proxies: %v", err)
 	}
 	return nil
 }
@@ -128,6 +155,7 @@ func serve(ctx context.Context, cfg serveConfig, store userdata.Store, ln net.Li
 	api := httpapi.New(store, log, cfg.docURL)
 	api.StreamIdleTimeout = cfg.streamIdleTimeout
 	api.MaxConns = cfg.maxConns
+	apiv2.Register(api, store, cfg.v2)
 	srv := &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"tourd/internal/apiv2"
 	"tourd/internal/backendtest"
 	"tourd/internal/httpapi"
 	"tourd/internal/httpapi/wire"
@@ -243,6 +245,7 @@ func TestServeFlags(t *testing.T) {
 	def := testConfig
 	def.maxConns, def.idleTimeout, def.streamIdleTimeout = httpapi.DefaultMaxConns(), 2*time.Minute, time.Minute
 	def.addr, def.docURL = "127.0.0.1:8080", wire.DefaultDocURL
+	def.v2 = apiv2.Config{RateLimit: apiv2.DefaultRateLimit, RateLimitAnon: apiv2.DefaultRateLimitAnon}
 	for _, tt := range []struct {
 		args []string
 		env  map[string]string
@@ -267,6 +270,17 @@ func TestServeFlags(t *testing.T) {
 			env:  map[string]string{"TOURD_MAX_CONNS": "7"},
 			want: func(c *serveConfig) { c.maxConns = 3 },
 		},
+		{
+			args: []string{"--rate-limit", "0", "--trusted-proxies", "10.0.0.0/8, 192.168.1.1"},
+			env:  map[string]string{"TOURD_RATE_LIMIT": "5", "TOURD_RATE_LIMIT_ANON": "7"},
+			want: func(c *serveConfig) {
+				c.v2 = apiv2.Config{RateLimit: 0, RateLimitAnon: 7,
+					TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.1/32")}}
+			},
+		},
+		{args: []string{"--rate-limit", "-1"}, err: `--rate-limit must be a number of requests per minute, or 0 for no limit, not "-1"`},
+		{env: map[string]string{"TOURD_RATE_LIMIT_ANON": "many"}, err: `--rate-limit-anon must be a number`},
+		{args: []string{"--trusted-proxies", "10.0.0.0/33"}, err: `--trusted-proxies: `},
 		{args: []string{"--max-conns", "0"}, err: `--max-conns must be a positive integer, not "0"`},
 		{env: map[string]string{"TOURD_MAX_CONNS": "lots"}, err: `--max-conns must be a positive integer, not "lots"`},
 		{args: []string{"--idle-timeout", "90"}, err: `--idle-timeout must be a positive duration such as 30s or 2m, not "90"`},
@@ -291,7 +305,7 @@ func TestServeFlags(t *testing.T) {
 		tt.want(&want)
 		if err != nil {
 			t.Errorf("%v %v: %v", tt.args, tt.env, err)
-		} else if diff := cmp.Diff(want, got, cmp.AllowUnexported(serveConfig{})); diff != "" {
+		} else if diff := cmp.Diff(want, got, cmp.AllowUnexported(serveConfig{}), cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })); diff != "" {
 			t.Errorf("%v %v (-want +got):\n%s", tt.args, tt.env, diff)
 		}
 	}

@@ -110,6 +110,23 @@ var scopeTables = map[userdata.Scope]string{
 // holds; the definition is read once before only to find its scope.
 func (s *Store) UpdateAttributeDefinition(ctx context.Context, projectID, id string, u *userdata.AttributeDefinitionUpdate) (*userdata.AttributeDefinition, error) {
 	var d *userdata.AttributeDefinition
+	// A retype notifies keysChannel on commit, so that every process
+	// forgets the types it knows (AttributeTypes); other changes need not.
+	change := s.notifying
+	if u.DataType == nil {
+		change = func(ctx context.Context, f func(context.Context) error) error { return f(ctx) }
+	}
+	err := change(ctx, func(ctx context.Context) error {
+		return s.updateAttributeDefinition(ctx, projectID, id, u, &d)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func (s *Store) updateAttributeDefinition(ctx context.Context, projectID, id string, u *userdata.AttributeDefinitionUpdate, out **userdata.AttributeDefinition) error {
+	var d *userdata.AttributeDefinition
 	err := s.transact(ctx, "update attribute definition", func(ctx context.Context, tx pgx.Tx, _ time.Time) (err error) {
 		retype := u.DataType != nil
 		if retype {
@@ -130,6 +147,9 @@ func (s *Store) UpdateAttributeDefinition(ctx context.Context, projectID, id str
 				return err
 			}
 			d.DataType = *u.DataType
+			if _, err := tx.Exec(ctx, "SELECT pg_notify('"+keysChannel+"', '')"); err != nil {
+				return err
+			}
 		}
 		if u.DisplayName != nil {
 			d.DisplayName = *u.DisplayName
@@ -141,10 +161,30 @@ func (s *Store) UpdateAttributeDefinition(ctx context.Context, projectID, id str
 			d.DisplayName, d.Description, int32(d.DataType), d.ID)
 		return err
 	})
-	if err != nil {
-		return nil, err
-	}
-	return d, nil
+	*out = d
+	return err
+}
+
+// AttributeTypes returns the types of the keys defined in a project's
+// scope, from the type cache or one query.
+func (s *Store) AttributeTypes(ctx context.Context, projectID string, scope userdata.Scope, keys []string) (map[string]userdata.DataType, error) {
+	return s.types.Types(ctx, projectID, scope, keys, func(ctx context.Context, missing []string) (map[string]userdata.DataType, error) {
+		ctx, cancel := s.bound(ctx)
+		defer cancel()
+		rows, _ := s.pool.Query(ctx, `SELECT code_name, data_type FROM attribute_definitions
+			WHERE project_id = $1 AND scope = $2 AND code_name = ANY($3)`, projectID, int32(scope), missing)
+		out := map[string]userdata.DataType{}
+		var name string
+		var t int32
+		_, err := pgx.ForEachRow(rows, []any{&name, &t}, func() error {
+			out[name] = userdata.DataType(t)
+			return nil
+		})
+		if err != nil {
+			return nil, translate("attribute types", err)
+		}
+		return out, nil
+	})
 }
 
 // qStoredValues select, for each scope, the non-null values of a key ($2)

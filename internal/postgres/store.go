@@ -45,6 +45,7 @@ type Store struct {
 	tokens     *userdata.TokenCache
 	touches    userdata.Touches                      // recording tokens' use
 	envs       *userdata.Cache[userdata.Environment] // on keyEpoch too: changing an environment must notify keysChannel
+	types      *userdata.TypeCache                   // on keyEpoch too: retyping or deleting a definition must notify keysChannel
 	keyEpoch   keyEpoch
 	stopListen context.CancelFunc
 	listenDone chan struct{}
@@ -137,6 +138,7 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config, log *slog.Logger, opts
 	s.keys = userdata.NewCache[userdata.Tenant](s.keyEpoch.epoch, maxKeyAge)
 	s.tokens = userdata.NewTokenCache(s.keyEpoch.epoch, maxKeyAge)
 	s.envs = userdata.NewCache[userdata.Environment](s.keyEpoch.epoch, maxKeyAge)
+	s.types = userdata.NewTypeCache(s.keyEpoch.epoch, maxKeyAge)
 	s.purger = s.newPurger(opts.PurgeGrace)
 	lctx, cancel := context.WithCancel(context.Background())
 	s.stopListen = cancel

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 
 	"tourd/internal/userdata"
@@ -83,6 +84,7 @@ func (s *Store) CreateAttributeDefinition(ctx context.Context, projectID string,
 // type.
 func (s *Store) UpdateAttributeDefinition(ctx context.Context, projectID, id string, u *userdata.AttributeDefinitionUpdate) (*userdata.AttributeDefinition, error) {
 	var d *userdata.AttributeDefinition
+	retyped := false
 	err := s.write(ctx, func(w *wtx) (err error) {
 		if d, err = w.writableAttributeDefinition(projectID, id); err != nil {
 			return err
@@ -91,7 +93,7 @@ func (s *Store) UpdateAttributeDefinition(ctx context.Context, projectID, id str
 			if err := w.checkStoredValues(projectID, d.Scope, d.CodeName, *u.DataType); err != nil {
 				return err
 			}
-			d.DataType = *u.DataType
+			d.DataType, retyped = *u.DataType, true
 		}
 		if u.DisplayName != nil {
 			d.DisplayName = *u.DisplayName
@@ -106,7 +108,37 @@ func (s *Store) UpdateAttributeDefinition(ctx context.Context, projectID, id str
 	if err != nil {
 		return nil, err
 	}
+	if retyped { // every process forgets the types it knows (AttributeTypes)
+		return d, s.marker.bump()
+	}
 	return d, nil
+}
+
+// AttributeTypes returns the types of the keys defined in a project's
+// scope, from the type cache or one query.
+func (s *Store) AttributeTypes(ctx context.Context, projectID string, scope userdata.Scope, keys []string) (map[string]userdata.DataType, error) {
+	return s.types.Types(ctx, projectID, scope, keys, func(ctx context.Context, missing []string) (map[string]userdata.DataType, error) {
+		names, err := json.Marshal(missing)
+		if err != nil {
+			return nil, err
+		}
+		rows, err := s.r.QueryContext(ctx, `SELECT code_name, data_type FROM attribute_definitions
+			WHERE project_id = ? AND scope = ? AND code_name IN (SELECT value FROM json_each(?))`, projectID, int(scope), string(names))
+		if err != nil {
+			return nil, s.fault(err)
+		}
+		defer rows.Close()
+		out := map[string]userdata.DataType{}
+		for rows.Next() {
+			var name string
+			var t userdata.DataType
+			if err := rows.Scan(&name, &t); err != nil {
+				return nil, s.fault(err)
+			}
+			out[name] = t
+		}
+		return out, s.fault(rows.Err())
+	})
 }
 
 // qStoredValues select, for each scope, the non-null values of a key ($2)

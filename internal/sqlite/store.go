@@ -41,6 +41,7 @@ type Store struct {
 	tokens  *userdata.TokenCache
 	touches userdata.Touches                      // recording tokens' use
 	envs    *userdata.Cache[userdata.Environment] // on the key marker too: changing an environment must bump it
+	types   *userdata.TypeCache                   // on the key marker too: retyping or deleting a definition must bump it
 	marker  *keyMarker
 	lock    *os.File         // the server lock, with Options.Exclusive
 	purger  *userdata.Purger // started with Options.Exclusive
@@ -232,6 +233,7 @@ func openWith(ctx context.Context, path string, log *slog.Logger, wdb *sql.DB, c
 	s.keys = userdata.NewCache[userdata.Tenant](s.marker.epoch, maxKeyAge)
 	s.tokens = userdata.NewTokenCache(s.marker.epoch, maxKeyAge)
 	s.envs = userdata.NewCache[userdata.Environment](s.marker.epoch, maxKeyAge)
+	s.types = userdata.NewTypeCache(s.marker.epoch, maxKeyAge)
 	return s, nil
 }
 

@@ -102,6 +102,14 @@ type Store interface {
 	// UpdateAttributeDefinition.
 	DeleteAttributeDefinition(ctx context.Context, projectID, id string) error
 
+	// AttributeTypes returns the data type of each of keys that has an
+	// attribute definition in the project's scope; keys without one are
+	// absent. It answers from a cache (TypeCache) that a retype or a
+	// deletion of a definition invalidates in every process, as a
+	// revocation does, so that v2's writes, which coerce values to these
+	// types, need no query for keys defined before.
+	AttributeTypes(ctx context.Context, projectID string, scope Scope, keys []string) (map[string]DataType, error)
+
 	// ListEventDefinitions returns a page of the project's event
 	// definitions (t.EnvironmentID is not used); errors as ListUsers.
 	ListEventDefinitions(ctx context.Context, t Tenant, f EventDefinitionFilter) (*List[*EventDefinition], error)

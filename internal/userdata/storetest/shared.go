@@ -38,6 +38,10 @@ func RunShared(t *testing.T, open PairOpener) {
 		a, b := open(t)
 		testDefinitionDeletedAcrossStores(t, a, b)
 	})
+	t.Run("AttributeTypesAcrossStores", func(t *testing.T) {
+		a, b := open(t)
+		testAttributeTypesAcrossStores(t, a, b)
+	})
 	t.Run("OperationsAcrossStores", func(t *testing.T) {
 		a, b := open(t)
 		concurrentOperations(t, func(i int) userdata.Store { return []userdata.Store{a, b}[i%2] })

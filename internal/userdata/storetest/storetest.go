@@ -54,6 +54,7 @@ func Run(t *testing.T, open Opener) {
 		{"EventDefinitionRecorded", testEventDefinitionRecorded},
 		{"Retype", testRetype},
 		{"RetypeManyValues", testRetypeManyValues},
+		{"AttributeTypes", testAttributeTypes},
 		{"Paging", testPaging},
 		{"PagingDescending", testPagingDescending},
 		{"InvalidCursor", testInvalidCursor},

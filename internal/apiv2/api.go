@@ -1,0 +1,259 @@
+// Package apiv2 serves the project-scoped v2 API (v2.md): personal tokens
+// with capability scopes and environment lists, rate limits, and the
+// routes of users, companies, memberships, definitions and environments.
+// It is a second face of the domain beside v1 (package httpapi): its
+// handlers call the same userdata.Store methods and share v1's wire
+// helpers (package wire), and its routes are registered on v1's server,
+// which gives them request ids, logs, metrics and panic recovery.
+package apiv2
+
+import (
+	"encoding/json"
+	"maps"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"tourd/internal/httpapi"
+	"tourd/internal/httpapi/wire"
+	"tourd/internal/ratelimit"
+	"tourd/internal/userdata"
+)
+
+// Config is what an operator may set (v2.md §10).
+type Config struct {
+	// RateLimit is how many requests a token may make per minute, and
+	// RateLimitAnon how many a client address may make without a valid
+	// token; 0 turns a limit off.
+	RateLimit, RateLimitAnon int
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed
+	// (ratelimit.ClientIP).
+	TrustedProxies []netip.Prefix
+}
+
+// Defaults of Config (v2.md §10).
+const (
+	DefaultRateLimit     = 1000
+	DefaultRateLimitAnon = 100
+)
+
+// api serves the v2 routes.
+type api struct {
+	srv     *httpapi.Server
+	store   userdata.Store
+	tokens  *ratelimit.Limiter // per token
+	anon    *ratelimit.Limiter // per client address, for requests without a valid token
+	trusted []netip.Prefix
+}
+
+// request is a v2 request that passed authentication, the project and
+// capability checks and, on an environment's routes, the environment
+// checks: what its handler needs.
+type request struct {
+	*http.Request
+	p         userdata.Principal
+	projectID string
+	// env is the path's environment on the routes of an environment's
+	// data; nil elsewhere.
+	env *userdata.Environment
+	// body is the request body of PUT, POST and PATCH: valid JSON, or
+	// empty.
+	body []byte
+}
+
+// tenant is the environment a data route acts on, as the store takes it.
+func (rq *request) tenant() userdata.Tenant {
+	return userdata.Tenant{ProjectID: rq.projectID, EnvironmentID: rq.env.ID}
+}
+
+// handler serves one route: it returns the status and the value to send as
+// JSON (nil for an empty body), or an error for the envelope.
+type handler func(a *api, rq *request) (int, any, error)
+
+// route is one row of the route table.
+type route struct {
+	method string
+	path   string // under /v2/projects/{projectId}
+	cap    userdata.Capability
+	h      handler
+}
+
+// envPath starts the routes of an environment's data.
+const envPath = "/environments/{environmentId}"
+
+// routes is the v2 route table (v2.md §1). A path with {environmentId}
+// acts on that environment's data (its checks run before the handler).
+var routes = []route{
+	{"GET", envPath + "/users", "user:read", (*api).listUsers},
+	{"GET", envPath + "/users/{id}", "user:read", (*api).getUser},
+	{"PUT", envPath + "/users/{id}", "user:write", (*api).putUser},
+	{"DELETE", envPath + "/users/{id}", "user:delete", (*api).deleteUser},
+	{"GET", envPath + "/companies", "company:read", (*api).listCompanies},
+	{"GET", envPath + "/companies/{id}", "company:read", (*api).getCompany},
+	{"PUT", envPath + "/companies/{id}", "company:write", (*api).putCompany},
+	{"DELETE", envPath + "/companies/{id}", "company:delete", (*api).deleteCompany},
+	{"PUT", envPath + "/companies/{id}/memberships/{userId}", "company:write", (*api).putMembership},
+	{"DELETE", envPath + "/companies/{id}/memberships/{userId}", "company:write", (*api).deleteMembership},
+	{"GET", "/attribute-definitions", "attribute:read", (*api).listAttributeDefinitions},
+	{"POST", "/attribute-definitions", "attribute:create", (*api).createAttributeDefinition},
+	{"GET", "/attribute-definitions/{id}", "attribute:read", (*api).getAttributeDefinition},
+	{"PATCH", "/attribute-definitions/{id}", "attribute:update", (*api).updateAttributeDefinition},
+	{"DELETE", "/attribute-definitions/{id}", "attribute:delete", (*api).deleteAttributeDefinition},
+	{"GET", "/event-definitions", "event:read", (*api).listEventDefinitions},
+	{"POST", "/event-definitions", "event:create", (*api).createEventDefinition},
+	{"GET", "/event-definitions/{id}", "event:read", (*api).getEventDefinition},
+	{"PATCH", "/event-definitions/{id}", "event:update", (*api).updateEventDefinition},
+	{"DELETE", "/event-definitions/{id}", "event:delete", (*api).deleteEventDefinition},
+	{"GET", "/environments", "environment:read", (*api).listEnvironments},
+	{"POST", "/environments", "environment:manage", (*api).createEnvironment},
+	{"GET", "/environments/{id}", "environment:read", (*api).getEnvironment},
+	{"PATCH", "/environments/{id}", "environment:manage", (*api).updateEnvironment},
+	{"DELETE", "/environments/{id}", "environment:manage", (*api).deleteEnvironment},
+}
+
+// projectPath starts every routed path.
+const projectPath = "/v2/projects/{projectId}"
+
+// Register serves the v2 routes, and GET /v2/openapi.json, on srv.
+func Register(srv *httpapi.Server, store userdata.Store, cfg Config) {
+	a := &api{srv: srv, store: store, trusted: cfg.TrustedProxies,
+		tokens: ratelimit.New(cfg.RateLimit, time.Minute), anon: ratelimit.New(cfg.RateLimitAnon, time.Minute)}
+	byPath := map[string]map[string]route{}
+	var paths []string
+	for _, rt := range routes {
+		if byPath[rt.path] == nil {
+			byPath[rt.path] = map[string]route{}
+			paths = append(paths, rt.path)
+		}
+		byPath[rt.path][rt.method] = rt
+	}
+	for _, p := range paths {
+		srv.Handle(projectPath+p, a.dispatch(byPath[p]))
+	}
+	srv.Handle("/v2/openapi.json", a.openAPI())
+}
+
+// dispatch serves the routes of one path: it picks the route of the
+// method (405 otherwise, before the rate limiter), then runs the checks of
+// v2.md §3 in their order and the route's handler.
+func (a *api) dispatch(methods map[string]route) http.Handler {
+	allowed := strings.Join(slices.Sorted(maps.Keys(methods)), ", ")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rt, ok := methods[r.Method]
+		if !ok && r.Method == http.MethodHead {
+			rt, ok = methods[http.MethodGet]
+		}
+		if !ok {
+			w.Header().Set("Allow", allowed)
+			a.srv.WriteError(w, r, &userdata.Error{Code: userdata.CodeNoMethod})
+			return
+		}
+		status, body, err := a.serve(w, r, rt)
+		switch {
+		case err != nil:
+			a.srv.WriteError(w, r, err)
+		case body == nil:
+			w.WriteHeader(status)
+		default:
+			wire.WriteJSON(w, status, body)
+		}
+	})
+}
+
+// serve runs the checks of v2.md §3, in order, and then the handler.
+func (a *api) serve(w http.ResponseWriter, r *http.Request, rt route) (int, any, error) {
+	rq := &request{Request: r, projectID: r.PathValue("projectId")}
+	if rt.method != http.MethodGet && rt.method != http.MethodDelete {
+		body, err := wire.ReadBody(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		if len(body) > 0 && !json.Valid(body) {
+			// The message of the parse error, without the body.
+			_, err := wire.DecodeObject(body, "")
+			return 0, nil, err
+		}
+		rq.body = body
+	}
+	p, authErr := a.authenticate(r)
+	if err := a.limit(w, r, p, authErr); err != nil {
+		return 0, nil, err
+	}
+	if authErr != nil {
+		return 0, nil, authErr
+	}
+	rq.p = p
+	if rq.projectID != p.ProjectID {
+		return 0, nil, &userdata.Error{Code: userdata.CodeWrongProject}
+	}
+	if !p.Can(rt.cap) {
+		return 0, nil, userdata.Errorf(userdata.CodeMissingCapability, "The token lacks the capability this route needs: %s", rt.cap)
+	}
+	if strings.HasPrefix(rt.path, envPath) {
+		env, err := a.environment(r, rq.projectID, r.PathValue("environmentId"))
+		if err != nil {
+			return 0, nil, err
+		}
+		if !p.InScope(env.ID) {
+			return 0, nil, &userdata.Error{Code: userdata.CodeOutOfScope}
+		}
+		rq.env = env
+	}
+	return rt.h(a, rq)
+}
+
+// environment returns the live environment id, which must be one of
+// project's: 404 E1026 when it is missing or deleted, 403 E1019 when it is
+// another project's.
+func (a *api) environment(r *http.Request, project, id string) (*userdata.Environment, error) {
+	env, err := a.store.Environment(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	if env.ProjectID != project {
+		return nil, &userdata.Error{Code: userdata.CodeForeignEnvironment}
+	}
+	return env, nil
+}
+
+// authenticate applies v2.md §3 to the Authorization header: the scheme
+// word is case-insensitive, and only utp_ tokens are credentials here.
+func (a *api) authenticate(r *http.Request) (userdata.Principal, error) {
+	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	token = strings.TrimSpace(token)
+	if !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return userdata.Principal{}, &userdata.Error{Code: userdata.CodeUnauthorized}
+	}
+	if !strings.HasPrefix(token, userdata.TokenPrefix) {
+		return userdata.Principal{}, &userdata.Error{Code: userdata.CodeForbidden}
+	}
+	return a.store.AuthenticateToken(r.Context(), userdata.HashKey(token))
+}
+
+// limit counts the request in its bucket, the token's or, without a valid
+// token, the client address's, and sets the X-RateLimit-* headers. Over
+// the limit, it returns the 429 (v2.md §10).
+func (a *api) limit(w http.ResponseWriter, r *http.Request, p userdata.Principal, authErr error) error {
+	var res ratelimit.Result
+	if authErr == nil {
+		res = a.tokens.Allow(p.TokenID)
+	} else {
+		res = a.anon.Allow(ratelimit.ClientIP(r, a.trusted))
+	}
+	if res.Limit == 0 { // no limit
+		return nil
+	}
+	h := w.Header()
+	reset := strconv.Itoa(res.ResetSeconds())
+	h["X-Ratelimit-Limit"] = []string{strconv.Itoa(res.Limit)}
+	h["X-Ratelimit-Remaining"] = []string{strconv.Itoa(res.Remaining)}
+	h["X-Ratelimit-Reset"] = []string{reset}
+	if !res.Allowed {
+		h["Retry-After"] = []string{reset}
+		return &userdata.Error{Code: userdata.CodeRateLimited}
+	}
+	return nil
+}

@@ -1,0 +1,92 @@
+package apiv2
+
+import (
+	"bytes"
+	"encoding/json"
+	"maps"
+	"slices"
+	"strings"
+
+	"tourd/internal/httpapi/wire"
+	"tourd/internal/userdata"
+)
+
+// object decodes the request body as a closed JSON object of the given
+// keys (v2.md §5): an empty body is {}, and each unknown key is one issue
+// of one 400 E1017, in body order.
+func (rq *request) object(keys ...string) (wire.Object, error) {
+	body := bytes.TrimSpace(rq.body)
+	if len(body) == 0 {
+		body = []byte("{}")
+	}
+	o, err := wire.DecodeObject(body, "")
+	if err != nil {
+		return nil, err
+	}
+	members, err := userdata.SplitObject(body)
+	if err != nil {
+		return nil, err
+	}
+	var issues []userdata.Issue
+	for _, m := range members {
+		k := m.Key()
+		if slices.Contains(keys, k) || slices.ContainsFunc(issues, func(is userdata.Issue) bool { return is.Path == k }) {
+			continue
+		}
+		quoted, _ := json.Marshal(k) // a string always encodes
+		issues = append(issues, userdata.Issue{Rule: "schema", Message: "Unrecognized key: " + string(quoted), Path: k})
+	}
+	if issues == nil {
+		return o, nil
+	}
+	msgs := make([]string, len(issues))
+	for i, is := range issues {
+		msgs[i] = is.Path + ": " + is.Message
+	}
+	return nil, &userdata.Error{Code: userdata.CodeInvalid, Message: strings.Join(msgs, " | "), Issues: issues}
+}
+
+// attributes decodes the attributes member of a v2 upsert (v2.md §7):
+// absent is none; keys follow the codeName rule; every object value must
+// be an operation (v2's strict rule, operations.md §1); literal and set
+// values are coerced to the type of their key's definition in scope
+// (operations.md §3).
+func (a *api) attributes(rq *request, o wire.Object, scope userdata.Scope) (userdata.Attributes, error) {
+	raw, present := o["attributes"]
+	if !present {
+		return nil, nil
+	}
+	if len(raw) == 0 || raw[0] != '{' {
+		return nil, userdata.Errorf(userdata.CodeInvalid, "attributes must be an object")
+	}
+	attrs, err := o.Attributes("attributes", "attributes", false)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range slices.Sorted(maps.Keys(attrs)) {
+		if err := userdata.CheckCodeName("attributes key "+strconvQuote(k), k); err != nil {
+			return nil, err
+		}
+		if _, literal := attrs[k].(map[string]any); literal {
+			return nil, userdata.Errorf(userdata.CodeInvalid, "attributes.%s: an object value must be an operation (set, set_once, add, union or remove)", k)
+		}
+	}
+	keys := attrs.Keys()
+	if len(keys) == 0 {
+		return attrs, nil
+	}
+	types, err := a.store.AttributeTypes(rq.Context(), rq.projectID, scope, keys)
+	if err != nil {
+		return nil, err
+	}
+	return attrs, attrs.Coerce("attributes", types)
+}
+
+// strconvQuote quotes s as JSON does, cut to 40 bytes for messages.
+func strconvQuote(s string) string {
+	if len(s) > 40 {
+		s = s[:40] + "…"
+	}
+	b, _ := json.Marshal(s) // a string always encodes
+	return string(b)
+}

@@ -1,0 +1,26 @@
+package apiv2
+
+import (
+	_ "embed"
+	"net/http"
+
+	"tourd/internal/userdata"
+)
+
+// openAPISpec is tourd's OpenAPI 3.1 document of the v2 routes it serves.
+//
+//go:embed openapi.json
+var openAPISpec []byte
+
+// openAPI serves GET /v2/openapi.json, without authentication.
+func (a *api) openAPI() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", http.MethodGet)
+			a.srv.WriteError(w, r, &userdata.Error{Code: userdata.CodeNoMethod})
+			return
+		}
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Write(openAPISpec)
+	})
+}
