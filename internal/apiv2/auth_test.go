@@ -196,3 +196,41 @@ func (e *env) key() string {
 	}
 	return key
 }
+
+// TestRevocationAcrossNodes: two servers on one database, as two nodes;
+// a token revoked through one (as `tourd tokens revoke` does) is refused
+// by that one within 1 s and by the other within 30 s (v2.md §3).
+func TestRevocationAcrossNodes(t *testing.T) {
+	forBackends(t, func(t *testing.T, b backendtest.Backend) {
+		one, two := b.OpenPair(t)
+		n1 := newEnvOn(t, one, noLimits)
+		n2 := &env{t: t, srv: serveOn(t, two, noLimits), store: two, a: n1.a, b: n1.b, a0: n1.a0, a1: n1.a1, b0: n1.b0}
+		tok := n1.all()
+		path := en(n1.a, n1.a0, "/users")
+		n1.call("GET", path, tok, "").want(t, 200)
+		n2.call("GET", path, tok, "").want(t, 200)
+		if err := one.RevokeToken(t.Context(), userdata.HashKey(tok)); err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []struct {
+			e      *env
+			within time.Duration
+		}{{n1, time.Second}, {n2, 30 * time.Second}} {
+			deadline := time.Now().Add(n.within)
+			for n.e.call("GET", path, tok, "").status != 403 {
+				if time.Now().After(deadline) {
+					t.Fatalf("the token still works %s after its revocation", n.within)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+	})
+}
+
+// TestCredentialsOfTheOtherVersion: a utp_ token on /v1 and an ak_ key on
+// /v2 are unknown credentials, 403 E1000 (v2.md §3).
+func TestCredentialsOfTheOtherVersion(t *testing.T) {
+	e := newEnv(t, backendtest.SQLite, noLimits)
+	e.v1("GET", "/v1/users", e.all(), "").wantError(t, 403, "E1000")
+	e.call("GET", en(e.a, e.a0, "/users"), e.key(), "").wantError(t, 403, "E1000")
+}

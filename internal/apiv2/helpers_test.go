@@ -37,11 +37,7 @@ func newEnv(t *testing.T, b backendtest.Backend, cfg apiv2.Config) *env {
 
 func newEnvOn(t *testing.T, store userdata.Store, cfg apiv2.Config) *env {
 	t.Helper()
-	api := httpapi.New(store, backendtest.Discard, "")
-	apiv2.Register(api, store, cfg)
-	srv := httptest.NewServer(api)
-	t.Cleanup(srv.Close)
-	e := &env{t: t, srv: srv, store: store}
+	e := &env{t: t, srv: serveOn(t, store, cfg), store: store}
 	ctx := t.Context()
 	var err error
 	if e.a, err = store.CreateProject(ctx, "a"); err != nil {
@@ -56,6 +52,16 @@ func newEnvOn(t *testing.T, store userdata.Store, cfg apiv2.Config) *env {
 	}
 	e.a0, e.a1, e.b0 = e.a.Environments[0].ID, a1.ID, e.b.Environments[0].ID
 	return e
+}
+
+// serveOn starts a server, v1 and v2, over store.
+func serveOn(t *testing.T, store userdata.Store, cfg apiv2.Config) *httptest.Server {
+	t.Helper()
+	api := httpapi.New(store, backendtest.Discard, "")
+	apiv2.Register(api, store, cfg)
+	srv := httptest.NewServer(api)
+	t.Cleanup(srv.Close)
+	return srv
 }
 
 // token creates a token of project with the given scopes (ParseScopes)
