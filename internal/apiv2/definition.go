@@ -56,7 +56,7 @@ func (a *api) listAttributeDefinitions(rq *request) (int, any, error) {
 	if present {
 		var ok bool
 		if f.Scope, ok = userdata.ParseScope(scope); !ok {
-			return 0, nil, userdata.Errorf(userdata.CodeInvalidScope, "scope must be one of the following values: %s", definitionScopes)
+			return 0, nil, userdata.Errorf(userdata.CodeInvalidScope, "Invalid scope parameter: scope must be one of %s", definitionScopes)
 		}
 	}
 	if f.EventNames, err = q.List("eventName", false); err != nil {
