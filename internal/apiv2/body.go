@@ -79,6 +79,15 @@ func (a *api) attributes(rq *request, o wire.Object, scope userdata.Scope) (user
 	if err != nil {
 		return nil, err
 	}
+	// A key without a definition that a data_type will define takes a
+	// value of that type, as a defined key would.
+	for _, k := range keys {
+		if op, ok := attrs[k].(*userdata.Op); ok && op.HasType {
+			if _, defined := types[k]; !defined {
+				types[k] = op.DataType
+			}
+		}
+	}
 	return attrs, attrs.Coerce("attributes", types)
 }
 

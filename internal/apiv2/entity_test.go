@@ -127,6 +127,11 @@ func TestCoercion(t *testing.T) {
 				t.Errorf("attributes %s lack %s", got, want)
 			}
 		}
+		// A data_type defining a new key converts its value too.
+		u = e.call("PUT", en(e.a, e.a0, "/users/u2"), tok, `{"attributes":{"level":{"set":"3","data_type":"number"}}}`).want(t, 200)
+		if got := u["attributes"].(map[string]any)["level"]; got != 3.0 {
+			t.Errorf("level %v", got)
+		}
 		for _, bad := range []string{`{"seats":"042"}`, `{"paid":"yes"}`, `{"renews":"soon"}`, `{"seats":{"set":"many"}}`} {
 			res := e.call("PUT", en(e.a, e.a0, "/users/u1"), tok, `{"attributes":`+bad+`}`)
 			res.wantError(t, 400, "E1017")
