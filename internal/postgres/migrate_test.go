@@ -5,6 +5,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"tourd/internal/apiv2/v2test"
 	"tourd/internal/backendtest"
 	"tourd/internal/postgres"
 	"tourd/internal/userdata"
@@ -50,4 +51,5 @@ func TestMigrateToV2Tenancy(t *testing.T) {
 	}
 	s := backendtest.OpenPostgres(t, cfg, postgres.Options{Migrate: true})
 	storetest.CheckMigrated(t, s)
+	v2test.CheckV2Reads(t, s, "p1", "e1", storetest.PreV2Key1, "alice")
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"tourd/internal/apiv2/v2test"
 	"tourd/internal/userdata"
 	"tourd/internal/userdata/storetest"
 )
@@ -115,6 +116,7 @@ func TestMigrateToV2Tenancy(t *testing.T) {
 	oldDatabase(t, path, 5, preV2Rows()...)
 	s := openExclusive(t, path)
 	storetest.CheckMigrated(t, s)
+	v2test.CheckV2Reads(t, s, "p1", "e1", storetest.PreV2Key1, "alice")
 
 	db, err := sql.Open("sqlite", dsn(path, false))
 	if err != nil {
