@@ -166,21 +166,29 @@ func (a *api) dispatch(methods map[string]route) http.Handler {
 // serve runs the checks of v2.md §3, in order, and then the handler.
 func (a *api) serve(w http.ResponseWriter, r *http.Request, rt route) (int, any, error) {
 	rq := &request{Request: r, projectID: r.PathValue("projectId")}
-	if rt.method != http.MethodGet && rt.method != http.MethodDelete {
-		body, err := wire.ReadBody(r)
-		if err != nil {
-			return 0, nil, err
-		}
-		if len(body) > 0 && !json.Valid(body) {
-			// The message of the parse error, without the body.
-			_, err := wire.DecodeObject(body, "")
-			return 0, nil, err
-		}
-		rq.body = body
+	// The body of every method is read and parsed: a body over the limit
+	// or malformed JSON answers before anything else, on a GET or a DELETE
+	// too (only PUT, POST and PATCH use it). The request still counts in
+	// its bucket, and its answer carries the X-RateLimit-* headers as
+	// every routed answer does (v2.md §10).
+	body, bodyErr := wire.ReadBody(r)
+	if bodyErr == nil && len(body) > 0 && !json.Valid(body) {
+		// The message of the parse error, without the body.
+		_, bodyErr = wire.DecodeObject(body, "")
 	}
+	rq.body = body
 	p, authErr := a.authenticate(r)
-	if err := a.limit(w, r, p, authErr); err != nil {
-		return 0, nil, err
+	bucket := ""
+	if authErr == nil {
+		bucket = p.TokenID
+	}
+	limitErr := a.limit(w, r, bucket)
+	if bodyErr != nil {
+		w.Header().Del("Retry-After") // the 400 or 413 comes first, even over the limit
+		return 0, nil, bodyErr
+	}
+	if limitErr != nil {
+		return 0, nil, limitErr
 	}
 	if authErr != nil {
 		return 0, nil, authErr
@@ -233,13 +241,13 @@ func (a *api) authenticate(r *http.Request) (userdata.Principal, error) {
 	return a.store.AuthenticateToken(r.Context(), userdata.HashKey(token))
 }
 
-// limit counts the request in its bucket, the token's or, without a valid
-// token, the client address's, and sets the X-RateLimit-* headers. Over
-// the limit, it returns the 429 (v2.md §10).
-func (a *api) limit(w http.ResponseWriter, r *http.Request, p userdata.Principal, authErr error) error {
+// limit counts the request in its bucket, that of the valid token tokenID
+// or, for "" (no valid token), the client address's, and sets the
+// X-RateLimit-* headers. Over the limit, it returns the 429 (v2.md §10).
+func (a *api) limit(w http.ResponseWriter, r *http.Request, tokenID string) error {
 	var res ratelimit.Result
-	if authErr == nil {
-		res = a.tokens.Allow(p.TokenID)
+	if tokenID != "" {
+		res = a.tokens.Allow(tokenID)
 	} else {
 		res = a.anon.Allow(ratelimit.ClientIP(r, a.trusted))
 	}

@@ -12,12 +12,18 @@ import (
 //go:embed openapi.json
 var openAPISpec []byte
 
-// openAPI serves GET /v2/openapi.json, without authentication.
+// openAPI serves GET /v2/openapi.json, without authentication. It is a
+// routed /v2 request: it counts in the client address's bucket and carries
+// the X-RateLimit-* headers (v2.md §10).
 func (a *api) openAPI() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", http.MethodGet)
 			a.srv.WriteError(w, r, &userdata.Error{Code: userdata.CodeNoMethod})
+			return
+		}
+		if err := a.limit(w, r, ""); err != nil {
+			a.srv.WriteError(w, r, err)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
