@@ -96,18 +96,8 @@ func (a *api) createAttributeDefinition(rq *request) (int, any, error) {
 		return 0, nil, err
 	}
 	in.DataType, _ = userdata.ParseDataType(dataType) // Validate refuses what is not creatable
-	if in.CodeName, err = required(o, "codeName"); err != nil {
+	if in.CodeName, in.DisplayName, in.Description, err = newTexts(o); err != nil {
 		return 0, nil, err
-	}
-	if in.DisplayName, err = required(o, "displayName"); err != nil {
-		return 0, nil, err
-	}
-	description, err := optional(o, "description")
-	if err != nil {
-		return 0, nil, err
-	}
-	if description != nil {
-		in.Description = *description
 	}
 	if err := in.Validate(); err != nil {
 		return 0, nil, err
@@ -125,10 +115,7 @@ func (a *api) updateAttributeDefinition(rq *request) (int, any, error) {
 		return 0, nil, err
 	}
 	var u userdata.AttributeDefinitionUpdate
-	if u.DisplayName, err = optional(o, "displayName"); err != nil {
-		return 0, nil, err
-	}
-	if u.Description, err = optional(o, "description"); err != nil {
+	if u.DisplayName, u.Description, err = changedTexts(o); err != nil {
 		return 0, nil, err
 	}
 	dataType, err := optional(o, "dataType")
@@ -183,18 +170,8 @@ func (a *api) createEventDefinition(rq *request) (int, any, error) {
 		return 0, nil, err
 	}
 	var in userdata.EventDefinitionInput
-	if in.CodeName, err = required(o, "codeName"); err != nil {
+	if in.CodeName, in.DisplayName, in.Description, err = newTexts(o); err != nil {
 		return 0, nil, err
-	}
-	if in.DisplayName, err = required(o, "displayName"); err != nil {
-		return 0, nil, err
-	}
-	description, err := optional(o, "description")
-	if err != nil {
-		return 0, nil, err
-	}
-	if description != nil {
-		in.Description = *description
 	}
 	attrs, err := names(o, "attributes")
 	if err != nil {
@@ -219,10 +196,7 @@ func (a *api) updateEventDefinition(rq *request) (int, any, error) {
 		return 0, nil, err
 	}
 	var u userdata.EventDefinitionUpdate
-	if u.DisplayName, err = optional(o, "displayName"); err != nil {
-		return 0, nil, err
-	}
-	if u.Description, err = optional(o, "description"); err != nil {
+	if u.DisplayName, u.Description, err = changedTexts(o); err != nil {
 		return 0, nil, err
 	}
 	if u.Attributes, err = names(o, "attributes"); err != nil {
@@ -240,6 +214,31 @@ func (a *api) updateEventDefinition(rq *request) (int, any, error) {
 
 func (a *api) deleteEventDefinition(rq *request) (int, any, error) {
 	return http.StatusNoContent, nil, a.store.DeleteEventDefinition(rq.Context(), rq.projectID, rq.PathValue("id"))
+}
+
+// newTexts decodes the codeName, displayName and description (optional)
+// of a new definition.
+func newTexts(o wire.Object) (codeName, displayName, description string, err error) {
+	if codeName, err = required(o, "codeName"); err != nil {
+		return "", "", "", err
+	}
+	if displayName, err = required(o, "displayName"); err != nil {
+		return "", "", "", err
+	}
+	d, err := optional(o, "description")
+	if d != nil {
+		description = *d
+	}
+	return codeName, displayName, description, err
+}
+
+// changedTexts decodes the displayName and description a PATCH may give.
+func changedTexts(o wire.Object) (displayName, description *string, err error) {
+	if displayName, err = optional(o, "displayName"); err != nil {
+		return nil, nil, err
+	}
+	description, err = optional(o, "description")
+	return displayName, description, err
 }
 
 // required decodes a string member that must be present.

@@ -86,14 +86,9 @@ func (a *api) listUsers(rq *request) (int, any, error) {
 	if f.Expand, err = q.Expand(wire.UserExpand, wire.UserExpandNames); err != nil {
 		return 0, nil, err
 	}
-	email, present, err := q.Single("email")
-	if err != nil {
+	if f.Email, err = q.Email(); err != nil {
 		return 0, nil, err
 	}
-	if present && !wire.IsEmail(email) {
-		return 0, nil, userdata.Errorf(userdata.CodeInvalid, "email must be an email")
-	}
-	f.Email = email
 	if f.CompanyID, _, err = q.Single("companyId"); err != nil {
 		return 0, nil, err
 	}

@@ -199,3 +199,13 @@ func PathID(r *http.Request, name string) (string, error) {
 	}
 	return id, nil
 }
+
+// Email reads the email filter of a user list: an address, or "" when
+// absent.
+func (q Query) Email() (string, error) {
+	email, present, err := q.Single("email")
+	if err == nil && present && !IsEmail(email) {
+		err = userdata.Errorf(userdata.CodeInvalid, "email must be an email")
+	}
+	return email, err
+}
