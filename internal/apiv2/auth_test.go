@@ -1,14 +1,19 @@
 package apiv2_test
 
 import (
+	"bytes"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"tourd/internal/apiv2"
 	"tourd/internal/backendtest"
+	"tourd/internal/httpapi"
 	"tourd/internal/userdata"
 )
 
@@ -233,4 +238,33 @@ func TestCredentialsOfTheOtherVersion(t *testing.T) {
 	e := newEnv(t, backendtest.SQLite, noLimits)
 	e.v1("GET", "/v1/users", e.all(), "").wantError(t, 403, "E1000")
 	e.call("GET", en(e.a, e.a0, "/users"), e.key(), "").wantError(t, 403, "E1000")
+}
+
+// TestTokensNeverLogged: no log line holds a token or a request body,
+// whatever the answer.
+func TestTokensNeverLogged(t *testing.T) {
+	var logs bytes.Buffer
+	store := backendtest.SQLite.Open(t)
+	api := httpapi.New(store, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})), "")
+	apiv2.Register(api, store, limits(2, 1))
+	srv := httptest.NewServer(api)
+	t.Cleanup(srv.Close)
+	e := newEnvOn(t, store, noLimits)
+	e.srv = srv
+	tok := e.all()
+	unknown, _, _ := userdata.NewToken()
+	for _, c := range []struct{ token, body string }{
+		{tok, `{"attributes":{"secret":"body-secret-1"}}`}, {tok, `{"bogus":"body-secret-2"}`}, {tok, `{`},
+		{unknown, `{"attributes":{"x":"body-secret-3"}}`}, {tok, ""}, {unknown, ""},
+	} {
+		e.call("PUT", en(e.a, e.a0, "/users/u1"), c.token, c.body)
+	}
+	if logs.Len() == 0 {
+		t.Fatal("no request was logged")
+	}
+	for _, secret := range []string{tok, unknown, tok[len(userdata.TokenPrefix):], "body-secret"} {
+		if bytes.Contains(logs.Bytes(), []byte(secret)) {
+			t.Errorf("the log holds %q:\n%s", secret, logs.String())
+		}
+	}
 }
