@@ -27,6 +27,12 @@ type ceilingUpsert struct {
 	Attributes map[string]any `json:"attributes"`
 }
 
+// ceilingPut is the request body of the v2 user PUT, shaped like tourd's
+// (strict: no other member).
+type ceilingPut struct {
+	Attributes map[string]any `json:"attributes"`
+}
+
 // ceilingUser is the user object the ceiling server answers with, shaped
 // like tourd's.
 type ceilingUser struct {
@@ -72,6 +78,33 @@ func ceilingHandler() http.Handler {
 		in.Attributes["last_seen_at"] = now
 		ceilingJSON(w, http.StatusOK, ceilingUser{
 			ID:             in.ID,
+			Object:         "user",
+			Attributes:     in.Attributes,
+			CreatedAt:      now,
+			CreatedAtSnake: now,
+		})
+	})
+	mux.HandleFunc("PUT /v2/projects/{projectId}/environments/{environmentId}/users/{id}", func(w http.ResponseWriter, r *http.Request) {
+		if !ceilingAuthorized(w, r) {
+			return
+		}
+		var in ceilingPut
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&in); err != nil {
+			ceilingError(w, http.StatusBadRequest, "invalid JSON body")
+			return
+		}
+		now := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
+		if in.Attributes == nil {
+			in.Attributes = make(map[string]any, 2)
+		}
+		// As for POST /v1/users: tourd answers with the stored
+		// attributes.
+		in.Attributes["first_seen_at"] = ceilingCreatedAt
+		in.Attributes["last_seen_at"] = now
+		ceilingJSON(w, http.StatusOK, ceilingUser{
+			ID:             r.PathValue("id"),
 			Object:         "user",
 			Attributes:     in.Attributes,
 			CreatedAt:      now,

@@ -45,6 +45,21 @@ func TestCeilingHandler(t *testing.T) {
 		t.Errorf("attributes = %v, want the request's", got["attributes"])
 	}
 
+	rec, got = do(http.MethodPut, "/v2/projects/p1/environments/e1/users/bench-user-7", putV2Body(7, "2026-11-27T10:00:00.000Z"), true)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("PUT v2 user: %d %s", rec.Code, rec.Body)
+	}
+	checkUser(got, "bench-user-7")
+	if attrs, _ := got["attributes"].(map[string]any); attrs["seats"] != 7.0 || attrs["last_login"] != "2026-11-27T10:00:00.000Z" {
+		t.Errorf("attributes = %v, want the request's", got["attributes"])
+	}
+	if rec, _ := do(http.MethodPut, "/v2/projects/p1/environments/e1/users/bench-user-7", upsertBody(7, "2026-11-27T10:00:00.000Z"), true); rec.Code != http.StatusBadRequest {
+		t.Errorf("PUT v2 user with an id member: %d, want 400 (strict body)", rec.Code)
+	}
+	if rec, _ := do(http.MethodPut, "/v2/projects/p1/environments/e1/users/bench-user-7", putV2Body(7, "2026-11-27T10:00:00.000Z"), false); rec.Code != http.StatusUnauthorized {
+		t.Errorf("PUT v2 user without Authorization: %d, want 401", rec.Code)
+	}
+
 	rec, got = do(http.MethodGet, "/v1/users/bench-user-3", nil, true)
 	if rec.Code != http.StatusOK {
 		t.Fatalf("GET /v1/users/bench-user-3: %d %s", rec.Code, rec.Body)

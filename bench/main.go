@@ -8,14 +8,25 @@
 //	go run ./bench [-duration 10s] [-connections 16] [-users 10000] [-keep]
 //
 // The command builds ./cmd/tourd into a temporary directory, creates an API
-// key with "tourd keys create", starts "tourd serve" on a fresh SQLite
-// database (or on the database named by the TOURD_DB environment variable,
-// e.g. a postgres:// URL), seeds users through the HTTP API and then drives
-// three wrk loads against it: upserts (POST /v1/users) with literal
-// values, upserts whose values are all operations (add), and reads
-// (GET /v1/users/{id}) of randomly chosen seeded users. The same loads
-// are run against the ceiling server, which is this very binary re-executed
-// with the hidden -ceiling-addr flag.
+// key with "tourd keys create" (project "default", environment
+// "production") and a personal token for the v2 API with "tourd tokens
+// create" (scopes user:read,user:write on the key's environment, whose ids
+// it reads from "tourd projects list --json"), starts "tourd serve" on a
+// fresh SQLite database (or on the database named by the TOURD_DB
+// environment variable, e.g. a postgres:// URL), seeds users through the
+// HTTP API and then drives four wrk loads against it: upserts
+// (POST /v1/users) with literal values; the same upserts through v2
+// (PUT /v2/projects/{projectId}/environments/{environmentId}/users/{id},
+// the same attributes for the same users, with the token); upserts whose
+// values are all operations (add); and reads (GET /v1/users/{id}) of
+// randomly chosen seeded users. The same loads are run against the
+// ceiling server, which is this very binary re-executed with the hidden
+// -ceiling-addr flag. The report ends with the ratio of the v2 PUT's
+// req/s to the v1 upsert's.
+//
+// tourd serve is started with --rate-limit 0: its v2 routes are otherwise
+// limited to 1,000 requests a minute per token, and the v2 load would
+// measure 429 answers.
 //
 // All traffic goes to 127.0.0.1. The command needs wrk on PATH (Debian
 // package wrk) and Linux (it reads /proc/<pid>/status for peak memory).
@@ -239,9 +250,10 @@ type bench struct {
 // then runs the loads against the ceiling server and against tourd, one
 // server at a time, adding a row to rep for every load.
 func (b *bench) runAll(ctx context.Context, rep *report) error {
-	// The ceiling server only checks that the header is present; it gets
-	// the real key when there is one so that both see identical requests.
-	key := "ak_bench_ceiling"
+	// The ceiling server only checks that the header is present and
+	// takes any ids in v2 paths; it gets the real credentials when there
+	// are some so that both see identical requests.
+	c := creds{key: "ak_bench_ceiling", token: "utp_bench_ceiling", project: "bench-project", environment: "bench-environment"}
 	var tourdBin string
 	if !b.cfg.skipTourd {
 		var err error
@@ -251,27 +263,33 @@ func (b *bench) runAll(ctx context.Context, rep *report) error {
 		if b.cfg.dbFromEnv {
 			log.Printf("WARNING: using TOURD_DB (%s backend); existing data in that database is kept, give the bench a fresh database for comparable numbers", backend(b.cfg.db))
 		}
-		if key, err = createKey(ctx, tourdBin, b.cfg.db); err != nil {
+		if c.key, err = createKey(ctx, tourdBin, b.cfg.db); err != nil {
+			return err
+		}
+		if c.project, c.environment, err = keyTenant(ctx, tourdBin, b.cfg.db); err != nil {
+			return err
+		}
+		if c.token, err = createToken(ctx, tourdBin, b.cfg.db, c.project, c.environment); err != nil {
 			return err
 		}
 	}
 
 	if !b.cfg.skipCeiling {
-		if err := b.runCeilingLoads(ctx, rep, key); err != nil {
+		if err := b.runCeilingLoads(ctx, rep, c); err != nil {
 			return err
 		}
 	}
 	if !b.cfg.skipTourd {
-		if err := b.runTourdLoads(ctx, rep, tourdBin, key); err != nil {
+		if err := b.runTourdLoads(ctx, rep, tourdBin, c); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// runCeilingLoads starts the ceiling server, runs both loads against it
+// runCeilingLoads starts the ceiling server, runs every load against it
 // and stops it.
-func (b *bench) runCeilingLoads(ctx context.Context, rep *report, key string) error {
+func (b *bench) runCeilingLoads(ctx context.Context, rep *report, c creds) error {
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("locate own executable for the ceiling server: %w", err)
@@ -290,22 +308,24 @@ func (b *bench) runCeilingLoads(ctx context.Context, rep *report, key string) er
 		return err
 	}
 	log.Printf("ceiling server ready on %s (pid %d)", addr, srv.pid())
-	b.runLoads(ctx, rep, srv, key)
+	b.runLoads(ctx, rep, srv, c)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	return srv.stop()
 }
 
-// runTourdLoads starts tourd serve, seeds it, runs both loads against it
-// and stops it.
-func (b *bench) runTourdLoads(ctx context.Context, rep *report, bin, key string) error {
+// runTourdLoads starts tourd serve (without v2 rate limits), seeds it,
+// runs every load against it and stops it.
+func (b *bench) runTourdLoads(ctx context.Context, rep *report, bin string, c creds) error {
 	addr, err := freeAddr()
 	if err != nil {
 		return err
 	}
 	b.started = true
-	srv, err := startServer("tourd", filepath.Join(b.tmp, "tourd.log"), addr, bin, "serve", "--addr", addr, "--db", b.cfg.db)
+	// --rate-limit 0: the v2 load would otherwise be limited to 1,000
+	// requests a minute and measure 429s.
+	srv, err := startServer("tourd", filepath.Join(b.tmp, "tourd.log"), addr, bin, "serve", "--addr", addr, "--db", b.cfg.db, "--rate-limit", "0")
 	if err != nil {
 		return err
 	}
@@ -314,10 +334,10 @@ func (b *bench) runTourdLoads(ctx context.Context, rep *report, bin, key string)
 		return err
 	}
 	log.Printf("tourd ready on %s (pid %d, %s backend)", addr, srv.pid(), backend(b.cfg.db))
-	if err := seedUsers(ctx, srv.baseURL(), key, b.cfg.users, b.cfg.seedWorkers); err != nil {
+	if err := seedUsers(ctx, srv.baseURL(), c.key, b.cfg.users, b.cfg.seedWorkers); err != nil {
 		return fmt.Errorf("seed: %w (server log: %s)", err, srv.logPath)
 	}
-	b.runLoads(ctx, rep, srv, key)
+	b.runLoads(ctx, rep, srv, c)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -326,11 +346,11 @@ func (b *bench) runTourdLoads(ctx context.Context, rep *report, bin, key string)
 
 // runLoads runs every load against srv, adding one row per load to rep.
 // A failing load is recorded in its row and does not stop the others.
-func (b *bench) runLoads(ctx context.Context, rep *report, srv *server, key string) {
+func (b *bench) runLoads(ctx context.Context, rep *report, srv *server, c creds) {
 	for _, ld := range loads {
 		log.Printf("%s: %s for %s (%d connections, %d wrk threads)", srv.name, ld.name, b.cfg.duration, b.cfg.connections, b.cfg.threads)
 		r := row{target: srv.name, load: ld.name}
-		r.wrk, r.err = b.runLoad(ctx, srv, ld, key)
+		r.wrk, r.err = b.runLoad(ctx, srv, ld, c)
 		if ctx.Err() != nil {
 			r.wrk, r.err = nil, errors.New("interrupted")
 			rep.add(r)
@@ -360,8 +380,8 @@ func (b *bench) runLoads(ctx context.Context, rep *report, srv *server, key stri
 			rep.add(r)
 			return
 		}
-		// VmHWM is the process's high-water mark so far, so the second
-		// load's value covers both loads (and, for tourd, the seeding).
+		// VmHWM is the process's high-water mark so far, so a load's
+		// value covers the loads before it (and, for tourd, the seeding).
 		if mb, err := peakRSSMB(srv.pid()); err == nil {
 			r.peakMB = mb
 		} else {
@@ -373,19 +393,19 @@ func (b *bench) runLoads(ctx context.Context, rep *report, srv *server, key stri
 
 // runLoad checks that srv answers one request of the load as expected and
 // then drives the load with wrk.
-func (b *bench) runLoad(ctx context.Context, srv *server, ld load, key string) (*wrkResult, error) {
-	if err := probe(ctx, srv.baseURL(), ld, key, b.cfg.users); err != nil {
+func (b *bench) runLoad(ctx context.Context, srv *server, ld load, c creds) (*wrkResult, error) {
+	if err := probe(ctx, srv.baseURL(), ld, c, b.cfg.users); err != nil {
 		return nil, fmt.Errorf("preflight request: %w", err)
 	}
 	script := filepath.Join(b.tmp, fmt.Sprintf("%s.lua", ld.slug))
-	// The script holds the API key.
-	if err := os.WriteFile(script, []byte(ld.script(key, b.cfg.users)), 0o600); err != nil {
+	// The script holds the API key or the token.
+	if err := os.WriteFile(script, []byte(ld.script(c, b.cfg.users)), 0o600); err != nil {
 		return nil, err
 	}
 	out := filepath.Join(b.tmp, fmt.Sprintf("wrk-%s-%s.txt", srv.name, ld.slug))
 	return runWrk(ctx, wrkRun{
 		wrk:         b.wrk,
-		url:         srv.baseURL() + ld.path,
+		url:         srv.baseURL() + ld.fullPath(c, ld.path),
 		script:      script,
 		threads:     b.cfg.threads,
 		connections: b.cfg.connections,

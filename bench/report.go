@@ -96,7 +96,23 @@ func (rep *report) print(w io.Writer) {
 		fmt.Fprintf(w, "%-9s %-13s %.2f of ceiling req/s, p99 %.1fx ceiling\n", "ratio", ld.name,
 			t.wrk.ReqPerSec/c.wrk.ReqPerSec, float64(t.wrk.P99)/float64(c.wrk.P99))
 	}
+	// The v2 user PUT against its v1 counterpart, on each target.
+	for _, target := range []string{"ceiling", "tourd"} {
+		v2, ok2 := rep.find(target, v2PutLoad)
+		v1, ok1 := rep.find(target, v1UpsertLoad)
+		if !ok2 || !ok1 || v2.wrk == nil || v1.wrk == nil || v1.wrk.ReqPerSec <= 0 {
+			continue
+		}
+		fmt.Fprintf(w, "%s / %s (%s): %.1f%%\n", v2PutLoad, v1UpsertLoad, target, 100*v2.wrk.ReqPerSec/v1.wrk.ReqPerSec)
+	}
 }
+
+// v1UpsertLoad and v2PutLoad are the names of the loads the report
+// compares: the same attributes written through v1 and through v2.
+const (
+	v1UpsertLoad = "POST upsert"
+	v2PutLoad    = "PUT v2 user"
+)
 
 // fmtLatency formats a latency in milliseconds.
 func fmtLatency(d time.Duration) string {

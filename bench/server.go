@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log"
@@ -200,27 +201,108 @@ func buildTourd(ctx context.Context, dir string) (string, error) {
 	return bin, nil
 }
 
-// createKey runs "tourd keys create --db db" and returns the API key, the
-// last non-empty line of its standard output.
-func createKey(ctx context.Context, bin, db string) (string, error) {
+// benchProject and benchEnvironment are the names of the project and
+// environment the bench's API key opens (tourd keys create creates them).
+const (
+	benchProject     = "default"
+	benchEnvironment = "production"
+)
+
+// runTourdCLI runs the tourd binary bin with args and returns its standard
+// output.
+func runTourdCLI(ctx context.Context, bin string, args ...string) ([]byte, error) {
 	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, bin, "keys", "create", "--db", db)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Stdout = &stdout
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("tourd keys create: %w\n%s%s", err, stdout.String(), stderr.String())
+		return nil, fmt.Errorf("tourd %s %s: %w\n%s%s", args[0], args[1], err, stdout.String(), stderr.String())
 	}
-	var key string
-	sc := bufio.NewScanner(&stdout)
+	return stdout.Bytes(), nil
+}
+
+// lastLine returns the last non-empty line of out, trimmed.
+func lastLine(out []byte) string {
+	var last string
+	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
 		if line := strings.TrimSpace(sc.Text()); line != "" {
-			key = line
+			last = line
 		}
 	}
+	return last
+}
+
+// createKey runs "tourd keys create --db db" for the bench's project and
+// environment and returns the API key, the last non-empty line of its
+// standard output.
+func createKey(ctx context.Context, bin, db string) (string, error) {
+	out, err := runTourdCLI(ctx, bin, "keys", "create", "--db", db, "--project", benchProject, "--environment", benchEnvironment)
+	if err != nil {
+		return "", err
+	}
+	key := lastLine(out)
 	if !strings.HasPrefix(key, "ak_") {
 		return "", fmt.Errorf("tourd keys create: last line of output %q is not an ak_ key", key)
 	}
 	return key, nil
+}
+
+// keyTenant runs "tourd projects list --json --db db" and returns the ids
+// of the project and environment the bench's API key opens.
+func keyTenant(ctx context.Context, bin, db string) (projectID, environmentID string, err error) {
+	out, err := runTourdCLI(ctx, bin, "projects", "list", "--json", "--db", db)
+	if err != nil {
+		return "", "", err
+	}
+	return pickTenant(out, benchProject, benchEnvironment)
+}
+
+// pickTenant returns, from the output of "tourd projects list --json", the
+// ids of the environment named environment of the project named project,
+// as tourd keys create resolves names: the oldest project of that name
+// (the list is oldest first), and the oldest of its environments of that
+// name.
+func pickTenant(out []byte, project, environment string) (projectID, environmentID string, err error) {
+	var projects []struct {
+		ID           string `json:"id"`
+		Name         string `json:"name"`
+		Environments []struct {
+			ID   string `json:"id"`
+			Name string `json:"name"`
+		} `json:"environments"`
+	}
+	if err := json.Unmarshal(out, &projects); err != nil {
+		return "", "", fmt.Errorf("tourd projects list --json: %w: %s", err, bytes.TrimSpace(out))
+	}
+	for _, p := range projects {
+		if p.Name != project {
+			continue
+		}
+		for _, e := range p.Environments {
+			if e.Name == environment {
+				return p.ID, e.ID, nil
+			}
+		}
+		return "", "", fmt.Errorf("tourd projects list --json: project %q (%s) has no environment %q", project, p.ID, environment)
+	}
+	return "", "", fmt.Errorf("tourd projects list --json: no project %q", project)
+}
+
+// createToken runs "tourd tokens create" for a personal token of the
+// project with scopes user:read and user:write on the environment, and
+// returns the token, the last non-empty line of its standard output.
+func createToken(ctx context.Context, bin, db, projectID, environmentID string) (string, error) {
+	out, err := runTourdCLI(ctx, bin, "tokens", "create", "--db", db, "--project", projectID,
+		"--scopes", "user:read,user:write", "--environments", environmentID, "--name", "bench")
+	if err != nil {
+		return "", err
+	}
+	token := lastLine(out)
+	if !strings.HasPrefix(token, "utp_") {
+		return "", fmt.Errorf("tourd tokens create: last line of output %q is not a utp_ token", token)
+	}
+	return token, nil
 }
 
 // peakRSSMB returns the peak resident set size (VmHWM) of process pid in
