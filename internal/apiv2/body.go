@@ -19,17 +19,12 @@ func (rq *request) object(keys ...string) (wire.Object, error) {
 	if len(body) == 0 {
 		body = []byte("{}")
 	}
-	o, err := wire.DecodeObject(body, "")
-	if err != nil {
-		return nil, err
-	}
-	members, err := userdata.SplitObject(body)
+	o, members, err := wire.DecodeBody(body) // valid JSON: serve checked it
 	if err != nil {
 		return nil, err
 	}
 	var issues []userdata.Issue
-	for _, m := range members {
-		k := m.Key()
+	for _, k := range members {
 		if slices.Contains(keys, k) || slices.ContainsFunc(issues, func(is userdata.Issue) bool { return is.Path == k }) {
 			continue
 		}

@@ -44,22 +44,35 @@ func DecodeObject(body []byte, field string) (Object, error) {
 		err := json.Unmarshal(body, new(json.RawMessage)) // for the message
 		return nil, userdata.Errorf(userdata.CodeInvalid, "request body is not valid JSON: %s", jsonProblem(err))
 	}
+	o, _, err := decodeValid(body, field)
+	return o, err
+}
+
+// DecodeBody decodes a request body that is valid JSON (json.Valid) as a
+// JSON object, as DecodeObject does, and also returns its keys in body
+// order, repeats included.
+func DecodeBody(body []byte) (Object, []string, error) { return decodeValid(body, "") }
+
+// decodeValid decodes valid JSON as an object (see DecodeObject).
+func decodeValid(body []byte, field string) (Object, []string, error) {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 || body[0] != '{' {
 		if field == "" {
-			return nil, userdata.Errorf(userdata.CodeInvalid, "request body must be a JSON object")
+			return nil, nil, userdata.Errorf(userdata.CodeInvalid, "request body must be a JSON object")
 		}
-		return nil, userdata.Errorf(userdata.CodeInvalid, "%s must be an object", field)
+		return nil, nil, userdata.Errorf(userdata.CodeInvalid, "%s must be an object", field)
 	}
 	members, err := userdata.SplitObject(body)
 	if err != nil {
-		return nil, userdata.Errorf(userdata.CodeInvalid, "request body is not valid JSON")
+		return nil, nil, userdata.Errorf(userdata.CodeInvalid, "request body is not valid JSON")
 	}
 	o := make(Object, len(members))
-	for _, m := range members {
-		o[m.Key()] = m.Value() // the last of repeated keys wins, as in encoding/json
+	keys := make([]string, len(members))
+	for i, m := range members {
+		keys[i] = m.Key()
+		o[keys[i]] = m.Value() // the last of repeated keys wins, as in encoding/json
 	}
-	return o, nil
+	return o, keys, nil
 }
 
 // jsonProblem describes a decoding error without echoing the body.
