@@ -24,8 +24,8 @@ func scanSegment(r pgx.Row) (*userdata.Segment, error) {
 	return &sg, nil
 }
 
-// segment reads a segment of a project, with lock (" FOR UPDATE", " FOR
-// KEY SHARE" or "") on its row, or returns CodeNotFound for
+// segment reads a segment of a project, with lock (a locking clause such
+// as " FOR UPDATE", or "") on its row, or returns CodeNotFound for
 // ResourceSegment.
 func segment(ctx context.Context, q rowQuerier, projectID, id, lock string) (*userdata.Segment, error) {
 	if !storable(projectID) || !storable(id) {
@@ -110,11 +110,12 @@ func queueSeedSegments(b *pgx.Batch, project string, now time.Time) {
 }
 
 // UpdateSegment changes a segment of a project, its row locked from the
-// checks to the change.
+// checks to the change (FOR NO KEY UPDATE, as the UPDATE itself would: the
+// adds of members, which lock it FOR KEY SHARE, go on meanwhile).
 func (s *Store) UpdateSegment(ctx context.Context, projectID, id string, u *userdata.SegmentUpdate) (*userdata.Segment, error) {
 	var sg *userdata.Segment
 	err := s.transact(ctx, "update segment", func(ctx context.Context, tx pgx.Tx, now time.Time) error {
-		old, err := segment(ctx, tx, projectID, id, " FOR UPDATE")
+		old, err := segment(ctx, tx, projectID, id, " FOR NO KEY UPDATE")
 		if err != nil {
 			return err
 		}
