@@ -1,10 +1,11 @@
 // Package apiv2 serves the project-scoped v2 API (v2.md): personal tokens
 // with capability scopes and environment lists, rate limits, and the
-// routes of users, companies, memberships, definitions and environments.
-// It is a second face of the domain beside v1 (package httpapi): its
-// handlers call the same userdata.Store methods and share v1's wire
-// helpers (package wire), and its routes are registered on v1's server,
-// which gives them request ids, logs, metrics and panic recovery.
+// routes of users, companies, memberships, definitions, environments and
+// segments (segments.md). It is a second face of the domain beside v1
+// (package httpapi): its handlers call the same userdata.Store methods and
+// share v1's wire helpers (package wire), and its routes are registered on
+// v1's server, which gives them request ids, logs, metrics and panic
+// recovery.
 package apiv2
 
 import (
@@ -112,6 +113,13 @@ var routes = []route{
 	{"GET", "/environments/{id}", "environment:read", (*api).getEnvironment},
 	{"PATCH", "/environments/{id}", "environment:manage", (*api).updateEnvironment},
 	{"DELETE", "/environments/{id}", "environment:manage", (*api).deleteEnvironment},
+	{"GET", "/segments", "segment:read", (*api).listSegments},
+	{"POST", "/segments", "segment:create", (*api).createSegment},
+	{"GET", "/segments/{id}", "segment:read", (*api).getSegment},
+	{"PATCH", "/segments/{id}", "segment:update", (*api).updateSegment},
+	{"DELETE", "/segments/{id}", "segment:delete", (*api).deleteSegment},
+	{"PUT", envPath + "/segments/{id}/members/{externalId}", "segment:update", (*api).putSegmentMember},
+	{"DELETE", envPath + "/segments/{id}/members/{externalId}", "segment:update", (*api).deleteSegmentMember},
 }
 
 // projectPath starts every routed path.

@@ -51,6 +51,13 @@ var matrix = []matrixRoute{
 	{"GET", "/environments/{id}", "environment:read", ""},
 	{"PATCH", "/environments/{id}", "environment:manage", `{"name":"qa"}`},
 	{"DELETE", "/environments/{id}", "environment:manage", ""},
+	{"GET", "/segments", "segment:read", ""},
+	{"POST", "/segments", "segment:create", `{"name":"VIPs","bizType":"user","kind":"manual"}`},
+	{"GET", "/segments/{id}", "segment:read", ""},
+	{"PATCH", "/segments/{id}", "segment:update", `{"name":"X"}`},
+	{"DELETE", "/segments/{id}", "segment:delete", ""},
+	{"PUT", "/environments/{E}/segments/{id}/members/{userId}", "segment:update", ""},
+	{"DELETE", "/environments/{E}/segments/{id}/members/{userId}", "segment:update", ""},
 }
 
 // path fills in the route's template.
@@ -174,6 +181,10 @@ func (e *env) fixture(rt matrixRoute) string {
 	case strings.HasPrefix(rt.path, "/event-definitions/"):
 		d := e.call("POST", p(e.a, "/event-definitions"), all, `{"codeName":"`+uniqueCodeName()+`","displayName":"F"}`).want(e.t, 201)
 		return d["id"].(string)
+	case strings.Contains(rt.path, "/segments/"):
+		e.call("PUT", en(e.a, e.a0, "/users/u1"), all, "").want(e.t, 200)
+		sg := e.call("POST", p(e.a, "/segments"), all, `{"name":"F","bizType":"user","kind":"manual"}`).want(e.t, 201)
+		return sg["id"].(string)
 	case rt.path == "/environments/{id}":
 		if rt.method == http.MethodDelete {
 			env, err := e.store.CreateEnvironment(e.t.Context(), e.a.ID, "doomed")

@@ -444,7 +444,8 @@ func TestV2OpenAPIConformance(t *testing.T) {
 		}
 		// Pages with next and previous links, followed to the end and back.
 		for _, first := range []string{E("/users?limit=1&expand=companies"), E("/companies?limit=2&orderBy=-createdAt"),
-			P("/attribute-definitions?limit=7&scope=user&orderBy=-codeName"), P("/event-definitions?limit=5"), P("/environments?limit=1")} {
+			P("/attribute-definitions?limit=7&scope=user&orderBy=-codeName"), P("/event-definitions?limit=5"), P("/environments?limit=1"),
+			P("/segments?limit=1")} {
 			c.walk(all, first)
 		}
 
@@ -519,6 +520,44 @@ func TestV2OpenAPIConformance(t *testing.T) {
 			c.run(nil, k)
 		}
 
+		// Segments: the built-in ones, condition and manual ones, and the
+		// members of manual ones.
+		conditions := `[{"type":"attribute","scope":"user","attribute":"plan","op":"is","value":"pro"},` +
+			`{"type":"group","match":"any","conditions":[{"type":"attribute","scope":"user","attribute":"seats","op":"gt","value":"5"},` +
+			`{"type":"attribute","scope":"company","attribute":"size","op":"between","value":"10","value2":"50"}]}]`
+		builtIn := c.run(nil, v2call{method: "GET", path: P("/segments?bizType=user"), token: all, status: 200, valid: true}).body["results"].([]any)
+		everyone := builtIn[0].(map[string]any)["id"].(string)
+		segment := func(body string) string {
+			return c.run(nil, v2call{method: "POST", path: P("/segments"), token: all, body: body, status: 201, valid: true}).body["id"].(string)
+		}
+		power := segment(`{"name":"Power users","bizType":"user","kind":"condition","conditions":` + conditions + `}`)
+		vips := segment(`{"name":"VIPs","bizType":"user","kind":"manual"}`)
+		beta := segment(`{"name":"Beta companies","bizType":"company","kind":"manual"}`)
+		segment(`{"name":"Every company","bizType":"company","kind":"condition"}`)
+		for _, k := range []v2call{
+			{method: "GET", path: P("/segments"), status: 200, valid: true},
+			{method: "GET", path: P("/segments?bizType=company&name=%20BETA%20&orderBy=-createdAt&limit=5"), status: 200, valid: true},
+			{method: "GET", path: P("/segments?cursor=garbage"), status: 200, valid: true},
+			{method: "GET", path: P("/segments/" + power), status: 200, valid: true},
+			{method: "GET", path: P("/segments/" + everyone), status: 200, valid: true},
+			{method: "GET", path: P("/segments/" + vips + "?expand=memberCount&environmentId=" + e.a0), status: 200, valid: true},
+			{method: "PATCH", path: P("/segments/" + power), body: `{"name":"Pro users"}`, status: 200, valid: true},
+			{method: "PATCH", path: P("/segments/" + power), body: `{"conditions":` + conditions + `}`, status: 200, valid: true},
+			{method: "PATCH", path: P("/segments/" + vips), body: `{"name":"VIP users"}`, status: 200, valid: true},
+			{method: "PATCH", path: P("/segments/" + beta), body: `{}`, status: 200, valid: true},
+			{method: "PUT", path: E("/segments/" + vips + "/members/usr_1"), status: 204, valid: true},
+			{method: "PUT", path: E("/segments/" + vips + "/members/usr_1"), status: 204, valid: true},
+			{method: "PUT", path: E("/segments/" + beta + "/members/acme"), status: 204, valid: true},
+			{method: "DELETE", path: E("/segments/" + vips + "/members/usr_2"), status: 204, valid: true},
+			{method: "DELETE", path: E("/segments/" + beta + "/members/acme"), status: 204, valid: true},
+		} {
+			k.token = all
+			c.run(nil, k)
+		}
+		// environmentId in the query is checked against the token's list.
+		c.run(nil, v2call{method: "GET", path: P("/segments/" + power + "?environmentId=" + e.a0), token: e.token(e.a, "segment:read", e.a1),
+			status: 403, code: "E1029"})
+
 		// Errors of validation (400), with issues for unknown keys.
 		long := strings.Repeat("a", 1025)
 		for _, k := range []v2call{
@@ -579,6 +618,25 @@ func TestV2OpenAPIConformance(t *testing.T) {
 			{method: "POST", path: P("/environments"), body: `{"name":""}`, status: 400, code: "E1017"},
 			{method: "POST", path: P("/environments"), body: `{}`, status: 400, code: "E1017"},
 			{method: "PATCH", path: P("/environments/" + qa), body: `{"name":"   "}`, status: 400, code: "E1017"},
+			{method: "GET", path: P("/segments?bizType=account"), status: 400, code: "E1017"},
+			{method: "GET", path: P("/segments?limit=0"), status: 400, code: "E1017"},
+			{method: "GET", path: P("/segments?orderBy=name"), status: 400, code: "E1017"},
+			{method: "POST", path: P("/segments"), body: `{"name":"x","bizType":"user","kind":"manual","conditions":[]}`, status: 400, code: "E1017"},
+			{method: "POST", path: P("/segments"), body: `{"name":"","bizType":"user","kind":"manual"}`, status: 400, code: "E1017"},
+			{method: "POST", path: P("/segments"), body: `{"bizType":"user","kind":"manual"}`, status: 400, code: "E1017"},
+			{method: "POST", path: P("/segments"), body: `{"name":"x","bizType":"account","kind":"manual"}`, status: 400, code: "E1017"},
+			{method: "POST", path: P("/segments"), body: `{"name":"x","bizType":"user","kind":"all"}`, status: 400, code: "E1017"},
+			{method: "POST", path: P("/segments"), body: `{"name":"x","bizType":"user","kind":"condition","conditions":{}}`, status: 400, code: "E1017"},
+			{method: "POST", path: P("/segments"), body: `{"name":"x","bizType":"user","kind":"manual","memberCount":1}`, status: 400, code: "E1017", issues: 1},
+			{method: "GET", path: P("/segments/" + power + "?expand=users"), status: 400, code: "E1017"},
+			{method: "GET", path: P("/segments/" + power + "?expand=memberCount"), status: 400, code: "E1017"},
+			{method: "PATCH", path: P("/segments/" + power), body: `{"bizType":"company","kind":"manual"}`, status: 400, code: "E1017", issues: 2},
+			{method: "PATCH", path: P("/segments/" + power), body: `{"name":""}`, status: 400, code: "E1017"},
+			{method: "PATCH", path: P("/segments/" + power), body: `{"conditions":null}`, status: 400, code: "E1017"},
+			{method: "PATCH", path: P("/segments/" + vips), body: `{"conditions":[]}`, status: 400, code: "E1017"},
+			{method: "PUT", path: E("/segments/" + power + "/members/usr_1"), status: 400, code: "E1017"},
+			{method: "PUT", path: E("/segments/" + vips + "/members/%20"), status: 400, code: "E1017"},
+			{method: "DELETE", path: E("/segments/" + vips + "/members/" + long), status: 400, code: "E1017"},
 		} {
 			k.token = all
 			if strings.Contains(k.path, "/environments") && !strings.Contains(k.path, "/environments/"+e.a0) {
@@ -613,6 +671,17 @@ func TestV2OpenAPIConformance(t *testing.T) {
 			{method: "DELETE", path: P("/event-definitions/" + preEvent), status: 409, code: "E1036"},
 			{method: "DELETE", path: P("/event-definitions/" + paid), status: 409, code: "E1030"},
 			{method: "DELETE", path: P("/environments/" + e.a0), status: 409, code: "E0023"},
+			{method: "GET", path: P("/segments/nope"), status: 404, code: "E1025"},
+			{method: "PATCH", path: P("/segments/nope"), body: `{"name":"X"}`, status: 404, code: "E1025"},
+			{method: "DELETE", path: P("/segments/nope"), status: 404, code: "E1025"},
+			{method: "PUT", path: E("/segments/nope/members/usr_1"), status: 404, code: "E1025"},
+			{method: "DELETE", path: E("/segments/nope/members/usr_1"), status: 404, code: "E1025"},
+			{method: "PUT", path: E("/segments/" + vips + "/members/nobody"), status: 404, code: "E1001"},
+			{method: "DELETE", path: E("/segments/" + vips + "/members/nobody"), status: 404, code: "E1001"},
+			{method: "PUT", path: E("/segments/" + beta + "/members/nobody"), status: 404, code: "E1002"},
+			{method: "DELETE", path: E("/segments/" + beta + "/members/nobody"), status: 404, code: "E1002"},
+			{method: "PATCH", path: P("/segments/" + everyone), body: `{}`, status: 409, code: "E1037"},
+			{method: "DELETE", path: P("/segments/" + everyone), status: 409, code: "E1037"},
 		} {
 			k.token = all
 			c.run(nil, k)
@@ -678,6 +747,7 @@ func TestV2OpenAPIConformance(t *testing.T) {
 			{method: "DELETE", path: P("/event-definitions/" + exported), status: 204, valid: true},
 			{method: "DELETE", path: P("/attribute-definitions/" + format), status: 204, valid: true},
 			{method: "DELETE", path: P("/environments/" + qa), token: project, status: 204, valid: true},
+			{method: "DELETE", path: P("/segments/" + power), status: 204, valid: true},
 		} {
 			if k.token == "" {
 				k.token = all
@@ -738,11 +808,14 @@ func TestV2OpenAPIConformance(t *testing.T) {
 			{"POST", P("/event-definitions/x"), "DELETE, GET, PATCH"},
 			{"PATCH", P("/environments"), "GET, POST"},
 			{"PUT", P("/environments/" + e.a0), "DELETE, GET, PATCH"},
+			{"PUT", P("/segments"), "GET, POST"},
+			{"PUT", P("/segments/x"), "DELETE, GET, PATCH"},
+			{"GET", E("/segments/x/members/usr_1"), "DELETE, PUT"},
 			{"POST", "/v2/openapi.json", "GET"},
 		} {
 			c.undocumented(v2call{method: u.method, path: u.path, token: all, status: 405, code: "E1033"}, u.allow)
 		}
-		for _, path := range []string{P("/segments"), E("/webhooks"), "/v2/nope", P("/users"), E("/companies/acme/memberships")} {
+		for _, path := range []string{P("/segments/x/members"), E("/webhooks"), "/v2/nope", P("/users"), E("/companies/acme/memberships")} {
 			c.undocumented(v2call{method: "GET", path: path, token: all, status: 404, code: "E1033"}, "")
 		}
 

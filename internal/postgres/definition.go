@@ -213,8 +213,9 @@ const (
 )
 
 // seedProject inserts a new project's predefined definitions and links
-// (§8.6) in tx, in one round trip. Ids are made in the fixture's order, so
-// that rows created at the same instant list in that order.
+// (§8.6), and its built-in segments, in tx, in one round trip. Ids are made
+// in the fixture's order, so that rows created at the same instant list in
+// that order.
 func seedProject(ctx context.Context, tx pgx.Tx, project string, now time.Time) error {
 	attrs, events := userdata.Predefined()
 	var rows definitionRows
@@ -237,6 +238,7 @@ func seedProject(ctx context.Context, tx pgx.Tx, project string, now time.Time) 
 	rows.queue(&b, project, true, now)
 	b.Queue(qInsertEventDefinitions, project, now, ids, codeNames, displayNames)
 	b.Queue(qInsertEventLinks, linkEvents, linkAttrs)
+	queueSeedSegments(&b, project, now)
 	return tx.SendBatch(ctx, &b).Close()
 }
 

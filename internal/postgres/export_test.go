@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"tourd/internal/userdata"
@@ -57,4 +58,15 @@ func Listening(s *Store) bool { return s.keyEpoch.listening.Load() }
 // MigrateTo applies the pending migrations up to version last.
 func MigrateTo(ctx context.Context, cfg *pgxpool.Config, last int) error {
 	return migrate(ctx, cfg.ConnConfig, slog.New(slog.NewTextHandler(io.Discard, nil)), last)
+}
+
+// SegmentMemberRows returns the rows of a segment's members in every
+// environment, as storetest reads them: "environment/external id" each
+// ("environment/?" for a row whose user or company is gone), in the order
+// of segment_members_list.
+func (s *Store) SegmentMemberRows(ctx context.Context, segmentID string) ([]string, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT m.environment_id || '/' || coalesce(u.external_id, c.external_id, '?')
+		FROM segment_members m LEFT JOIN users u ON u.id = m.user_id LEFT JOIN companies c ON c.id = m.company_id
+		WHERE m.segment_id = $1 ORDER BY m.environment_id, m.created_at, m.entity_id`, segmentID)
+	return pgx.CollectRows(rows, pgx.RowTo[string])
 }

@@ -41,19 +41,25 @@ func (s *Store) pendingPurges(ctx context.Context) ([]userdata.DeletedEnvironmen
 
 // The statements of a purge batch, each removing at most PurgeBatch rows
 // ($1 is the environment, $2 the batch size) and skipping those another
-// process's purge has locked. Events go first, so that no user's removal
-// cascades to many; then the memberships of the first users, then those
-// users once they have none left (a user's removal would otherwise take
-// all of them at once); then companies and keys.
+// process's purge has locked. Events and segment members go first, so
+// that no user's or company's removal cascades to many (the members are
+// found through the segments of the environment's project, on
+// segment_members_list); then the memberships of the first users, then
+// those users once they have none left (a user's removal would otherwise
+// take all of them at once); then companies and keys.
 const (
-	qPurgeEvents      = `DELETE FROM events WHERE id IN (SELECT id FROM events WHERE environment_id = $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`
+	qPurgeEvents         = `DELETE FROM events WHERE id IN (SELECT id FROM events WHERE environment_id = $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`
+	qPurgeSegmentMembers = `DELETE FROM segment_members WHERE (segment_id, entity_id) IN (SELECT m.segment_id, m.entity_id FROM segments s
+		JOIN segment_members m ON m.segment_id = s.id AND m.environment_id = $1
+		WHERE s.project_id = (SELECT project_id FROM environments WHERE id = $1) LIMIT $2 FOR UPDATE OF m SKIP LOCKED)`
 	qPurgeFirstUsers  = `SELECT id FROM users WHERE environment_id = $1 ORDER BY created_at, id LIMIT $2 FOR UPDATE SKIP LOCKED`
 	qPurgeMemberships = `DELETE FROM memberships WHERE id IN (SELECT id FROM memberships WHERE user_id IN (` + qPurgeFirstUsers + `) LIMIT $2)`
 	qPurgeUsers       = `DELETE FROM users WHERE id IN (` + qPurgeFirstUsers + `)`
 	qPurgeCompanies   = `DELETE FROM companies WHERE id IN (SELECT id FROM companies WHERE environment_id = $1 ORDER BY created_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)`
 	qPurgeKeys        = `DELETE FROM api_keys WHERE id IN (SELECT id FROM api_keys WHERE environment_id = $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`
 	// qFinishPurge marks the environment purged when none of its rows is
-	// left (memberships and events reference users, which are gone), and
+	// left (memberships, events and segment members reference users or
+	// companies, which are gone), and
 	// returns whether it is purged, by this statement or before it.
 	qFinishPurge = `WITH done AS (UPDATE environments SET purged_at = $2 WHERE id = $1 AND purged_at IS NULL
 			AND NOT EXISTS (SELECT FROM users WHERE environment_id = $1)
@@ -75,6 +81,7 @@ func (s *Store) purgeBatch(ctx context.Context, envID string) (int64, error) {
 		}
 		for _, step := range []func() (int64, error){
 			func() (int64, error) { return run(qPurgeEvents) },
+			func() (int64, error) { return run(qPurgeSegmentMembers) },
 			func() (int64, error) {
 				n, err := run(qPurgeMemberships)
 				if err != nil || n == userdata.PurgeBatch {

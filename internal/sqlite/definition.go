@@ -54,8 +54,11 @@ func (w *wtx) ensureDefinitions(project string, scope userdata.Scope, a userdata
 }
 
 // seedProject inserts a new project's predefined definitions and links
-// (§8.6), in the fixture's order.
+// (§8.6), in the fixture's order, and its built-in segments.
 func (w *wtx) seedProject(project string) error {
+	if err := w.seedSegments(project); err != nil {
+		return err
+	}
 	attrs, events := userdata.Predefined()
 	eventAttr := map[string]string{} // codeName -> id of eventDefinition-scoped attributes
 	for _, a := range attrs {

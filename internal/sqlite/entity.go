@@ -165,7 +165,8 @@ func (t *entityTable) update(w *wtx, e *entity, was sql.NullString) error {
 	return err
 }
 
-// remove deletes the entity; its memberships go with it (ON DELETE CASCADE).
+// remove deletes the entity; its memberships and segment memberships go
+// with it (ON DELETE CASCADE).
 func (t *entityTable) remove(w *wtx, envID, externalID string) error {
 	res, err := w.exec(t.qDelete, envID, externalID)
 	if err != nil {

@@ -49,19 +49,25 @@ func (s *Store) pendingPurges(ctx context.Context) ([]userdata.DeletedEnvironmen
 }
 
 // The statements of a purge batch, each removing at most PurgeBatch rows
-// ($1 is the environment, $2 the batch size). Events go first, so that no
-// user's removal cascades to many; then the memberships of the first
-// users, then those users once they have none left (a user's removal
-// would otherwise take all of them at once); then companies and keys.
+// ($1 is the environment, $2 the batch size). Events and segment members
+// go first, so that no user's or company's removal cascades to many (the
+// members are found through the segments of the environment's project, on
+// segment_members_list); then the memberships of the first users, then
+// those users once they have none left (a user's removal would otherwise
+// take all of them at once); then companies and keys.
 const (
-	qPurgeEvents      = `DELETE FROM events WHERE id IN (SELECT id FROM events WHERE environment_id = ?1 LIMIT ?2)`
+	qPurgeEvents         = `DELETE FROM events WHERE id IN (SELECT id FROM events WHERE environment_id = ?1 LIMIT ?2)`
+	qPurgeSegmentMembers = `DELETE FROM segment_members WHERE rowid IN (SELECT m.rowid FROM segments s
+		JOIN segment_members m ON m.segment_id = s.id AND m.environment_id = ?1
+		WHERE s.project_id = (SELECT project_id FROM environments WHERE id = ?1) LIMIT ?2)`
 	qPurgeFirstUsers  = `SELECT id FROM users WHERE environment_id = ?1 ORDER BY created_at, id LIMIT ?2`
 	qPurgeMemberships = `DELETE FROM memberships WHERE id IN (SELECT id FROM memberships WHERE user_id IN (` + qPurgeFirstUsers + `) LIMIT ?2)`
 	qPurgeUsers       = `DELETE FROM users WHERE id IN (` + qPurgeFirstUsers + `) RETURNING external_id`
 	qPurgeCompanies   = `DELETE FROM companies WHERE id IN (SELECT id FROM companies WHERE environment_id = ?1 ORDER BY created_at, id LIMIT ?2) RETURNING external_id`
 	qPurgeKeys        = `DELETE FROM api_keys WHERE id IN (SELECT id FROM api_keys WHERE environment_id = ?1 LIMIT ?2)`
 	// qFinishPurge marks the environment purged when none of its rows is
-	// left: memberships and events reference users, which are gone.
+	// left: memberships, events and segment members reference users or
+	// companies, which are gone.
 	qFinishPurge = `UPDATE environments SET purged_at = ?2 WHERE id = ?1 AND purged_at IS NULL
 		AND NOT EXISTS (SELECT 1 FROM users WHERE environment_id = ?1)
 		AND NOT EXISTS (SELECT 1 FROM companies WHERE environment_id = ?1)
@@ -75,6 +81,7 @@ func (s *Store) purgeBatch(ctx context.Context, envID string) (int64, error) {
 	err := s.write(ctx, func(w *wtx) (err error) {
 		for _, step := range []func() (int64, error){
 			func() (int64, error) { return w.execCount(qPurgeEvents, envID, userdata.PurgeBatch) },
+			func() (int64, error) { return w.execCount(qPurgeSegmentMembers, envID, userdata.PurgeBatch) },
 			func() (int64, error) {
 				n, err := w.execCount(qPurgeMemberships, envID, userdata.PurgeBatch)
 				if err != nil || n == userdata.PurgeBatch {

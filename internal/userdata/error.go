@@ -20,6 +20,7 @@ const (
 	CodeConflict      Code = "conflict"       // the resource already exists (see Error.Resource): v2 409 E1023
 	CodePredefined    Code = "predefined"     // a predefined definition cannot be changed or deleted: v2 409 E1036
 	CodeInUse         Code = "in_use"         // an event definition with recorded events cannot be deleted: v2 409 E1030
+	CodeBuiltIn       Code = "built_in"       // a built-in "all" segment cannot be changed or deleted: v2 409 E1037
 	CodeTooLarge      Code = "too_large"      // a request body over the limit
 	CodeNoRoute       Code = "no_route"       // no such path
 	CodeNoMethod      Code = "no_method"      // a known path, another method
@@ -54,7 +55,7 @@ const (
 	ResourceToken               = "personalToken"
 	ResourceAttributeDefinition = "attributeDefinition" // v2: E1022 (not found), E1023 (conflict)
 	ResourceEventDefinition     = "eventDefinition"     // v2: E1024 (not found), E1023 (conflict)
-	ResourceSegment             = "segment"             // v2: E1025
+	ResourceSegment             = "segment"             // v2: E1025 (not found)
 )
 
 // Error is the one error type of the domain. Message is safe to show to
@@ -63,6 +64,10 @@ type Error struct {
 	Code     Code
 	Resource string // for CodeNotFound and CodeConflict: which kind of thing is missing, or exists
 	Message  string
+	// Detail, when set, is context from where the error arose that the
+	// client's message ends with, after " — ", also when the wire code has
+	// a message of its own (E1001's "User not found" — Detail).
+	Detail string
 	// Issues, of a CodeInvalid error, are its problems one by one (v2's
 	// strict bodies); nil for most errors.
 	Issues []Issue
@@ -77,10 +82,14 @@ type Issue struct {
 }
 
 func (e *Error) Error() string {
-	if e.Err != nil {
-		return string(e.Code) + ": " + e.Message + ": " + e.Err.Error()
+	msg := string(e.Code) + ": " + e.Message
+	if e.Detail != "" {
+		msg += " — " + e.Detail
 	}
-	return string(e.Code) + ": " + e.Message
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
 }
 
 // Unwrap returns the cause.

@@ -36,8 +36,9 @@ type Store interface {
 	// and CodeNotFound for ResourceCompany when f.RequireCompany is set and
 	// f.CompanyID names no company of the environment.
 	ListUsers(ctx context.Context, t Tenant, f UserFilter) (*List[*User], error)
-	// DeleteUser deletes a user and its memberships (§10). It returns
-	// CodeNotFound for ResourceUser when there is no such user.
+	// DeleteUser deletes a user, its memberships (§10) and its segment
+	// memberships. It returns CodeNotFound for ResourceUser when there is
+	// no such user.
 	DeleteUser(ctx context.Context, t Tenant, externalID string) error
 
 	// UpsertCompany creates or updates a company (§7.7), like UpsertUser.
@@ -49,8 +50,8 @@ type Store interface {
 	GetCompany(ctx context.Context, t Tenant, externalID string, e Expand) (*Company, error)
 	// ListCompanies returns a page of companies; errors as ListUsers.
 	ListCompanies(ctx context.Context, t Tenant, f CompanyFilter) (*List[*Company], error)
-	// DeleteCompany deletes a company and its memberships, or returns
-	// CodeNotFound for ResourceCompany.
+	// DeleteCompany deletes a company, its memberships and its segment
+	// memberships, or returns CodeNotFound for ResourceCompany.
 	DeleteCompany(ctx context.Context, t Tenant, externalID string) error
 
 	// UpsertMembership creates the membership of a user in a company, both
@@ -139,6 +140,42 @@ type Store interface {
 	// meanwhile either is seen or defines the event again).
 	DeleteEventDefinition(ctx context.Context, projectID, id string) error
 
+	// ListSegments returns a page of the project's segments, the built-in
+	// ones included; errors as ListUsers.
+	ListSegments(ctx context.Context, projectID string, f SegmentFilter) (*List[*Segment], error)
+	// GetSegment returns a segment of a project. It returns CodeNotFound
+	// for ResourceSegment when the project has no segment with that id.
+	GetSegment(ctx context.Context, projectID, id string) (*Segment, error)
+	// CreateSegment adds a condition or manual segment to a project; the
+	// input must have passed Validate (and its conditions the caller's
+	// checks). It returns CodeNotFound for ResourceProject when there is
+	// no such project.
+	CreateSegment(ctx context.Context, projectID string, in *SegmentInput) (*Segment, error)
+	// UpdateSegment changes a segment of a project and returns it; the
+	// update must have passed Validate. It returns CodeNotFound for
+	// ResourceSegment as GetSegment, then the error of
+	// Segment.CheckUpdate (CodeBuiltIn, CodeInvalid); on error nothing
+	// changes. An update that sets nothing changes nothing, UpdatedAt
+	// included.
+	UpdateSegment(ctx context.Context, projectID, id string, u *SegmentUpdate) (*Segment, error)
+	// DeleteSegment deletes a segment of a project and its members in
+	// every environment. It returns CodeNotFound for ResourceSegment, then
+	// CodeBuiltIn for a built-in segment.
+	DeleteSegment(ctx context.Context, projectID, id string) error
+	// AddSegmentMember makes the user or company (as the segment's BizType
+	// says) with the given external id in t's environment a member of a
+	// manual segment of t's project; adding a member again changes
+	// nothing. The membership is the environment's row's: it goes when
+	// that row is deleted (and with the environment), and a row made again
+	// with the same external id is not a member. It returns CodeNotFound
+	// for ResourceSegment, then CodeInvalid (ErrNotManual) unless the
+	// segment is manual, then MemberNotFound.
+	AddSegmentMember(ctx context.Context, t Tenant, segmentID, externalID string) error
+	// RemoveSegmentMember removes a member from a manual segment, as
+	// AddSegmentMember adds it, with the same errors; removing a user or
+	// company that is not a member changes nothing.
+	RemoveSegmentMember(ctx context.Context, t Tenant, segmentID, externalID string) error
+
 	// TrackEvent records an event of a user (§15.4), creating its event
 	// definition, and eventDefinition-scoped attribute definitions linked
 	// to it, when missing. It returns CodeNotFound for ResourceUser or
@@ -151,8 +188,8 @@ type Store interface {
 	// CreateKey stores a new active key (by its hash and display prefix) for
 	// an environment of a project, each given by id or by name (an id wins
 	// over a name), creating both when no name matches: a new project is
-	// seeded with the predefined definitions and its first environment is
-	// its primary. It returns CodeInvalid for a name that matches several
+	// seeded with the predefined definitions and the BuiltInSegments, and
+	// its first environment is its primary. It returns CodeInvalid for a name that matches several
 	// projects or environments (listing their ids), for the id of another
 	// project's environment, and for a name CheckName refuses.
 	CreateKey(ctx context.Context, project, environment, keyHash, prefix string) (*APIKey, error)
@@ -163,9 +200,9 @@ type Store interface {
 	RevokeKey(ctx context.Context, idOrHash string) error
 
 	// CreateProject creates a project with one environment, its primary,
-	// named PrimaryEnvironment, and seeds the predefined definitions as
-	// CreateKey seeds a new project. It returns CodeInvalid for a name
-	// CheckName refuses.
+	// named PrimaryEnvironment, and seeds the predefined definitions and
+	// the BuiltInSegments as CreateKey seeds a new project. It returns
+	// CodeInvalid for a name CheckName refuses.
 	CreateProject(ctx context.Context, name string) (*Project, error)
 	// ListProjects returns every project, oldest first, each with its live
 	// environments in creation order (its primary first).
@@ -192,10 +229,10 @@ type Store interface {
 	// it is gone from every lookup of every process sharing the database
 	// (Environment, ListEnvironments, ListProjects, Authenticate of its
 	// keys, as RevokeKey revokes), and its rows (users, companies,
-	// memberships, events, keys) are removed in the background, in
-	// bounded batches, by the store that purges (each PostgreSQL store;
-	// on SQLite, the one holding the server lock), which resumes an
-	// unfinished purge when it opens. Personal tokens listing it keep
+	// memberships, events, segment members, keys) are removed in the
+	// background, in bounded batches, by the store that purges (each
+	// PostgreSQL store; on SQLite, the one holding the server lock), which
+	// resumes an unfinished purge when it opens. Personal tokens listing it keep
 	// their other environments. It returns CodeNotFound for
 	// ResourceEnvironment when the project has no such live environment
 	// and CodePrimaryEnvironment for the project's primary.

@@ -50,7 +50,8 @@ type errorMapping struct {
 // errorTable maps domain errors to the contract's codes (v1 §3.2, §3.4,
 // §15.1), for every version of the API: a new wire code is a new row,
 // under its domain code and, where the code alone does not decide, the
-// resource. Unmapped errors are internal errors.
+// resource. Unmapped errors are internal errors. A domain error's Detail
+// ends the message, after " — ", whichever message the row gives.
 var errorTable = map[errorKey]errorMapping{
 	{userdata.CodeInvalid, ""}:                           {http.StatusBadRequest, "E1017", ""},
 	{userdata.CodeInvalidCursor, ""}:                     {http.StatusBadRequest, "E1007", "Invalid cursor parameter"},
@@ -65,7 +66,7 @@ var errorTable = map[errorKey]errorMapping{
 	{userdata.CodeUnavailable, ""}:                       {http.StatusServiceUnavailable, "E0000", "The service is temporarily unavailable; retry later"},
 	{userdata.CodeStopped, ""}:                           {http.StatusServiceUnavailable, "E0000", ""},
 
-	// v2 (v2.md §3, §5, §8, §9, §10).
+	// v2 (v2.md §3, §5, §8, §9, §10; segments.md §2).
 	{userdata.CodeExpired, ""}:                                    {http.StatusUnauthorized, "E1020", "The personal token has expired"},
 	{userdata.CodeWrongProject, ""}:                               {http.StatusForbidden, "E1011", "The token does not belong to this project"},
 	{userdata.CodeMissingCapability, ""}:                          {http.StatusForbidden, "E1012", ""},
@@ -82,6 +83,7 @@ var errorTable = map[errorKey]errorMapping{
 	{userdata.CodeInUse, ""}:                                      {http.StatusConflict, "E1030", ""},
 	{userdata.CodePredefined, ""}:                                 {http.StatusConflict, "E1036", "Predefined definitions cannot be modified or deleted — create your own definition instead."},
 	{userdata.CodePrimaryEnvironment, ""}:                         {http.StatusConflict, "E0023", ""},
+	{userdata.CodeBuiltIn, ""}:                                    {http.StatusConflict, "E1037", "The built-in \"all\" segment cannot be modified or deleted — create a condition segment if you need a filtered audience."},
 }
 
 var internalError = errorMapping{http.StatusInternalServerError, "E0000", "An unexpected error occurred"}
@@ -132,6 +134,9 @@ func Describe(ctx context.Context, err error, docURL string) (status int, fields
 	if ok {
 		if fields.Message == "" {
 			fields.Message = e.Message
+		}
+		if e.Detail != "" {
+			fields.Message += " — " + e.Detail
 		}
 		for _, is := range e.Issues {
 			fields.Issues = append(fields.Issues, Issue{is.Rule, is.Message, is.Path})

@@ -144,6 +144,24 @@ func CheckMigrated(t *testing.T, s userdata.Store) {
 		t.Errorf("Environment(a-staging) after migration: %+v, %v", e, err)
 	}
 
+	// Every project has its built-in segments, as old as it, and takes
+	// manual segments whose members are its users.
+	for id, at := range map[string]time.Time{"p1": PreV2Time(0), "p2": PreV2Time(1)} {
+		if got := builtIns(t, s, id); !cmp.Equal(got, wantBuiltIns) {
+			t.Errorf("built-in segments of %s after migration: %v", id, got)
+		}
+		for _, sg := range listSegments(t, s, id, userdata.SegmentFilter{PageRequest: page(10, "")}) {
+			if !sg.CreatedAt.Equal(at) || !sg.UpdatedAt.Equal(at) || len(sg.ID) != 25 {
+				t.Errorf("built-in segment of %s after migration: %+v, want it made at %v with an id of 25 characters", id, sg, at)
+			}
+		}
+	}
+	vips := manual(t, s, "p1", "VIPs", userdata.ScopeUser)
+	if err := s.AddSegmentMember(ctx, tn, vips.ID, "bob"); err != nil {
+		t.Fatalf("AddSegmentMember(bob) after migration: %v", err)
+	}
+	wantMembers(t, s, vips.ID, "e1/bob")
+
 	// Names still find the migrated rows.
 	_, hash, prefix := userdata.NewKey()
 	k, err := s.CreateKey(ctx, "acme", "staging", hash, prefix)

@@ -1,0 +1,29 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+)
+
+// SegmentMemberRows returns the rows of a segment's members in every
+// environment, as storetest reads them: "environment/external id" each
+// ("environment/?" for a row whose user or company is gone), in the order
+// of segment_members_list.
+func (s *Store) SegmentMemberRows(ctx context.Context, segmentID string) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT m.environment_id || '/' || coalesce(u.external_id, c.external_id, '?')
+		FROM segment_members m LEFT JOIN users u ON u.id = m.user_id LEFT JOIN companies c ON c.id = m.company_id
+		WHERE m.segment_id = ? ORDER BY m.environment_id, m.created_at, m.entity_id`, segmentID)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for rows.Next() {
+		var r string
+		if err := rows.Scan(&r); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, errors.Join(rows.Err(), rows.Close())
+}
