@@ -96,16 +96,40 @@ func (c *compiler) tree(alias string) sqlExpr {
 	case !p.cross():
 		return c.all(p.root, tables{self: alias})
 	}
+	// The top-level conditions that read only the entity hold or fail
+	// whatever the membership: (some m: S and X(m)) or (S and X alone) is
+	// S and ((some m: X(m)) or X alone), which checks S before looking
+	// at memberships.
+	var own, cross []node
+	for _, n := range p.root {
+		if p.readsOthers(n) {
+			cross = append(cross, n)
+		} else {
+			own = append(own, n)
+		}
+	}
 	t := tables{self: alias, membership: membershipAlias, other: otherAlias}
-	some := c.all(p.root, t)
-	var exists sqlExpr
+	some := c.all(cross, t)
+	exists := sqlFalse
 	if some.k != -1 {
 		exists = sqlExpr{s: "EXISTS (SELECT 1 FROM " + c.memberships(alias) + c.where(some) + ")"}
-	} else {
-		exists = sqlFalse
 	}
-	alone := c.all(p.root, tables{self: alias})
-	return or([]sqlExpr{exists, alone})
+	alone := c.all(cross, tables{self: alias})
+	return and([]sqlExpr{c.all(own, tables{self: alias}), or([]sqlExpr{exists, alone})})
+}
+
+// readsOthers reports whether n holds a leaf of another scope than the
+// entity's.
+func (p *plan) readsOthers(n node) bool {
+	if n.leaf != nil {
+		return n.leaf.scope != p.biz
+	}
+	for _, k := range n.kids {
+		if p.readsOthers(k) {
+			return true
+		}
+	}
+	return false
 }
 
 // memberships returns the FROM clause of the memberships of the entity

@@ -55,6 +55,8 @@ func validateList(conds []Condition, path string, depth int, defs Definitions, p
 			switch {
 			case depth+1 > MaxDepth:
 				ps.add(at, "groups may be nested at most %d deep", MaxDepth)
+				leaves += countLeaves(c.Conditions)
+				continue
 			case c.Match != MatchAll && c.Match != MatchAny:
 				ps.add(at+".match", `must be "all" or "any"`)
 			case len(c.Conditions) == 0:
@@ -71,6 +73,19 @@ func validateList(conds []Condition, path string, depth int, defs Definitions, p
 		}
 	}
 	return leaves
+}
+
+func countLeaves(conds []Condition) int {
+	n := 0
+	for _, c := range conds {
+		switch c.Kind {
+		case KindAttribute:
+			n++
+		case KindGroup:
+			n += countLeaves(c.Conditions)
+		}
+	}
+	return n
 }
 
 func validateLeaf(c Condition, path string, defs Definitions, ps *problems) {
