@@ -32,21 +32,21 @@ func TestCompileShape(t *testing.T) {
 		args []any
 	}{{
 		segment.SQLite,
-		`(NOT coalesce((json_type(u.attributes, ?2) = 'text' AND json_extract(u.attributes, ?2) = ?3), FALSE)` +
+		`(NOT coalesce(json_extract(u.attributes, ?2) = ?3, FALSE)` +
 			` AND (EXISTS (SELECT 1 FROM memberships seg_m JOIN companies seg_o ON seg_o.id = seg_m.company_id WHERE seg_m.user_id = u.id` +
 			` AND (coalesce((json_type(seg_o.attributes, ?4) IN ('integer', 'real') AND json_extract(seg_o.attributes, ?4) > ?5), FALSE)` +
-			` OR coalesce((json_type(seg_m.attributes, ?6) = 'text' AND json_extract(seg_m.attributes, ?6) = ?7), FALSE)` +
-			` OR coalesce((json_type(u.attributes, ?2) = 'text' AND json_extract(u.attributes, ?2) = ?3), FALSE)))` +
-			` OR coalesce((json_type(u.attributes, ?2) = 'text' AND json_extract(u.attributes, ?2) = ?3), FALSE)))`,
+			` OR coalesce(json_extract(seg_m.attributes, ?6) = ?7, FALSE)` +
+			` OR coalesce(json_extract(u.attributes, ?2) = ?3, FALSE)))` +
+			` OR coalesce(json_extract(u.attributes, ?2) = ?3, FALSE)))`,
 		[]any{`$."tier"`, "vip", `$."seats"`, 10.0, `$."role"`, "admin"},
 	}, {
 		segment.Postgres,
-		`(NOT coalesce((jsonb_typeof(u.attributes -> $2::text) = 'string' AND (u.attributes ->> $2::text) = $3::text), FALSE)` +
+		`(NOT coalesce((u.attributes -> $2::text) = to_jsonb($3::text), FALSE)` +
 			` AND (EXISTS (SELECT 1 FROM memberships seg_m JOIN companies seg_o ON seg_o.id = seg_m.company_id WHERE seg_m.user_id = u.id` +
 			` AND (coalesce((jsonb_typeof(seg_o.attributes -> $4::text) = 'number' AND (seg_o.attributes -> $4::text)::numeric > $5::numeric), FALSE)` +
-			` OR coalesce((jsonb_typeof(seg_m.attributes -> $6::text) = 'string' AND (seg_m.attributes ->> $6::text) = $7::text), FALSE)` +
-			` OR coalesce((jsonb_typeof(u.attributes -> $2::text) = 'string' AND (u.attributes ->> $2::text) = $3::text), FALSE)))` +
-			` OR coalesce((jsonb_typeof(u.attributes -> $2::text) = 'string' AND (u.attributes ->> $2::text) = $3::text), FALSE)))`,
+			` OR coalesce((seg_m.attributes -> $6::text) = to_jsonb($7::text), FALSE)` +
+			` OR coalesce((u.attributes -> $2::text) = to_jsonb($3::text), FALSE)))` +
+			` OR coalesce((u.attributes -> $2::text) = to_jsonb($3::text), FALSE)))`,
 		[]any{"tier", "vip", "seats", "10", "role", "admin"},
 	}} {
 		where, args := segment.Compile(tt.d, conds, crossDefs, userdata.ScopeUser, "u", opNow, 2)

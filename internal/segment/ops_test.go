@@ -107,6 +107,7 @@ var opTables = []opTable{{
 		"offset":   "2026-03-15T01:00:00+02:00", // 2026-03-14T23:00:00Z
 		"future":   "2027-01-01T00:00:00.000Z",
 		"feb30":    "2026-02-30T00:00:00Z",
+		"h24":      "2026-03-14T24:00:00.000Z", // in the stored form's shape, but no time
 		"nozone":   "2026-03-15T00:00:00",
 		"date":     "2026-03-15",
 		"str":      "soon",
@@ -129,7 +130,7 @@ var opTables = []opTable{{
 		{`"op":"exactly","value":"0"`, []string{"d15", "d15end"}},
 		{`"op":"exactly","value":"-1"`, []string{"d16"}},
 		{`"op":"less_than","value":"-1"`, []string{"future"}},
-		{`"op":"any"`, []string{"d14", "d14frac", "d14zeros", "d15", "d15end", "d16", "offset", "future", "feb30", "nozone", "date", "str", "num"}},
+		{`"op":"any"`, []string{"d14", "d14frac", "d14zeros", "d15", "d15end", "d16", "offset", "future", "feb30", "h24", "nozone", "date", "str", "num"}},
 		{`"op":"empty"`, []string{"unset"}},
 	},
 }}

@@ -31,7 +31,7 @@ func (c *compiler) postgresLeaf(l *leaf, table string) sqlExpr {
 		}
 		return sqlExpr{s: typ + " <> 'null'"}
 	case predStrEq, predStrContain, predStrPrefix, predStrSuffix:
-		return c.postgresString(l, typ, str)
+		return c.postgresString(l, table, key, typ, str)
 	case predNumEq, predNumLt, predNumLte, predNumGt, predNumGte:
 		return conj(typ+" = 'number'", "("+val+")::numeric "+numOps[l.pred]+" "+c.numeric(formatNumber(l.n1)))
 	case predNumBetween:
@@ -49,16 +49,17 @@ func (c *compiler) postgresLeaf(l *leaf, table string) sqlExpr {
 	return c.postgresTime(l, typ, str)
 }
 
-// postgresString compares strings by bytes: = and strpos do, starts_with
-// and right do under the deterministic collations a database has.
-func (c *compiler) postgresString(l *leaf, typ, str string) sqlExpr {
+// postgresString compares strings by bytes: jsonb's = and strpos do,
+// starts_with and right do under the deterministic collations a database
+// has.
+func (c *compiler) postgresString(l *leaf, table, key, typ, str string) sqlExpr {
 	if strings.IndexByte(l.s, 0) >= 0 {
 		return sqlFalse
 	}
 	var x string
 	switch l.pred {
 	case predStrEq:
-		x = str + " = " + c.text(l.s)
+		return sqlExpr{s: "(" + table + ".attributes -> " + key + ") = to_jsonb(" + c.text(l.s) + ")"}
 	case predStrContain:
 		x = "strpos(" + str + ", " + c.text(l.s) + ") > 0"
 	case predStrPrefix:

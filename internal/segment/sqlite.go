@@ -25,6 +25,11 @@ func (c *compiler) sqliteLeaf(l *leaf, table string) sqlExpr {
 		}
 		return sqlExpr{s: typ + " <> 'null'"}
 	case predStrEq:
+		if l.s == "" || l.s[0] != '[' && l.s[0] != '{' {
+			// Only a string extracts as a text that does not begin
+			// like an array or an object.
+			return sqlExpr{s: val + " = " + c.text(l.s)}
+		}
 		return conj(typ+" = 'text'", val+" = "+c.text(l.s))
 	case predStrContain:
 		return conj(typ+" = 'text'", "instr("+val+", "+c.text(l.s)+") > 0")
@@ -85,11 +90,12 @@ func (c *compiler) sqliteList(l *leaf, typ, attrs, path string) sqlExpr {
 	return conj(typ+" = 'array'", "(SELECT count(DISTINCT "+elementAlias+".value)"+from+") = "+c.integer(int64(len(l.list))))
 }
 
-// sqliteTime returns the predicate of a datetime leaf. A value in the
-// stored form, 2006-01-02T15:04:05.000Z, is one that strftime prints back
-// identically: it compares as a string with the bounds in that form. Any
-// other string is read by sqliteKey, whose keys compare with the bounds'
-// keys.
+// sqliteTime returns the predicate of a datetime leaf. A value of the
+// shape of the stored form, 2006-01-02T15:04:05.000Z, compares as a string
+// with the bounds in that form, and then must be a real date and time,
+// one that strftime prints back identically: the cheap comparisons first,
+// as most values fall outside most ranges. Any other string is read by
+// sqliteKey, whose keys compare with the bounds' keys.
 func (c *compiler) sqliteTime(l *leaf, typ, val string) sqlExpr {
 	if l.lo != nil && l.hi != nil && l.lo.cmp(*l.hi) > 0 {
 		return sqlFalse
@@ -117,9 +123,13 @@ func (c *compiler) sqliteTime(l *leaf, typ, val string) sqlExpr {
 		fast = append(fast, val+" "+op+" "+c.text(canon))
 		slow = append(slow, key+" "+slowOp+" "+c.text(l.hi.key()))
 	}
-	return conj(typ+" = 'text'", "CASE WHEN strftime('%Y-%m-%dT%H:%M:%fZ', "+val+") = "+val+
+	fast = append(fast, "strftime('%Y-%m-%dT%H:%M:%fZ', "+val+") = "+val)
+	return conj(typ+" = 'text'", "CASE WHEN "+val+" GLOB '"+storedForm+"'"+
 		" THEN "+strings.Join(fast, " AND ")+" ELSE "+strings.Join(slow, " AND ")+" END")
 }
+
+// storedForm is the GLOB pattern of the stored form of datetimes.
+const storedForm = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9]Z"
 
 // sqliteKey returns an expression whose value is the key (instant.key) of
 // the datetime string v, or NULL when v is not one parseInstant reads: its
