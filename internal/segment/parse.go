@@ -15,8 +15,15 @@ import (
 // a value in the body (conditions[1].conditions[0].op).
 type problems []userdata.Issue
 
+// add adds a problem of the rules of segments.md §3.
 func (ps *problems) add(path, format string, a ...any) {
 	*ps = append(*ps, userdata.Issue{Rule: "conditions", Message: fmt.Sprintf(format, a...), Path: path})
+}
+
+// schema adds a problem of the shape of the tree, as v2's strict bodies
+// name them (v2.md §5).
+func (ps *problems) schema(path, format string, a ...any) {
+	*ps = append(*ps, userdata.Issue{Rule: "schema", Message: fmt.Sprintf(format, a...), Path: path})
 }
 
 // err returns nil without problems, else the CodeInvalid error of the
@@ -93,7 +100,7 @@ func members(raw []byte, path string, ps *problems) (map[string]json.RawMessage,
 	for _, mb := range ms {
 		k := mb.Key()
 		if _, dup := m[k]; dup {
-			ps.add(path+"."+k, "duplicate key %s", strconv.Quote(k))
+			ps.schema(path+"."+k, "duplicate key %s", strconv.Quote(k))
 			continue
 		}
 		m[k] = mb.Value()
@@ -165,14 +172,14 @@ func parseNode(raw json.RawMessage, path string, ps *problems) Condition {
 	case KindUnsupported:
 		allowed = unsupportedKeys
 		if note, ok := m["note"]; ok && json.Unmarshal(note, &c.Note) != nil {
-			ps.add(path+".note", "must be a string")
+			ps.schema(path+".note", "must be a string")
 		}
 	default:
 		parseLeaf(&c, m, path, ps)
 	}
 	for _, k := range keys {
 		if !slices.Contains(allowed, k) {
-			ps.add(path+"."+k, "Unrecognized key: %s", strconv.Quote(k))
+			ps.schema(path+"."+k, "Unrecognized key: %s", strconv.Quote(k))
 		}
 	}
 	return c
@@ -180,11 +187,11 @@ func parseNode(raw json.RawMessage, path string, ps *problems) Condition {
 
 func parseGroup(c *Condition, m map[string]json.RawMessage, path string, ps *problems) {
 	if json.Unmarshal(m["match"], &c.Match) != nil || c.Match != MatchAll && c.Match != MatchAny {
-		ps.add(path+".match", `must be "all" or "any"`)
+		ps.schema(path+".match", `must be "all" or "any"`)
 	}
 	elems, ok := array(m["conditions"])
 	if !ok {
-		ps.add(path+".conditions", "must be an array of conditions")
+		ps.schema(path+".conditions", "must be an array of conditions")
 		return
 	}
 	c.Conditions = parseList(elems, path+".conditions", ps)
@@ -197,13 +204,13 @@ func parseLeaf(c *Condition, m map[string]json.RawMessage, path string, ps *prob
 		c.Scope, ok = ParseScope(scope)
 	}
 	if !ok {
-		ps.add(path+".scope", `must be "user", "company" or "companyMembership"`)
+		ps.schema(path+".scope", `must be "user", "company" or "companyMembership"`)
 	}
 	if json.Unmarshal(m["attribute"], &c.Attribute) != nil || c.Attribute == "" {
-		ps.add(path+".attribute", "must be a non-empty string, the codeName of an attribute")
+		ps.schema(path+".attribute", "must be a non-empty string, the codeName of an attribute")
 	}
 	if json.Unmarshal(m["op"], &c.Op) != nil || !slices.Contains(opNames, string(c.Op)) {
-		ps.add(path+".op", "must be one of %s", strings.Join(opNames, ", "))
+		ps.schema(path+".op", "must be one of %s", strings.Join(opNames, ", "))
 	}
 	c.Value = parseString(m, "value", path, ps)
 	c.Value2 = parseString(m, "value2", path, ps)
@@ -213,13 +220,13 @@ func parseLeaf(c *Condition, m map[string]json.RawMessage, path string, ps *prob
 	}
 	elems, ok := array(raw)
 	if !ok {
-		ps.add(path+".values", "must be an array of strings")
+		ps.schema(path+".values", "must be an array of strings")
 		return
 	}
 	c.Values = make([]string, len(elems))
 	for i, e := range elems {
 		if !isString(e) || json.Unmarshal(e, &c.Values[i]) != nil {
-			ps.add(fmt.Sprintf("%s.values[%d]", path, i), "must be a string")
+			ps.schema(fmt.Sprintf("%s.values[%d]", path, i), "must be a string")
 		}
 	}
 }
@@ -241,7 +248,7 @@ func parseString(m map[string]json.RawMessage, key, path string, ps *problems) *
 	}
 	var s string
 	if !isString(raw) || json.Unmarshal(raw, &s) != nil {
-		ps.add(path+"."+key, `must be a string (numbers and day counts are written as strings too, such as "5")`)
+		ps.schema(path+"."+key, `must be a string (numbers and day counts are written as strings too, such as "5")`)
 		return nil
 	}
 	return &s

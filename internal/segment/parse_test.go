@@ -100,9 +100,9 @@ func TestParseIssues(t *testing.T) {
 	}
 	var paths []string
 	for _, is := range e.Issues {
-		paths = append(paths, is.Path)
+		paths = append(paths, is.Rule+" "+is.Path)
 	}
-	want := []string{"conditions[0].conditions[0].value", "conditions[0].conditions[0].x"}
+	want := []string{"schema conditions[0].conditions[0].value", "schema conditions[0].conditions[0].x"}
 	if diff := cmp.Diff(want, paths); diff != "" {
 		t.Errorf("issue paths (-want +got):\n%s", diff)
 	}

@@ -131,6 +131,14 @@ type Definitions interface {
 	DataType(scope userdata.Scope, codeName string) (userdata.DataType, bool)
 }
 
+// DefinitionsFunc adapts a function to Definitions.
+type DefinitionsFunc func(scope userdata.Scope, codeName string) (userdata.DataType, bool)
+
+// DataType calls f.
+func (f DefinitionsFunc) DataType(scope userdata.Scope, codeName string) (userdata.DataType, bool) {
+	return f(scope, codeName)
+}
+
 // DefinitionKey names an attribute definition within a project.
 type DefinitionKey struct {
 	Scope    userdata.Scope
