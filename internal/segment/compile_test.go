@@ -2,6 +2,7 @@ package segment_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -153,6 +154,59 @@ func TestCompileInQueries(t *testing.T) {
 		}
 		if diff := cmp.Diff([]string{"3"}, got); diff != "" {
 			t.Errorf("%s: count (-want +got):\n%s", d.name, diff)
+		}
+	}
+}
+
+// TestCompileLargeTree runs the largest tree Validate accepts, of costly
+// leaves in groups nested as deep as allowed, on both backends.
+func TestCompileLargeTree(t *testing.T) {
+	defs := segment.DefinitionMap{
+		{Scope: userdata.ScopeUser, CodeName: "d"}:           userdata.DataTypeDatetime,
+		{Scope: userdata.ScopeCompany, CodeName: "d"}:        userdata.DataTypeDatetime,
+		{Scope: userdata.ScopeMembership, CodeName: "l"}:     userdata.DataTypeList,
+		{Scope: userdata.ScopeCompany, CodeName: "s"}:        userdata.DataTypeString,
+		{Scope: userdata.ScopeUser, CodeName: "n"}:           userdata.DataTypeNumber,
+		{Scope: userdata.ScopeMembership, CodeName: "other"}: userdata.DataTypeBoolean,
+	}
+	leaves := []string{
+		`{"type":"attribute","scope":"user","attribute":"d","op":"on","value":"2026-03-%02d"}`,
+		`{"type":"attribute","scope":"company","attribute":"d","op":"less_than","value":"%d"}`,
+		`{"type":"attribute","scope":"companyMembership","attribute":"l","op":"not_includes_any","values":["a","%d"]}`,
+		`{"type":"attribute","scope":"company","attribute":"s","op":"ends_with","value":"x%d"}`,
+		`{"type":"attribute","scope":"user","attribute":"n","op":"between","value":"%d","value2":"1e3"}`,
+	}
+	var tree string
+	for i := range segment.MaxLeaves {
+		leaf := fmt.Sprintf(leaves[i%len(leaves)], 1+i%28)
+		if i == 0 {
+			tree = leaf
+			continue
+		}
+		match := "all"
+		if i%2 == 0 {
+			match = "any"
+		}
+		if i <= segment.MaxDepth {
+			tree = `{"type":"group","match":"` + match + `","conditions":[` + tree + `,` + leaf + `]}`
+		} else {
+			tree = tree[:len(tree)-2] + `,` + leaf + `]}`
+		}
+	}
+	tree = "[" + tree + "]"
+	conds, err := segment.Parse(json.RawMessage(tree))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := segment.Validate(conds, defs); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range openDBs(t) {
+		tenant := d.write(t, t.Name(), crossWorld)
+		for _, biz := range []userdata.Scope{userdata.ScopeUser, userdata.ScopeCompany} {
+			if _, q, err := d.selectIDs(t.Context(), tenant.EnvironmentID, conds, defs, biz, opNow); err != nil {
+				t.Errorf("%s, %s segment: %v (%d bytes of SQL)", d.name, biz, err, len(q))
+			}
 		}
 	}
 }
