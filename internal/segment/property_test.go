@@ -203,6 +203,11 @@ func (g *gen) attrs(scope userdata.Scope) userdata.Attributes {
 		if g.chance(0.03) {
 			a[k] = map[string]any{"a": 1.0}
 		}
+		if _, set := a[k]; !set && k == "first_seen_at" && scope != userdata.ScopeMembership {
+			// Not left to the store, which sets it to the time of the
+			// write, another on each backend.
+			a[k] = g.datetime()
+		}
 	}
 	return a
 }
