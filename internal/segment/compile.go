@@ -147,6 +147,7 @@ func (c *compiler) memberships(alias string) string {
 	return from + " WHERE " + membershipAlias + "." + own + " = " + alias + ".id"
 }
 
+// where returns the rest of a WHERE that holds where x does.
 func (c *compiler) where(x sqlExpr) string {
 	if x.k == 1 {
 		return ""
@@ -320,5 +321,5 @@ func not(x sqlExpr) sqlExpr {
 	return sqlExpr{s: "NOT " + x.s}
 }
 
-// The SQL of a plan needs: conj joins predicates known not to be constant.
+// conj joins predicates that are not constants with AND.
 func conj(parts ...string) sqlExpr { return sqlExpr{s: "(" + strings.Join(parts, " AND ") + ")"} }

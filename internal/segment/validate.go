@@ -166,7 +166,11 @@ func missingValue(c Condition) string {
 	return ""
 }
 
-func blank(s *string) bool { return s == nil || strings.TrimFunc(*s, unicode.IsSpace) == "" }
+// blank reports whether s is absent or holds only what JavaScript's trim
+// removes.
+func blank(s *string) bool {
+	return s == nil || strings.TrimFunc(*s, func(r rune) bool { return unicode.IsSpace(r) || r == '\uFEFF' }) == ""
+}
 
 // badOperand says which operand of c, of a leaf on an attribute of type t
 // with every operand it needs, is malformed, or "".
