@@ -3,7 +3,6 @@ package apiv2
 import (
 	"bytes"
 	"encoding/json"
-	"maps"
 	"slices"
 	"strings"
 
@@ -58,13 +57,8 @@ func (a *api) attributes(rq *request, o wire.Object, scope userdata.Scope) (user
 	if err != nil {
 		return nil, err
 	}
-	for _, k := range slices.Sorted(maps.Keys(attrs)) {
-		if err := userdata.CheckCodeName("attributes key "+strconvQuote(k), k); err != nil {
-			return nil, err
-		}
-		if _, literal := attrs[k].(map[string]any); literal {
-			return nil, userdata.Errorf(userdata.CodeInvalid, "attributes.%s: an object value must be an operation (set, set_once, add, union or remove)", k)
-		}
+	if err := checkAttributes(attrs); err != nil {
+		return nil, err
 	}
 	keys := attrs.Keys()
 	if len(keys) == 0 {
@@ -84,6 +78,27 @@ func (a *api) attributes(rq *request, o wire.Object, scope userdata.Scope) (user
 		}
 	}
 	return attrs, attrs.Coerce("attributes", types)
+}
+
+// checkAttributes refuses the first key, in byte order, that breaks the
+// codeName rule or whose value is an object that is not an operation. The
+// messages are built only for a key refused: this runs on every PUT.
+func checkAttributes(attrs userdata.Attributes) error {
+	var bad []string
+	for k, v := range attrs {
+		_, literal := v.(map[string]any)
+		if literal || userdata.CheckCodeName("", k) != nil {
+			bad = append(bad, k)
+		}
+	}
+	if bad == nil {
+		return nil
+	}
+	k := slices.Min(bad)
+	if err := userdata.CheckCodeName("attributes key "+strconvQuote(k), k); err != nil {
+		return err
+	}
+	return userdata.Errorf(userdata.CodeInvalid, "attributes.%s: an object value must be an operation (set, set_once, add, union or remove)", k)
 }
 
 // strconvQuote quotes s as JSON does, cut to 40 bytes for messages.
