@@ -289,12 +289,15 @@ func pickTenant(out []byte, project, environment string) (projectID, environment
 	return "", "", fmt.Errorf("tourd projects list --json: no project %q", project)
 }
 
+// loadScopes are the scopes of the token the wrk loads use.
+const loadScopes = "user:read,user:write"
+
 // createToken runs "tourd tokens create" for a personal token of the
-// project with scopes user:read and user:write on the environment, and
+// project with the given scopes (comma-separated) on the environment, and
 // returns the token, the last non-empty line of its standard output.
-func createToken(ctx context.Context, bin, db, projectID, environmentID string) (string, error) {
+func createToken(ctx context.Context, bin, db, projectID, environmentID, scopes string) (string, error) {
 	out, err := runTourdCLI(ctx, bin, "tokens", "create", "--db", db, "--project", projectID,
-		"--scopes", "user:read,user:write", "--environments", environmentID, "--name", "bench")
+		"--scopes", scopes, "--environments", environmentID, "--name", "bench")
 	if err != nil {
 		return "", err
 	}
