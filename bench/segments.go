@@ -339,6 +339,7 @@ type segRow struct {
 	lat     []time.Duration // one per request, in order
 	load    string          // 1-minute load average when the row started
 	peakMB  float64         // tourd's VmHWM after the row, since the reset after seeding
+	anonMB  float64         // tourd's peak RssAnon during the row, sampled
 	err     error
 	elapsed time.Duration
 }
@@ -409,7 +410,46 @@ type segSeeding struct {
 	companies, users, members time.Duration
 	streams, workers          int
 	peakMB                    float64 // tourd's VmHWM at the end of seeding
+	anonMB                    float64 // tourd's peak RssAnon during seeding, sampled
+	rssAnonMB, rssFileMB      float64 // tourd's RssAnon and RssFile at the end of seeding
 	dbSize                    string  // the SQLite file's size, if known
+}
+
+// anonSampleEvery is how often tourd's RssAnon is sampled.
+const anonSampleEvery = 10 * time.Millisecond
+
+// sampleAnon polls the RssAnon (anonymous memory: the heap, stacks; not
+// the pages of the mapped database file, which VmHWM counts) of process
+// pid until the returned function is called; that function returns the
+// peak seen, in MiB (0 if none could be read). It may be called again.
+func sampleAnon(pid int) func() float64 {
+	stop := make(chan struct{})
+	done := make(chan float64)
+	go func() {
+		peak := 0.0
+		t := time.NewTicker(anonSampleEvery)
+		defer t.Stop()
+		for {
+			if m, err := procMemMB(pid, "RssAnon"); err == nil {
+				peak = max(peak, m["RssAnon"])
+			}
+			select {
+			case <-stop:
+				done <- peak
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	var once sync.Once
+	var peak float64
+	return func() float64 {
+		once.Do(func() {
+			close(stop)
+			peak = <-done
+		})
+		return peak
+	}
 }
 
 // segReport collects the results of a segment bench run.
@@ -480,16 +520,16 @@ func (rep *segReport) print(w io.Writer) {
 			p.companies, fmtDur(s.companies), rate(p.companies, s.companies),
 			p.users, fmtDur(s.users), rate(p.users, s.users), s.streams, segImportChunk,
 			p.manual, fmtDur(s.members), rate(p.manual, s.members), s.workers)
-		fmt.Fprintf(w, "tourd peak RSS (VmHWM) at the end of seeding: %.1f MB", s.peakMB)
+		fmt.Fprintf(w, "tourd memory at the end of seeding: VmHWM %.1f MB, RssAnon %.1f MB, RssFile %.1f MB (the mapped database); peak RssAnon during seeding %.1f MB", s.peakMB, s.rssAnonMB, s.rssFileMB, s.anonMB)
 		if s.dbSize != "" {
 			fmt.Fprintf(w, "; database file %s", s.dbSize)
 		}
 		fmt.Fprintln(w)
 	}
 	if rep.peakReset != nil {
-		fmt.Fprintf(w, "VmHWM could not be reset after seeding (%v): peakMB below includes the seeding\n", rep.peakReset)
+		fmt.Fprintf(w, "VmHWM could not be reset after seeding (%v): hwmMB below includes the seeding\n", rep.peakReset)
 	} else if rep.seeding != nil {
-		fmt.Fprintln(w, "VmHWM reset after seeding: peakMB below is the peak RSS since then, up to the end of the row")
+		fmt.Fprintln(w, "VmHWM reset after seeding: hwmMB below is tourd's peak RSS since then, up to the end of the row, mapped database pages included")
 	}
 	for _, d := range segDefs {
 		fmt.Fprintf(w, "seg=%-7s %s: %d members\n", d.label, d.what, rep.counts[d.slug])
@@ -497,19 +537,23 @@ func (rep *segReport) print(w io.Writer) {
 	if rep.loadBefore != "" {
 		fmt.Fprintf(w, "loadavg before the measurements: %s; after: %s\n", rep.loadBefore, rep.loadAfter)
 	}
-	const rowFmt = "%-26s %-8s %-10s %-10s %-8s %-6s %-6s %s\n"
-	fmt.Fprintf(w, rowFmt, "request", "answer", "p50", "max", "target", "", "load1", "peakMB")
+	fmt.Fprintf(w, "anonMB is tourd's peak RssAnon (heap and stacks) during the row, sampled every %s\n", anonSampleEvery)
+	const rowFmt = "%-26s %-8s %-10s %-10s %-8s %-6s %-6s %-7s %s\n"
+	fmt.Fprintf(w, rowFmt, "request", "answer", "p50", "max", "target", "", "load1", "anonMB", "hwmMB")
 	for _, r := range rep.rows {
-		peak := "-"
+		peak, anon := "-", "-"
 		if r.peakMB > 0 {
 			peak = fmt.Sprintf("%.1f", r.peakMB)
+		}
+		if r.anonMB > 0 {
+			anon = fmt.Sprintf("%.1f", r.anonMB)
 		}
 		target, verdict := rep.verdict(r)
 		p50, mx := "-", "-"
 		if len(r.lat) > 0 {
 			p50, mx = fmtDur(r.p50()), fmtDur(r.max())
 		}
-		line := fmt.Sprintf(rowFmt, r.q.name, r.q.result, p50, mx, target, verdict, r.load, peak)
+		line := fmt.Sprintf(rowFmt, r.q.name, r.q.result, p50, mx, target, verdict, r.load, anon, peak)
 		if r.err != nil {
 			line = strings.TrimSuffix(line, "\n") + fmt.Sprintf("  FAILED after %d request(s): %s\n", len(r.lat), firstLine(r.err.Error()))
 		}
@@ -680,6 +724,8 @@ func (b *bench) runSegments(ctx context.Context, rep *segReport) error {
 	}()
 
 	seed := &segSeeding{streams: b.cfg.segStreams, workers: b.cfg.seedWorkers}
+	stopSeedSample := sampleAnon(srv.pid())
+	defer stopSeedSample()
 	log.Printf("seeding %d companies and %d users through the NDJSON import routes", p.companies, p.users)
 	if seed.companies, err = sc.importAll(ctx, "companies", "/v1/companies/import", 0, p.companies, b.cfg.segStreams, p.companyLine); err != nil {
 		return fail(err)
@@ -707,8 +753,11 @@ func (b *bench) runSegments(ctx context.Context, rep *segReport) error {
 		return fail(err)
 	}
 	log.Printf("added %d manual members in %s (%s/s)", p.manual, seed.members.Round(time.Millisecond), rate(p.manual, seed.members))
-	if mb, err := peakRSSMB(srv.pid()); err == nil {
-		seed.peakMB = mb
+	seed.anonMB = stopSeedSample()
+	if m, err := procMemMB(srv.pid(), "VmHWM", "RssAnon", "RssFile"); err == nil {
+		seed.peakMB, seed.rssAnonMB, seed.rssFileMB = m["VmHWM"], m["RssAnon"], m["RssFile"]
+	} else {
+		log.Printf("tourd memory: %v", err)
 	}
 	if db, ok := strings.CutPrefix(b.cfg.db, "sqlite:"); ok {
 		seed.dbSize = fileSizes(db, db+"-wal")
@@ -739,7 +788,9 @@ func (b *bench) runSegments(ctx context.Context, rep *segReport) error {
 	rep.loadBefore = loadAvg()
 	for _, q := range segQueries(c, p, ids, counts, plainLater, manualLater, b.cfg.segHops) {
 		log.Printf("%s: %d requests (load %s)", q.name, b.cfg.segRuns, loadAvg1())
+		stopSample := sampleAnon(srv.pid())
 		r := sc.measure(ctx, q, b.cfg.segRuns)
+		r.anonMB = stopSample()
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -324,5 +325,33 @@ func TestSegVerdict(t *testing.T) {
 		if target != tc.target || got != tc.got {
 			t.Errorf("verdict(%+v) = %q %q, want %q %q", tc.r.q, target, got, tc.target, tc.got)
 		}
+	}
+}
+
+func TestParseProcMem(t *testing.T) {
+	const status = "Name:\ttourd\nVmPeak:\t 2000000 kB\nVmHWM:\t  204800 kB\nVmRSS:\t  102400 kB\nRssAnon:\t   51200 kB\nRssFile:\t   51200 kB\n"
+	m, err := parseProcMem(strings.NewReader(status), "VmHWM", "RssAnon", "RssFile")
+	if err != nil || m["VmHWM"] != 200 || m["RssAnon"] != 50 || m["RssFile"] != 50 || len(m) != 3 {
+		t.Errorf("parseProcMem = %v, %v", m, err)
+	}
+	if _, err := parseProcMem(strings.NewReader(status), "VmSwap"); err == nil {
+		t.Error("a missing field: no error")
+	}
+	if _, err := parseProcMem(strings.NewReader("VmHWM:\t12 MB\n"), "VmHWM"); err == nil {
+		t.Error("a field not in kB: no error")
+	}
+}
+
+func TestSampleAnonSelf(t *testing.T) {
+	if _, err := procMemMB(os.Getpid(), "RssAnon"); err != nil {
+		t.Skipf("no /proc status here: %v", err)
+	}
+	stop := sampleAnon(os.Getpid())
+	time.Sleep(3 * anonSampleEvery)
+	if mb := stop(); mb <= 0 {
+		t.Errorf("peak RssAnon of the test process = %v", mb)
+	}
+	if mb := stop(); mb <= 0 {
+		t.Errorf("second call: %v", mb)
 	}
 }

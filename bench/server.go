@@ -7,12 +7,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -311,29 +313,48 @@ func createToken(ctx context.Context, bin, db, projectID, environmentID, scopes 
 // peakRSSMB returns the peak resident set size (VmHWM) of process pid in
 // MiB, read from /proc/<pid>/status.
 func peakRSSMB(pid int) (float64, error) {
+	m, err := procMemMB(pid, "VmHWM")
+	return m["VmHWM"], err
+}
+
+// procMemMB returns the named memory fields of /proc/<pid>/status (VmHWM,
+// VmRSS, RssAnon, RssFile, …) in MiB. It fails if one is missing.
+func procMemMB(pid int, fields ...string) (map[string]float64, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
+	return parseProcMem(f, fields...)
+}
+
+// parseProcMem reads the named "Name:   123 kB" fields of a
+// /proc/<pid>/status text, in MiB.
+func parseProcMem(r io.Reader, fields ...string) (map[string]float64, error) {
+	m := make(map[string]float64, len(fields))
+	sc := bufio.NewScanner(r)
 	for sc.Scan() {
-		rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:")
-		if !ok {
+		name, rest, ok := strings.Cut(sc.Text(), ":")
+		if !ok || !slices.Contains(fields, name) {
 			continue
 		}
-		fields := strings.Fields(rest) // e.g. ["12345", "kB"]
-		if len(fields) != 2 || fields[1] != "kB" {
-			return 0, fmt.Errorf("unexpected VmHWM line %q", sc.Text())
+		vals := strings.Fields(rest) // e.g. ["12345", "kB"]
+		if len(vals) != 2 || vals[1] != "kB" {
+			return nil, fmt.Errorf("unexpected %s line %q", name, sc.Text())
 		}
-		kb, err := strconv.ParseInt(fields[0], 10, 64)
+		kb, err := strconv.ParseInt(vals[0], 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("unexpected VmHWM line %q: %w", sc.Text(), err)
+			return nil, fmt.Errorf("unexpected %s line %q: %w", name, sc.Text(), err)
 		}
-		return float64(kb) / 1024, nil
+		m[name] = float64(kb) / 1024
 	}
 	if err := sc.Err(); err != nil {
-		return 0, err
+		return nil, err
 	}
-	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", pid)
+	for _, name := range fields {
+		if _, ok := m[name]; !ok {
+			return nil, fmt.Errorf("no %s in the process status", name)
+		}
+	}
+	return m, nil
 }
