@@ -520,7 +520,7 @@ func (rep *segReport) print(w io.Writer) {
 			p.companies, fmtDur(s.companies), rate(p.companies, s.companies),
 			p.users, fmtDur(s.users), rate(p.users, s.users), s.streams, segImportChunk,
 			p.manual, fmtDur(s.members), rate(p.manual, s.members), s.workers)
-		fmt.Fprintf(w, "tourd memory at the end of seeding: VmHWM %.1f MB, RssAnon %.1f MB, RssFile %.1f MB (the mapped database); peak RssAnon during seeding %.1f MB", s.peakMB, s.rssAnonMB, s.rssFileMB, s.anonMB)
+		fmt.Fprintf(w, "tourd memory at the end of seeding: VmHWM %.1f MB, RssAnon %.1f MB, RssFile %.1f MB (mapped files: the binary, SQLite's database); peak RssAnon during seeding %.1f MB", s.peakMB, s.rssAnonMB, s.rssFileMB, s.anonMB)
 		if s.dbSize != "" {
 			fmt.Fprintf(w, "; database file %s", s.dbSize)
 		}
