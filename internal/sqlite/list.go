@@ -17,6 +17,22 @@ type listing struct {
 	table, scopeCol, scope string
 	conds                  []string
 	args                   []any
+	// base, when table is a derived table (the members of a segment),
+	// is the table of its rows, where a cursor's sort values are read.
+	base string
+	// varying says that the query's text varies with the data (a
+	// compiled condition tree): it runs unprepared, so as not to take the
+	// room of the statement cache.
+	varying bool
+}
+
+// querier returns what runs the listing's queries: the statement cache
+// r, or db for a varying listing.
+func (l *listing) querier(r *stmts, db *sql.DB) querier {
+	if l.varying {
+		return db
+	}
+	return r
 }
 
 // where adds a condition (a fixed SQL fragment with ? placeholders).
@@ -112,7 +128,11 @@ func (o order) values(ctx context.Context, q querier, l *listing, id string) ([]
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
-	query := "SELECT " + strings.Join(o.Cols, ", ") + " FROM " + l.table + " WHERE " + l.scopeCol + " = ? AND id = ?"
+	table := l.table
+	if l.base != "" {
+		table = l.base
+	}
+	query := "SELECT " + strings.Join(o.Cols, ", ") + " FROM " + table + " WHERE " + l.scopeCol + " = ? AND id = ?"
 	err := q.QueryRowContext(ctx, query, l.scope, id).Scan(ptrs...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, userdata.Errorf(userdata.CodeInvalidCursor, "Invalid cursor parameter")
@@ -120,12 +140,26 @@ func (o order) values(ctx context.Context, q querier, l *listing, id string) ([]
 	return vals, err
 }
 
+// count returns the number of rows of the listing.
+func count(ctx context.Context, q querier, l *listing) (int64, error) {
+	var n int64
+	from, args := l.from()
+	err := q.QueryRowContext(ctx, "SELECT count(*)"+from, args...).Scan(&n)
+	return n, err
+}
+
+// from renders the FROM and WHERE clauses of the listing, and their
+// arguments.
+func (l *listing) from() (string, []any) {
+	return " FROM " + l.table + " WHERE " + strings.Join(append([]string{l.scopeCol + " = ?"}, l.conds...), " AND "),
+		append([]any{l.scope}, l.args...)
+}
+
 // list returns one page of the listing under the paging algorithm of §5.3.
 // cols are the selected columns; scan reads one row and returns its id.
 func list[T any](ctx context.Context, q querier, l *listing, p userdata.PageRequest, cols string, scan func(scanner) (T, string, error)) (*userdata.List[T], error) {
 	o := newOrder(p)
-	from := " FROM " + l.table + " WHERE " + strings.Join(append([]string{l.scopeCol + " = ?"}, l.conds...), " AND ")
-	args := append([]any{l.scope}, l.args...)
+	from, args := l.from()
 	page := from
 	pageArgs := args
 	var vals []any // the cursor row's sort values

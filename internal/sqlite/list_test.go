@@ -78,16 +78,23 @@ func TestCreatedFilterPlans(t *testing.T) {
 		cursors = append(cursors, u.ID, c.ID)
 	}
 	after, before := time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
+	must := func(l *listing, err error) *listing {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
 	for _, desc := range []bool{false, true} {
 		for _, cursor := range []string{"", cursors[0], cursors[1]} {
 			p := userdata.PageRequest{Limit: 2, Cursor: cursor, Sort: []userdata.Sort{{Field: userdata.SortCreatedAt, Desc: desc}}}
 			for _, l := range []*listing{
-				usersListing(tn, userdata.UserFilter{}),
-				companiesListing(tn, userdata.CompanyFilter{}),
-				usersListing(tn, userdata.UserFilter{CreatedAfter: &after, CreatedBefore: &before}),
-				usersListing(tn, userdata.UserFilter{CreatedBefore: &before}),
-				companiesListing(tn, userdata.CompanyFilter{CreatedAfter: &after}),
-				companiesListing(tn, userdata.CompanyFilter{CreatedAfter: &after, CreatedBefore: &before}),
+				must(s.usersListing(ctx, tn, userdata.UserFilter{}, nil)),
+				must(s.companiesListing(ctx, tn, userdata.CompanyFilter{}, nil)),
+				must(s.usersListing(ctx, tn, userdata.UserFilter{CreatedAfter: &after, CreatedBefore: &before}, nil)),
+				must(s.usersListing(ctx, tn, userdata.UserFilter{CreatedBefore: &before}, nil)),
+				must(s.companiesListing(ctx, tn, userdata.CompanyFilter{CreatedAfter: &after}, nil)),
+				must(s.companiesListing(ctx, tn, userdata.CompanyFilter{CreatedAfter: &after, CreatedBefore: &before}, nil)),
 			} {
 				rec := &recorder{querier: s.r}
 				_, err := list(ctx, rec, l, p, entityColumns, func(r scanner) (*entity, string, error) {
