@@ -529,7 +529,7 @@ func (rep *segReport) print(w io.Writer) {
 	if rep.peakReset != nil {
 		fmt.Fprintf(w, "VmHWM could not be reset after seeding (%v): hwmMB below includes the seeding\n", rep.peakReset)
 	} else if rep.seeding != nil {
-		fmt.Fprintln(w, "VmHWM reset after seeding: hwmMB below is tourd's peak RSS since then, up to the end of the row, mapped database pages included")
+		fmt.Fprintln(w, "VmHWM reset after seeding: hwmMB below is tourd's peak RSS since then, up to the end of the row; on SQLite it counts the database's pages once per connection that maps them (up to 1 GiB each)")
 	}
 	for _, d := range segDefs {
 		fmt.Fprintf(w, "seg=%-7s %s: %d members\n", d.label, d.what, rep.counts[d.slug])
