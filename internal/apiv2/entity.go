@@ -93,10 +93,10 @@ func (a *api) listUsers(rq *request) (int, any, error) {
 		return 0, nil, err
 	}
 	f.RequireCompany = true
-	if err := segmentFilter(q); err != nil {
+	if f.CreatedAfter, f.CreatedBefore, err = createdRange(q); err != nil {
 		return 0, nil, err
 	}
-	if f.CreatedAfter, f.CreatedBefore, err = createdRange(q); err != nil {
+	if f.Audience, err = a.audience(rq, q, userdata.ScopeUser); err != nil {
 		return 0, nil, err
 	}
 	l, err := a.store.ListUsers(rq.Context(), rq.tenant(), f)
@@ -168,10 +168,10 @@ func (a *api) listCompanies(rq *request) (int, any, error) {
 	if f.Expand, err = q.Expand(wire.CompanyExpand, wire.CompanyExpandNames); err != nil {
 		return 0, nil, err
 	}
-	if err := segmentFilter(q); err != nil {
+	if f.CreatedAfter, f.CreatedBefore, err = createdRange(q); err != nil {
 		return 0, nil, err
 	}
-	if f.CreatedAfter, f.CreatedBefore, err = createdRange(q); err != nil {
+	if f.Audience, err = a.audience(rq, q, userdata.ScopeCompany); err != nil {
 		return 0, nil, err
 	}
 	l, err := a.store.ListCompanies(rq.Context(), rq.tenant(), f)

@@ -1,9 +1,9 @@
 package apiv2
 
 import (
-	"time"
-
+	"encoding/json"
 	"net/http"
+	"time"
 
 	"tourd/internal/httpapi/wire"
 	"tourd/internal/userdata"
@@ -44,14 +44,40 @@ func createdRange(q wire.Query) (after, before *time.Time, err error) {
 	return after, before, err
 }
 
-// segmentFilter reads segmentId. tourd has no segments yet (segments.md
-// comes with its own issue), so every segment is unknown: 404 E1025.
-func segmentFilter(q wire.Query) error {
-	_, present, err := q.Single("segmentId")
-	if err == nil && present {
-		err = userdata.NotFound(userdata.ResourceSegment)
+// audience reads segmentId and conditions, the last filters of a list of
+// bizType biz to be checked (segments.md §4, §6): an empty value of either
+// is no filter; conditions must be a tree of segment conditions that the
+// project's definitions validate (400 E1017); then a segmentId that is no
+// segment of the project is 404 E1025, one of the other bizType 400 E1017.
+func (a *api) audience(rq *request, q wire.Query, biz userdata.Scope) (userdata.Audience, error) {
+	var au userdata.Audience
+	id, _, err := q.Single("segmentId")
+	if err != nil {
+		return au, err
 	}
-	return err
+	raw, _, err := q.Single("conditions")
+	if err != nil {
+		return au, err
+	}
+	if raw != "" {
+		if au.Conditions, err = a.conditions(rq, json.RawMessage(raw)); err != nil {
+			return au, err
+		}
+	}
+	if id == "" {
+		return au, nil
+	}
+	if au.Segment, err = a.store.GetSegment(rq.Context(), rq.projectID, id); err != nil {
+		return au, err
+	}
+	if sg := au.Segment; sg.BizType != biz {
+		list := "companies"
+		if biz == userdata.ScopeUser {
+			list = "users"
+		}
+		return au, userdata.Errorf(userdata.CodeInvalid, "segment %s is a %s segment; the %s list takes a %s segment", sg.ID, sg.BizType, list, biz)
+	}
+	return au, nil
 }
 
 // listAnswer answers a page of a list: a cursor that selects nothing is

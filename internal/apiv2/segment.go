@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"tourd/internal/httpapi/wire"
+	"tourd/internal/segment"
 	"tourd/internal/userdata"
 )
 
@@ -12,21 +13,68 @@ import (
 // members of manual segments each environment's.
 
 // segmentJSON is a segment object (segments.md §1). conditions is present,
-// possibly [], on condition segments only.
+// possibly [], on condition segments only; memberCount when asked for.
 type segmentJSON struct {
-	ID         string          `json:"id"`
-	Object     string          `json:"object"`
-	Name       string          `json:"name"`
-	BizType    string          `json:"bizType"`
-	Kind       string          `json:"kind"`
-	Conditions json.RawMessage `json:"conditions,omitempty"`
-	CreatedAt  string          `json:"createdAt"`
-	UpdatedAt  string          `json:"updatedAt"`
+	ID          string          `json:"id"`
+	Object      string          `json:"object"`
+	Name        string          `json:"name"`
+	BizType     string          `json:"bizType"`
+	Kind        string          `json:"kind"`
+	Conditions  json.RawMessage `json:"conditions,omitempty"`
+	MemberCount *int64          `json:"memberCount,omitempty"`
+	CreatedAt   string          `json:"createdAt"`
+	UpdatedAt   string          `json:"updatedAt"`
 }
 
-func newSegment(sg *userdata.Segment) segmentJSON {
+// newSegment returns the object of sg, whose conditions read back with the
+// definitions defs (segments.md §3): a leaf whose definition is gone, or
+// no longer fits, as an unsupported condition.
+func newSegment(sg *userdata.Segment, defs segment.Definitions) segmentJSON {
+	var conditions json.RawMessage
+	if sg.Kind == userdata.SegmentCondition {
+		conditions = segment.Encode(segment.ReadBack(segment.Stored(sg.Conditions), defs))
+	}
 	return segmentJSON{ID: sg.ID, Object: "segment", Name: sg.Name, BizType: sg.BizType.String(), Kind: string(sg.Kind),
-		Conditions: sg.Conditions, CreatedAt: userdata.FormatTime(sg.CreatedAt), UpdatedAt: userdata.FormatTime(sg.UpdatedAt)}
+		Conditions: conditions, CreatedAt: userdata.FormatTime(sg.CreatedAt), UpdatedAt: userdata.FormatTime(sg.UpdatedAt)}
+}
+
+// segmentDefinitions returns the live definitions of the attributes that
+// the conditions of sgs name.
+func (a *api) segmentDefinitions(rq *request, sgs ...*userdata.Segment) (segment.DefinitionMap, error) {
+	var trees [][]segment.Condition
+	for _, sg := range sgs {
+		if sg.Kind == userdata.SegmentCondition {
+			trees = append(trees, segment.Stored(sg.Conditions))
+		}
+	}
+	return segment.LookUp(rq.Context(), a.store.AttributeTypes, rq.projectID, trees...)
+}
+
+// segmentAnswer answers with the object of sg.
+func (a *api) segmentAnswer(rq *request, status int, sg *userdata.Segment) (int, any, error) {
+	defs, err := a.segmentDefinitions(rq, sg)
+	if err != nil {
+		return 0, nil, err
+	}
+	return status, newSegment(sg, defs), nil
+}
+
+// conditions parses a tree of conditions strictly and validates it against
+// the project's live definitions (segments.md §3), and returns it as a
+// segment stores it: 400 E1017 for a tree that is not one.
+func (a *api) conditions(rq *request, raw json.RawMessage) (json.RawMessage, error) {
+	conds, err := segment.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	defs, err := segment.LookUp(rq.Context(), a.store.AttributeTypes, rq.projectID, conds)
+	if err != nil {
+		return nil, err
+	}
+	if err := segment.Validate(conds, defs); err != nil {
+		return nil, err
+	}
+	return segment.Encode(conds), nil
 }
 
 // expandMemberCount is the one expansion of a segment.
@@ -54,13 +102,18 @@ func (a *api) listSegments(rq *request) (int, any, error) {
 		return 0, nil, err
 	}
 	l, err := a.store.ListSegments(rq.Context(), rq.projectID, f)
-	return listAnswer(rq, q, l, err, f.Limit, newSegment)
+	var defs segment.DefinitionMap
+	if err == nil {
+		defs, err = a.segmentDefinitions(rq, l.Items...)
+	}
+	return listAnswer(rq, q, l, err, f.Limit, func(sg *userdata.Segment) segmentJSON { return newSegment(sg, defs) })
 }
 
 // getSegment answers GET P/segments/{id} in the order of segments.md §2:
 // the query's values, then an environmentId outside the token's list
 // (403 E1029: it is in the query, so serve's checks do not see it), then
-// the segment (404 E1025), then what expand=memberCount needs.
+// the segment (404 E1025), then what expand=memberCount needs. The count
+// is the number of rows the users (companies) list walks with segmentId.
 func (a *api) getSegment(rq *request) (int, any, error) {
 	q, err := wire.ParseQuery(rq.URL.RawQuery)
 	if err != nil {
@@ -86,6 +139,7 @@ func (a *api) getSegment(rq *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	var count *int64
 	if len(expand) > 0 {
 		if envID == "" {
 			return 0, nil, userdata.Errorf(userdata.CodeInvalid, "expand=memberCount needs `environmentId` — segment members are environment-scoped.")
@@ -97,11 +151,30 @@ func (a *api) getSegment(rq *request) (int, any, error) {
 		if err != nil {
 			return 0, nil, err
 		}
-		// TODO(segment package): memberCount, the number of rows the users
-		// (companies) list walks with segmentId=sg.ID in env (segments.md
-		// §4), in the answer's memberCount (after conditions).
+		n, err := a.memberCount(rq, sg, envID)
+		if err != nil {
+			return 0, nil, err
+		}
+		count = &n
 	}
-	return http.StatusOK, newSegment(sg), nil
+	defs, err := a.segmentDefinitions(rq, sg)
+	if err != nil {
+		return 0, nil, err
+	}
+	js := newSegment(sg, defs)
+	js.MemberCount = count
+	return http.StatusOK, js, nil
+}
+
+// memberCount counts the members of sg in environment envID with the
+// filter of the users (companies) list's segmentId (segments.md §4).
+func (a *api) memberCount(rq *request, sg *userdata.Segment, envID string) (int64, error) {
+	tn := userdata.Tenant{ProjectID: rq.projectID, EnvironmentID: envID}
+	audience := userdata.Audience{Segment: sg}
+	if sg.BizType == userdata.ScopeCompany {
+		return a.store.CountCompanies(rq.Context(), tn, userdata.CompanyFilter{Audience: audience})
+	}
+	return a.store.CountUsers(rq.Context(), tn, userdata.UserFilter{Audience: audience})
 }
 
 func (a *api) createSegment(rq *request) (int, any, error) {
@@ -135,20 +208,22 @@ func (a *api) createSegment(rq *request) (int, any, error) {
 	if err := in.Validate(); err != nil {
 		return 0, nil, err
 	}
-	// TODO(segment package): for a condition segment, parse in.Conditions
-	// strictly and validate them against the project's definitions
-	// (segments.md §3): 400 E1017.
+	if in.Conditions != nil { // a condition segment's: Validate refuses them on a manual one
+		if in.Conditions, err = a.conditions(rq, in.Conditions); err != nil {
+			return 0, nil, err
+		}
+	}
 	sg, err := a.store.CreateSegment(rq.Context(), rq.projectID, &in)
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusCreated, newSegment(sg), nil
+	return a.segmentAnswer(rq, http.StatusCreated, sg)
 }
 
 // updateSegment answers PATCH P/segments/{id}: the body's shape (400),
 // then 404 E1025, 409 E1037 and conditions on a segment that is not a
-// condition segment (400), checked before new conditions are validated,
-// and again by the store, with the change.
+// condition segment (400), checked before new conditions are validated
+// (400), and again by the store, with the change.
 func (a *api) updateSegment(rq *request) (int, any, error) {
 	o, err := rq.object("name", "conditions")
 	if err != nil {
@@ -173,15 +248,17 @@ func (a *api) updateSegment(rq *request) (int, any, error) {
 		if err := sg.CheckUpdate(&u); err != nil {
 			return 0, nil, err
 		}
-		// TODO(segment package): parse *u.Conditions strictly and validate
-		// them against the project's definitions (segments.md §3): 400
-		// E1017.
+		conditions, err := a.conditions(rq, *u.Conditions)
+		if err != nil {
+			return 0, nil, err
+		}
+		u.Conditions = &conditions
 	}
 	sg, err := a.store.UpdateSegment(rq.Context(), rq.projectID, id, &u)
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, newSegment(sg), nil
+	return a.segmentAnswer(rq, http.StatusOK, sg)
 }
 
 func (a *api) deleteSegment(rq *request) (int, any, error) {

@@ -1,19 +1,17 @@
 package apiv2_test
 
 // Usertour's own e2e cases for the segments routes (usertour/usertour
-// apps/server/test/e2e/api/segments.e2e-spec.ts), ported, those that need
-// no evaluation nor validation of conditions. Left for the segment package
-// (its strict parsing and write-time validation, segments.md §3): "rejects
-// a non-attribute condition type", "rejects an EMPTY condition group", "a
-// condition whose attribute was DELETED reads as unsupported", and the
-// refused echo of an unsupported condition. Left for the segmentId filter
-// (segments.md §4): the members' visibility through users?segmentId and
-// companies?segmentId, after the adds and removes ported here. Not
-// ported: the reads of Usertour's legacy stored forms (company-attr,
-// unknown types, OR lists without operators), which tourd never stored,
-// and the SDK's runtime segment check, which tourd does not have.
+// apps/server/test/e2e/api/segments.e2e-spec.ts), ported. Not ported: the
+// reads of Usertour's legacy stored forms (company-attr, OR lists without
+// operators), which tourd never stored (what stands for them: conditions
+// stored before tourd checked them read back as one unsupported
+// condition, TestSegmentConditionWrites), and the SDK's runtime segment
+// check, which tourd does not have. Usertour's note of a deleted
+// attribute names the attribute's id; tourd's names its scope and
+// codeName.
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -143,20 +141,96 @@ func TestUsertourSegmentsBuiltIn(t *testing.T) {
 }
 
 // "adds + removes a member on a manual user segment" and "adds a member on
-// a manual company segment", as far as the answers of the member routes.
+// a manual company segment; visible via companies?segmentId": the member
+// is listed through users?segmentId (companies?segmentId) once added, and
+// no more once removed.
 func TestUsertourSegmentsMembers(t *testing.T) {
 	forBackends(t, func(t *testing.T, b backendtest.Backend) {
 		e := segmentsEnv(t, b)
 		tok := e.token(e.a, "segment:create,segment:update,user:read,company:read", e.a0)
 		e.call("PUT", en(e.a, e.a0, "/companies/co-seg-acme"), e.all(), "").want(t, 200)
-		for _, tt := range []struct{ bizType, member string }{{"user", "bu-seg-jane"}, {"company", "co-seg-acme"}} {
+		for _, tt := range []struct{ bizType, list, member string }{{"user", "users", "bu-seg-jane"}, {"company", "companies", "co-seg-acme"}} {
 			id := e.call("POST", p(e.a, "/segments"), tok, `{"name":"Manual","bizType":"`+tt.bizType+`","kind":"manual"}`).want(t, 201)["id"].(string)
 			path := en(e.a, e.a0, "/segments/"+id+"/members/"+tt.member)
-			for _, method := range []string{"PUT", "DELETE"} {
-				if res := e.call(method, path, tok, ""); res.status != 204 || len(res.raw) != 0 {
-					t.Errorf("%s %s: %d %s", method, path, res.status, res.raw)
+			list := en(e.a, e.a0, "/"+tt.list+"?segmentId="+id)
+			for _, step := range []struct {
+				method string
+				listed bool
+			}{{"PUT", true}, {"DELETE", false}} {
+				if res := e.call(step.method, path, tok, ""); res.status != 204 || len(res.raw) != 0 {
+					t.Errorf("%s %s: %d %s", step.method, path, res.status, res.raw)
+				}
+				ids := field(results(t, e.call("GET", list, tok, "").want(t, 200)), "id")
+				if slices.Contains(ids, tt.member) != step.listed {
+					t.Errorf("after %s %s: %s lists %q", step.method, path, list, ids)
 				}
 			}
+		}
+	})
+}
+
+// "rejects a non-attribute condition type in a segment (400 E1017)": an
+// event condition on POST, a current_url condition on PATCH; attribute
+// leaves nested in groups are accepted once the attribute exists.
+func TestUsertourSegmentsConditionTypes(t *testing.T) {
+	forBackends(t, func(t *testing.T, b backendtest.Backend) {
+		e := segmentsEnv(t, b)
+		tok := e.token(e.a, "segment:create,segment:update,segment:read", e.a0)
+		e.call("POST", p(e.a, "/segments"), tok, `{"name":"Event seg","bizType":"user","kind":"condition","conditions":[{"type":"event","event":"whatever"}]}`).
+			wantError(t, 400, "E1017")
+		ok := e.call("POST", p(e.a, "/segments"), tok, `{"name":"Attr seg","bizType":"user","kind":"condition","conditions":[]}`).want(t, 201)["id"].(string)
+		e.call("PATCH", p(e.a, "/segments/"+ok), tok, `{"conditions":[{"type":"current_url","includes":["*"]}]}`).wantError(t, 400, "E1017")
+		group := `[{"type":"group","match":"any","conditions":[` +
+			`{"type":"attribute","scope":"user","attribute":"plan","op":"is","value":"pro"},` +
+			`{"type":"attribute","scope":"user","attribute":"plan","op":"is","value":"trial"}]}]`
+		body := `{"name":"Pro or trial seg","bizType":"user","kind":"condition","conditions":` + group + `}`
+		e.call("POST", p(e.a, "/segments"), tok, body).wantError(t, 400, "E1017") // no plan attribute yet
+		e.define(e.a, "user plan string")
+		id := e.call("POST", p(e.a, "/segments"), tok, body).want(t, 201)["id"].(string)
+		conds, _ := e.call("GET", p(e.a, "/segments/"+id), tok, "").want(t, 200)["conditions"].([]any)
+		if first, _ := conds[0].(map[string]any); first["type"] != "group" || first["match"] != "any" {
+			t.Errorf("read back %v", conds)
+		}
+	})
+}
+
+// "reads a truly unknown stored condition as `unsupported`, and refuses
+// its echo on write": the write half (tourd stores no unknown types).
+func TestUsertourSegmentsUnsupportedEcho(t *testing.T) {
+	forBackends(t, func(t *testing.T, b backendtest.Backend) {
+		e := segmentsEnv(t, b)
+		tok := e.token(e.a, "segment:create,segment:update,segment:read", e.a0)
+		id := e.call("POST", p(e.a, "/segments"), tok, `{"name":"weird","bizType":"user","kind":"condition","conditions":[]}`).want(t, 201)["id"].(string)
+		res := e.call("PATCH", p(e.a, "/segments/"+id), tok, `{"conditions":[{"type":"unsupported","note":"weird-legacy-type"}]}`)
+		res.wantError(t, 400, "E1017")
+		if msg := res.body["error"].(map[string]any)["message"].(string); !strings.Contains(msg, "cannot be written back") {
+			t.Errorf("message %q", msg)
+		}
+	})
+}
+
+// "a condition whose attribute was DELETED reads as `unsupported`, not a
+// leaked cuid": created through the API, referenced, deleted (204).
+func TestUsertourSegmentsDeletedAttribute(t *testing.T) {
+	forBackends(t, func(t *testing.T, b backendtest.Backend) {
+		e := segmentsEnv(t, b)
+		tok := e.token(e.a, "segment:read,segment:create,attribute:create,attribute:delete", e.a0)
+		attrID := e.call("POST", p(e.a, "/attribute-definitions"), tok,
+			`{"codeName":"seg_doomed_attr","displayName":"Doomed","scope":"user","dataType":"string"}`).want(t, 201)["id"].(string)
+		id := e.call("POST", p(e.a, "/segments"), tok, `{"name":"refs doomed attr","bizType":"user","kind":"condition",`+
+			`"conditions":[{"type":"attribute","scope":"user","attribute":"seg_doomed_attr","op":"is","value":"x"}]}`).want(t, 201)["id"].(string)
+		e.call("DELETE", p(e.a, "/attribute-definitions/"+attrID), tok, "").want(t, 204)
+		res := e.call("GET", p(e.a, "/segments/"+id), tok, "")
+		res.want(t, 200)
+		var sg struct {
+			Conditions []map[string]json.RawMessage `json:"conditions"`
+		}
+		if err := json.Unmarshal(res.raw, &sg); err != nil {
+			t.Fatal(err)
+		}
+		c := sg.Conditions[0]
+		if string(c["type"]) != `"unsupported"` || !strings.Contains(string(c["note"]), "deleted attribute") || c["attribute"] != nil {
+			t.Errorf("read back %s", res.raw)
 		}
 	})
 }

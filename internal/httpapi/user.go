@@ -71,9 +71,7 @@ func (s *Server) listUsers(r *http.Request, t userdata.Tenant) (int, any, error)
 	if f.CompanyID, _, err = q.Single("companyId"); err != nil {
 		return 0, nil, err
 	}
-	// tourd has no segments yet: every segmentId is unknown, and an unknown
-	// segment filters nothing (§7.1). It must still be a single value.
-	if _, _, err = q.Single("segmentId"); err != nil {
+	if err := s.segmentFilter(r, t, q, &f); err != nil {
 		return 0, nil, err
 	}
 	l, err := s.store.ListUsers(r.Context(), t, f)
@@ -81,6 +79,24 @@ func (s *Server) listUsers(r *http.Request, t userdata.Tenant) (int, any, error)
 		return 0, nil, err
 	}
 	return http.StatusOK, wire.NewList(r, q, wire.MapItems(l.Items, wire.NewUser), l, f.Limit, true), nil
+}
+
+// segmentFilter reads segmentId (§7.1) into f: the user segment of the
+// key's project it names. An empty one, an unknown one, another
+// project's or a company segment filters nothing (v1's rule, D6).
+func (s *Server) segmentFilter(r *http.Request, t userdata.Tenant, q wire.Query, f *userdata.UserFilter) error {
+	id, _, err := q.Single("segmentId")
+	if err != nil || id == "" {
+		return err
+	}
+	sg, err := s.store.GetSegment(r.Context(), t.ProjectID, id)
+	if userdata.IsNotFound(err, userdata.ResourceSegment) {
+		return nil
+	}
+	if err == nil && sg.BizType == userdata.ScopeUser {
+		f.Segment = sg
+	}
+	return err
 }
 
 // deletedJSON confirms a delete (§6.7).

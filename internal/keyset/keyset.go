@@ -49,3 +49,14 @@ func (o Order) By(reverse bool) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// Uniform reports whether every column goes the same way: then an index on
+// them, read forwards or backwards, gives the order.
+func (o Order) Uniform() bool {
+	for _, d := range o.Desc {
+		if d != o.Desc[0] {
+			return false
+		}
+	}
+	return true
+}

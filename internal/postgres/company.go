@@ -69,8 +69,12 @@ func (s *Store) DeleteCompany(ctx context.Context, tn userdata.Tenant, externalI
 func (s *Store) ListCompanies(ctx context.Context, tn userdata.Tenant, f userdata.CompanyFilter) (*userdata.List[*userdata.Company], error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
+	o := newOrder(f.PageRequest)
 	l := newListing("companies", "environment_id", tn.EnvironmentID)
 	l.whereCreated(f.CreatedAfter, f.CreatedBefore)
+	if err := s.whereAudience(ctx, l, tn, &f.Audience, userdata.ScopeCompany, &o); err != nil {
+		return nil, translate("list companies", err)
+	}
 	list, err := list(ctx, s, l, f.PageRequest, entityColumns, scanCompany)
 	if err == nil {
 		err = userdata.LoadCompanyExpansions(ctx, list.Items, f.Expand, s.companyMembers)
@@ -79,6 +83,20 @@ func (s *Store) ListCompanies(ctx context.Context, tn userdata.Tenant, f userdat
 		return nil, translate("list companies", err)
 	}
 	return list, nil
+}
+
+// CountCompanies counts the environment's companies that f selects;
+// errors as ListCompanies, but for the cursor's.
+func (s *Store) CountCompanies(ctx context.Context, tn userdata.Tenant, f userdata.CompanyFilter) (int64, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	l := newListing("companies", "environment_id", tn.EnvironmentID)
+	l.whereCreated(f.CreatedAfter, f.CreatedBefore)
+	if err := s.whereAudience(ctx, l, tn, &f.Audience, userdata.ScopeCompany, nil); err != nil {
+		return 0, translate("count companies", err)
+	}
+	n, err := count(ctx, s, l)
+	return n, translate("count companies", err)
 }
 
 func scanCompany(r pgx.Row) (*userdata.Company, string, error) {

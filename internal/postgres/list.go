@@ -20,10 +20,14 @@ type listing struct {
 	table, scopeCol string
 	conds           []string
 	args            []any
+	// base is the table of the listing's rows, where a cursor's sort
+	// values are read: table itself, or the table whose rows a derived
+	// table (the members of a segment) holds.
+	base string
 }
 
 func newListing(table, scopeCol, scope string) *listing {
-	return &listing{table: table, scopeCol: scopeCol, args: []any{scope}}
+	return &listing{table: table, base: table, scopeCol: scopeCol, args: []any{scope}}
 }
 
 // arg adds an argument and returns its placeholder.
@@ -89,7 +93,7 @@ func newOrder(p userdata.PageRequest) order { return order{keyset.NewOrder(p)} }
 func (o order) keyset(l *listing, cursor string, atOrBefore bool) string {
 	vals := make([]string, len(o.Cols))
 	for i, c := range o.Cols {
-		vals[i] = "(SELECT " + c + " FROM " + l.table + " WHERE " + l.scopeCol + " = $1 AND id = " + cursor + ")"
+		vals[i] = "(SELECT " + c + " FROM " + l.base + " WHERE " + l.scopeCol + " = $1 AND id = " + cursor + ")"
 	}
 	if desc := o.Desc[0]; !slices.Contains(o.Desc, !desc) {
 		op := " > "
@@ -120,6 +124,13 @@ func (o order) keyset(l *listing, cursor string, atOrBefore bool) string {
 		return "NOT " + after // the order is total: every row is after, or at or before
 	}
 	return after
+}
+
+// count returns the number of rows of the listing.
+func count(ctx context.Context, s *Store, l *listing) (int64, error) {
+	var n int64
+	err := s.pool.QueryRow(ctx, "SELECT count(*)"+l.from(), l.args...).Scan(&n)
+	return n, err
 }
 
 // list returns one page of the listing under the paging algorithm of §5.3.

@@ -24,10 +24,10 @@ func scanSegment(r pgx.Row) (*userdata.Segment, error) {
 	return &sg, nil
 }
 
-// segment reads a segment of a project, with lock (a locking clause such
+// readSegment reads a segment of a project, with lock (a locking clause such
 // as " FOR UPDATE", or "") on its row, or returns CodeNotFound for
 // ResourceSegment.
-func segment(ctx context.Context, q rowQuerier, projectID, id, lock string) (*userdata.Segment, error) {
+func readSegment(ctx context.Context, q rowQuerier, projectID, id, lock string) (*userdata.Segment, error) {
 	if !storable(projectID) || !storable(id) {
 		return nil, userdata.NotFound(userdata.ResourceSegment)
 	}
@@ -66,7 +66,7 @@ func (s *Store) ListSegments(ctx context.Context, projectID string, f userdata.S
 func (s *Store) GetSegment(ctx context.Context, projectID, id string) (*userdata.Segment, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	sg, err := segment(ctx, s.pool, projectID, id, "")
+	sg, err := readSegment(ctx, s.pool, projectID, id, "")
 	return sg, translate("get segment", err)
 }
 
@@ -115,7 +115,7 @@ func queueSeedSegments(b *pgx.Batch, project string, now time.Time) {
 func (s *Store) UpdateSegment(ctx context.Context, projectID, id string, u *userdata.SegmentUpdate) (*userdata.Segment, error) {
 	var sg *userdata.Segment
 	err := s.transact(ctx, "update segment", func(ctx context.Context, tx pgx.Tx, now time.Time) error {
-		old, err := segment(ctx, tx, projectID, id, " FOR NO KEY UPDATE")
+		old, err := readSegment(ctx, tx, projectID, id, " FOR NO KEY UPDATE")
 		if err != nil {
 			return err
 		}
@@ -139,7 +139,7 @@ func (s *Store) UpdateSegment(ctx context.Context, projectID, id string, u *user
 // (ON DELETE CASCADE).
 func (s *Store) DeleteSegment(ctx context.Context, projectID, id string) error {
 	return s.transact(ctx, "delete segment", func(ctx context.Context, tx pgx.Tx, _ time.Time) error {
-		sg, err := segment(ctx, tx, projectID, id, " FOR UPDATE")
+		sg, err := readSegment(ctx, tx, projectID, id, " FOR UPDATE")
 		if err != nil {
 			return err
 		}
@@ -165,7 +165,7 @@ type memberRow struct {
 // nothing to find.
 func memberTarget(ctx context.Context, tx pgx.Tx, tn userdata.Tenant, segmentID, externalID string) (*userdata.Segment, memberRow, error) {
 	var row memberRow
-	sg, err := segment(ctx, tx, tn.ProjectID, segmentID, " FOR KEY SHARE")
+	sg, err := readSegment(ctx, tx, tn.ProjectID, segmentID, " FOR KEY SHARE")
 	if err != nil {
 		return nil, row, err
 	}

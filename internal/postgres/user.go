@@ -79,14 +79,46 @@ func (s *Store) DeleteUser(ctx context.Context, tn userdata.Tenant, externalID s
 
 // ListUsers returns a page of the environment's users. It returns
 // CodeInvalidCursor when the cursor is not a user of the environment or
-// selects an empty page, and CodeNotFound for ResourceCompany when
-// f.RequireCompany is set and f.CompanyID names no company.
+// selects an empty page, CodeNotFound for ResourceCompany when
+// f.RequireCompany is set and f.CompanyID names no company, and the
+// errors of whereAudience.
 func (s *Store) ListUsers(ctx context.Context, tn userdata.Tenant, f userdata.UserFilter) (*userdata.List[*userdata.User], error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
+	o := newOrder(f.PageRequest)
+	l, err := s.usersListing(ctx, tn, f, &o)
+	if err != nil {
+		return nil, translate("list users", err)
+	}
+	list, err := list(ctx, s, l, f.PageRequest, entityColumns, scanUser)
+	if err == nil {
+		err = userdata.LoadUserExpansions(ctx, list.Items, f.Expand, s.userMembers)
+	}
+	if err != nil {
+		return nil, translate("list users", err)
+	}
+	return list, nil
+}
+
+// CountUsers counts the environment's users that f selects; errors as
+// ListUsers, but for the cursor's.
+func (s *Store) CountUsers(ctx context.Context, tn userdata.Tenant, f userdata.UserFilter) (int64, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	l, err := s.usersListing(ctx, tn, f, nil)
+	if err != nil {
+		return 0, translate("count users", err)
+	}
+	n, err := count(ctx, s, l)
+	return n, translate("count users", err)
+}
+
+// usersListing is the listing of the environment's users that f selects,
+// to be read in order o (nil for a count).
+func (s *Store) usersListing(ctx context.Context, tn userdata.Tenant, f userdata.UserFilter, o *order) (*listing, error) {
 	if f.RequireCompany && f.CompanyID != "" {
 		if _, err := companiesTable.get(ctx, s, tn.EnvironmentID, f.CompanyID); err != nil {
-			return nil, translate("list users", err)
+			return nil, err
 		}
 	}
 	l := newListing("users", "environment_id", tn.EnvironmentID)
@@ -97,14 +129,7 @@ func (s *Store) ListUsers(ctx context.Context, tn userdata.Tenant, f userdata.Us
 		l.whereMemberOf(f.CompanyID)
 	}
 	l.whereCreated(f.CreatedAfter, f.CreatedBefore)
-	list, err := list(ctx, s, l, f.PageRequest, entityColumns, scanUser)
-	if err == nil {
-		err = userdata.LoadUserExpansions(ctx, list.Items, f.Expand, s.userMembers)
-	}
-	if err != nil {
-		return nil, translate("list users", err)
-	}
-	return list, nil
+	return l, s.whereAudience(ctx, l, tn, &f.Audience, userdata.ScopeUser, o)
 }
 
 func scanUser(r pgx.Row) (*userdata.User, string, error) {

@@ -51,19 +51,35 @@ func (s *Store) DeleteCompany(ctx context.Context, tn userdata.Tenant, externalI
 
 // ListCompanies returns a page of the environment's companies.
 func (s *Store) ListCompanies(ctx context.Context, tn userdata.Tenant, f userdata.CompanyFilter) (*userdata.List[*userdata.Company], error) {
-	list, err := list(ctx, s.r, companiesListing(tn, f), f.PageRequest, entityColumns, scanCompany)
+	o := newOrder(f.PageRequest)
+	l, err := s.companiesListing(ctx, tn, f, &o)
+	if err != nil {
+		return nil, s.fault(err)
+	}
+	list, err := list(ctx, l.querier(s.r, s.rdb), l, f.PageRequest, entityColumns, scanCompany)
 	if err != nil {
 		return nil, s.fault(err)
 	}
 	return list, userdata.LoadCompanyExpansions(ctx, list.Items, f.Expand, s.companyMembers)
 }
 
+// CountCompanies counts the environment's companies that f selects.
+func (s *Store) CountCompanies(ctx context.Context, tn userdata.Tenant, f userdata.CompanyFilter) (int64, error) {
+	l, err := s.companiesListing(ctx, tn, f, nil)
+	if err != nil {
+		return 0, s.fault(err)
+	}
+	n, err := count(ctx, l.querier(s.r, s.rdb), l)
+	return n, s.fault(err)
+}
+
 // companiesListing is the listing of the environment's companies that f
-// selects.
-func companiesListing(tn userdata.Tenant, f userdata.CompanyFilter) *listing {
-	l := &listing{table: "companies", scopeCol: "environment_id", scope: tn.EnvironmentID}
+// selects, to be read in order o (nil for a count); errors as
+// whereAudience.
+func (s *Store) companiesListing(ctx context.Context, tn userdata.Tenant, f userdata.CompanyFilter, o *order) (*listing, error) {
+	l := &listing{table: "companies", base: "companies", scopeCol: "environment_id", scope: tn.EnvironmentID}
 	l.whereCreated(f.CreatedAfter, f.CreatedBefore)
-	return l
+	return l, s.whereAudience(ctx, l, tn, &f.Audience, userdata.ScopeCompany, o)
 }
 
 func scanCompany(r scanner) (*userdata.Company, string, error) {

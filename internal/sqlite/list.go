@@ -17,6 +17,22 @@ type listing struct {
 	table, scopeCol, scope string
 	conds                  []string
 	args                   []any
+	// base, when table is a derived table (the members of a segment),
+	// is the table of its rows, where a cursor's sort values are read.
+	base string
+	// varying says that the query's text varies with the data (a
+	// compiled condition tree): it runs unprepared, so as not to take the
+	// room of the statement cache.
+	varying bool
+}
+
+// querier returns what runs the listing's queries: the statement cache
+// r, or db for a varying listing.
+func (l *listing) querier(r *stmts, db *sql.DB) querier {
+	if l.varying {
+		return db
+	}
+	return r
 }
 
 // where adds a condition (a fixed SQL fragment with ? placeholders).
@@ -61,9 +77,26 @@ type order struct{ keyset.Order }
 
 func newOrder(p userdata.PageRequest) order { return order{keyset.NewOrder(p)} }
 
-// keyset renders the condition "the row comes after (or, with before,
-// before) the row whose sort values are vals" in this order.
-func (o order) keyset(vals []any, before bool) (string, []any) {
+// keyset renders the condition "the row comes after the row whose sort
+// values are vals" or, with atOrBefore, "the row is that row or comes
+// before it", in this order. When every column goes the same way, the
+// condition is a row-value comparison, which SQLite serves as a range of
+// the listing's index, so that a page after a cursor reads from the
+// cursor on, not from an end of the environment.
+func (o order) keyset(vals []any, atOrBefore bool) (string, []any) {
+	marks := strings.TrimSuffix(strings.Repeat("?, ", len(vals)), ", ")
+	if o.Uniform() {
+		op := " > "
+		switch desc := o.Desc[0]; {
+		case desc && atOrBefore:
+			op = " >= "
+		case desc:
+			op = " < "
+		case atOrBefore:
+			op = " <= "
+		}
+		return "(" + strings.Join(o.Cols, ", ") + ")" + op + "(" + marks + ")", vals
+	}
 	var terms []string
 	var args []any
 	for i, c := range o.Cols {
@@ -73,14 +106,18 @@ func (o order) keyset(vals []any, before bool) (string, []any) {
 			args = append(args, vals[j])
 		}
 		op := " > ?"
-		if o.Desc[i] != before {
+		if o.Desc[i] {
 			op = " < ?"
 		}
 		t = append(t, c+op)
 		args = append(args, vals[i])
 		terms = append(terms, "("+strings.Join(t, " AND ")+")")
 	}
-	return "(" + strings.Join(terms, " OR ") + ")", args
+	after := "(" + strings.Join(terms, " OR ") + ")"
+	if atOrBefore {
+		return "NOT " + after, args // the order is total: every row is after, or at or before
+	}
+	return after, args
 }
 
 // values reads the sort values of the row with the given id in the
@@ -91,7 +128,11 @@ func (o order) values(ctx context.Context, q querier, l *listing, id string) ([]
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
-	query := "SELECT " + strings.Join(o.Cols, ", ") + " FROM " + l.table + " WHERE " + l.scopeCol + " = ? AND id = ?"
+	table := l.table
+	if l.base != "" {
+		table = l.base
+	}
+	query := "SELECT " + strings.Join(o.Cols, ", ") + " FROM " + table + " WHERE " + l.scopeCol + " = ? AND id = ?"
 	err := q.QueryRowContext(ctx, query, l.scope, id).Scan(ptrs...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, userdata.Errorf(userdata.CodeInvalidCursor, "Invalid cursor parameter")
@@ -99,12 +140,26 @@ func (o order) values(ctx context.Context, q querier, l *listing, id string) ([]
 	return vals, err
 }
 
+// count returns the number of rows of the listing.
+func count(ctx context.Context, q querier, l *listing) (int64, error) {
+	var n int64
+	from, args := l.from()
+	err := q.QueryRowContext(ctx, "SELECT count(*)"+from, args...).Scan(&n)
+	return n, err
+}
+
+// from renders the FROM and WHERE clauses of the listing, and their
+// arguments.
+func (l *listing) from() (string, []any) {
+	return " FROM " + l.table + " WHERE " + strings.Join(append([]string{l.scopeCol + " = ?"}, l.conds...), " AND "),
+		append([]any{l.scope}, l.args...)
+}
+
 // list returns one page of the listing under the paging algorithm of §5.3.
 // cols are the selected columns; scan reads one row and returns its id.
 func list[T any](ctx context.Context, q querier, l *listing, p userdata.PageRequest, cols string, scan func(scanner) (T, string, error)) (*userdata.List[T], error) {
 	o := newOrder(p)
-	from := " FROM " + l.table + " WHERE " + strings.Join(append([]string{l.scopeCol + " = ?"}, l.conds...), " AND ")
-	args := append([]any{l.scope}, l.args...)
+	from, args := l.from()
 	page := from
 	pageArgs := args
 	var vals []any // the cursor row's sort values
@@ -143,17 +198,17 @@ func list[T any](ctx context.Context, q querier, l *listing, p userdata.PageRequ
 	if len(res.Items) == 0 {
 		return nil, userdata.Errorf(userdata.CodeInvalidCursor, "Invalid cursor parameter")
 	}
-	return res, previous(ctx, q, o, from, args, vals, p.Cursor, p.Limit, res)
+	return res, previous(ctx, q, o, from, args, vals, p.Limit, res)
 }
 
 // previous fills in the previous link of a page read after the cursor row
 // (with sort values vals): the rows of the listing at or before the cursor
 // are the rows before the page, and the up to limit nearest form the
 // previous page (§5.3 step 4).
-func previous[T any](ctx context.Context, q querier, o order, from string, args, vals []any, cursor string, limit int, res *userdata.List[T]) error {
+func previous[T any](ctx context.Context, q querier, o order, from string, args, vals []any, limit int, res *userdata.List[T]) error {
 	cond, cargs := o.keyset(vals, true)
-	rows, err := q.QueryContext(ctx, "SELECT id"+from+" AND ("+cond+" OR id = ?) ORDER BY "+o.By(true)+" LIMIT ?",
-		append(append(append([]any{}, args...), cargs...), cursor, limit+1)...)
+	rows, err := q.QueryContext(ctx, "SELECT id"+from+" AND "+cond+" ORDER BY "+o.By(true)+" LIMIT ?",
+		append(append(append([]any{}, args...), cargs...), limit+1)...)
 	if err != nil {
 		return err
 	}

@@ -25,9 +25,9 @@ func scanSegment(r scanner) (*userdata.Segment, error) {
 	return &sg, nil
 }
 
-// segment reads a segment of a project, or returns CodeNotFound for
+// readSegment reads a segment of a project, or returns CodeNotFound for
 // ResourceSegment.
-func segment(ctx context.Context, q querier, projectID, id string) (*userdata.Segment, error) {
+func readSegment(ctx context.Context, q querier, projectID, id string) (*userdata.Segment, error) {
 	sg, err := scanSegment(q.QueryRowContext(ctx, "SELECT "+segmentColumns+" FROM segments WHERE project_id = ? AND id = ?", projectID, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, userdata.NotFound(userdata.ResourceSegment)
@@ -59,7 +59,7 @@ func (s *Store) ListSegments(ctx context.Context, projectID string, f userdata.S
 
 // GetSegment returns a segment of a project.
 func (s *Store) GetSegment(ctx context.Context, projectID, id string) (*userdata.Segment, error) {
-	sg, err := segment(ctx, s.r, projectID, id)
+	sg, err := readSegment(ctx, s.r, projectID, id)
 	return sg, s.fault(err)
 }
 
@@ -104,7 +104,7 @@ func (w *wtx) seedSegments(project string) error {
 func (s *Store) UpdateSegment(ctx context.Context, projectID, id string, u *userdata.SegmentUpdate) (*userdata.Segment, error) {
 	var sg *userdata.Segment
 	err := s.write(ctx, func(w *wtx) error {
-		old, err := segment(w.ctx, w.q, projectID, id)
+		old, err := readSegment(w.ctx, w.q, projectID, id)
 		if err != nil {
 			return err
 		}
@@ -128,7 +128,7 @@ func (s *Store) UpdateSegment(ctx context.Context, projectID, id string, u *user
 // (ON DELETE CASCADE).
 func (s *Store) DeleteSegment(ctx context.Context, projectID, id string) error {
 	return s.write(ctx, func(w *wtx) error {
-		sg, err := segment(w.ctx, w.q, projectID, id)
+		sg, err := readSegment(w.ctx, w.q, projectID, id)
 		if err != nil {
 			return err
 		}
@@ -144,7 +144,7 @@ func (s *Store) DeleteSegment(ctx context.Context, projectID, id string) error {
 // row of tn's environment that externalID names in the segment's bizType
 // (errors as userdata.Store.AddSegmentMember).
 func (w *wtx) memberTarget(tn userdata.Tenant, segmentID, externalID string) (*userdata.Segment, *entity, error) {
-	sg, err := segment(w.ctx, w.q, tn.ProjectID, segmentID)
+	sg, err := readSegment(w.ctx, w.q, tn.ProjectID, segmentID)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -83,21 +83,39 @@ func (s *Store) DeleteUser(ctx context.Context, tn userdata.Tenant, externalID s
 
 // ListUsers returns a page of the environment's users.
 func (s *Store) ListUsers(ctx context.Context, tn userdata.Tenant, f userdata.UserFilter) (*userdata.List[*userdata.User], error) {
-	if f.RequireCompany && f.CompanyID != "" {
-		if _, err := s.readEntity(ctx, companiesTable, tn.EnvironmentID, f.CompanyID); err != nil {
-			return nil, err
-		}
+	o := newOrder(f.PageRequest)
+	l, err := s.usersListing(ctx, tn, f, &o)
+	if err != nil {
+		return nil, s.fault(err)
 	}
-	list, err := list(ctx, s.r, usersListing(tn, f), f.PageRequest, entityColumns, scanUser)
+	list, err := list(ctx, l.querier(s.r, s.rdb), l, f.PageRequest, entityColumns, scanUser)
 	if err != nil {
 		return nil, s.fault(err)
 	}
 	return list, userdata.LoadUserExpansions(ctx, list.Items, f.Expand, s.userMembers)
 }
 
-// usersListing is the listing of the environment's users that f selects.
-func usersListing(tn userdata.Tenant, f userdata.UserFilter) *listing {
-	l := &listing{table: "users", scopeCol: "environment_id", scope: tn.EnvironmentID}
+// CountUsers counts the environment's users that f selects.
+func (s *Store) CountUsers(ctx context.Context, tn userdata.Tenant, f userdata.UserFilter) (int64, error) {
+	l, err := s.usersListing(ctx, tn, f, nil)
+	if err != nil {
+		return 0, s.fault(err)
+	}
+	n, err := count(ctx, l.querier(s.r, s.rdb), l)
+	return n, s.fault(err)
+}
+
+// usersListing is the listing of the environment's users that f selects,
+// to be read in order o (nil for a count). It returns CodeNotFound for
+// ResourceCompany when f.RequireCompany is set and f.CompanyID names no
+// company, and the errors of whereAudience.
+func (s *Store) usersListing(ctx context.Context, tn userdata.Tenant, f userdata.UserFilter, o *order) (*listing, error) {
+	if f.RequireCompany && f.CompanyID != "" {
+		if _, err := s.readEntity(ctx, companiesTable, tn.EnvironmentID, f.CompanyID); err != nil {
+			return nil, err
+		}
+	}
+	l := &listing{table: "users", base: "users", scopeCol: "environment_id", scope: tn.EnvironmentID}
 	if f.Email != "" {
 		l.where("email = ?", f.Email)
 	}
@@ -106,7 +124,7 @@ func usersListing(tn userdata.Tenant, f userdata.UserFilter) *listing {
 			WHERE c.environment_id = ? AND c.external_id = ?)`, tn.EnvironmentID, f.CompanyID)
 	}
 	l.whereCreated(f.CreatedAfter, f.CreatedBefore)
-	return l
+	return l, s.whereAudience(ctx, l, tn, &f.Audience, userdata.ScopeUser, o)
 }
 
 func scanUser(r scanner) (*userdata.User, string, error) {

@@ -1,6 +1,7 @@
 package userdata
 
 import (
+	"encoding/json"
 	"slices"
 	"time"
 )
@@ -120,7 +121,8 @@ type UserFilter struct {
 	// and at or before, the given instants (see ParseCreatedBound); nil
 	// for no bound.
 	CreatedAfter, CreatedBefore *time.Time
-	Expand                      Expand
+	Audience
+	Expand Expand
 }
 
 // CompanyFilter selects a page of companies.
@@ -129,7 +131,38 @@ type CompanyFilter struct {
 	// CreatedAfter and CreatedBefore bound the companies' creation times
 	// as UserFilter's bound the users'.
 	CreatedAfter, CreatedBefore *time.Time
-	Expand                      Expand
+	Audience
+	Expand Expand
+}
+
+// Audience is what a list of users (companies) keeps of segments
+// (segments.md §4, §6): the rows of a segment, and those that ad-hoc
+// conditions match. Its filters AND with each other and with the list's
+// others.
+type Audience struct {
+	// Segment keeps the rows of the environment that the segment selects:
+	// every row for a segment of kind all, its members in the environment
+	// for a manual segment, the rows its conditions match for a condition
+	// segment; nil for no filter. The caller finds it in the tenant's
+	// project; it must be of the list's bizType (Check).
+	Segment *Segment
+	// Conditions keep the rows that a tree of segment conditions matches,
+	// as a condition segment's would: a JSON array that the caller has
+	// parsed and validated; nil for no filter.
+	Conditions json.RawMessage
+	// Now is the instant relative datetime conditions count days from:
+	// the zero time for the store's clock, read once per list.
+	Now time.Time
+}
+
+// Check returns a CodeInvalid error when the audience's segment is not of
+// bizType biz (ScopeUser for a list of users, ScopeCompany for
+// companies).
+func (a *Audience) Check(biz Scope) error {
+	if a.Segment != nil && a.Segment.BizType != biz {
+		return Errorf(CodeInvalid, "segment %s is a %s segment, not a %s segment", a.Segment.ID, a.Segment.BizType, biz)
+	}
+	return nil
 }
 
 // ParseCreatedBound parses the value of a v2 createdAfter (before false)

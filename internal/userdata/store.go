@@ -33,9 +33,16 @@ type Store interface {
 	GetUser(ctx context.Context, t Tenant, externalID string, e Expand) (*User, error)
 	// ListUsers returns a page of users. It returns CodeInvalidCursor when
 	// the cursor is not a user of the environment or selects an empty page,
-	// and CodeNotFound for ResourceCompany when f.RequireCompany is set and
-	// f.CompanyID names no company of the environment.
+	// CodeNotFound for ResourceCompany when f.RequireCompany is set and
+	// f.CompanyID names no company of the environment, and CodeInvalid
+	// when f's segment is not a user segment (Audience.Check) or its
+	// conditions do not parse.
 	ListUsers(ctx context.Context, t Tenant, f UserFilter) (*List[*User], error)
+	// CountUsers returns the number of users ListUsers walks, page after
+	// page, with f; f's PageRequest and Expand are not used. It counts in
+	// one query, whatever the number. Errors as ListUsers, but for the
+	// cursor's.
+	CountUsers(ctx context.Context, t Tenant, f UserFilter) (int64, error)
 	// DeleteUser deletes a user, its memberships (§10) and its segment
 	// memberships. It returns CodeNotFound for ResourceUser when there is
 	// no such user.
@@ -50,6 +57,9 @@ type Store interface {
 	GetCompany(ctx context.Context, t Tenant, externalID string, e Expand) (*Company, error)
 	// ListCompanies returns a page of companies; errors as ListUsers.
 	ListCompanies(ctx context.Context, t Tenant, f CompanyFilter) (*List[*Company], error)
+	// CountCompanies counts the companies ListCompanies walks with f, as
+	// CountUsers counts users.
+	CountCompanies(ctx context.Context, t Tenant, f CompanyFilter) (int64, error)
 	// DeleteCompany deletes a company, its memberships and its segment
 	// memberships, or returns CodeNotFound for ResourceCompany.
 	DeleteCompany(ctx context.Context, t Tenant, externalID string) error

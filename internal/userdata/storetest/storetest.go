@@ -34,6 +34,7 @@ func Run(t *testing.T, open Opener) {
 		{"ListSegments", testListSegments},
 		{"SegmentMembers", testSegmentMembers},
 		{"SegmentMembersPurge", testSegmentMembersPurge},
+		{"Audience", testAudience},
 		{"Tokens", testTokens},
 		{"TokenRevocation", testTokenRevocation},
 		{"TokenExpiry", testTokenExpiry},
