@@ -77,47 +77,47 @@ type order struct{ keyset.Order }
 
 func newOrder(p userdata.PageRequest) order { return order{keyset.NewOrder(p)} }
 
-// keyset renders the condition "the row comes after (or, with before,
-// before) the row whose sort values are vals" in this order; with
-// inclusive, that row itself matches too (its last column, the unique id,
-// is compared with <= or >=).
-//
-// The OR of the terms is preceded by the bound on the first column that
-// every term implies (created_at >= ? AND (created_at > ? OR …)): SQLite
-// serves that bound as a range of the listing index, where for the OR
-// alone it walks the index from one end of the environment and filters,
-// which at a million rows costs about 100 ms a page.
-func (o order) keyset(vals []any, before, inclusive bool) (string, []any) {
+// keyset renders the condition "the row comes after the row whose sort
+// values are vals" or, with atOrBefore, "the row is that row or comes
+// before it", in this order. When every column goes the same way, the
+// condition is a row-value comparison, which SQLite serves as a range of
+// the listing's index, so that a page after a cursor reads from the
+// cursor on, not from an end of the environment.
+func (o order) keyset(vals []any, atOrBefore bool) (string, []any) {
+	marks := strings.TrimSuffix(strings.Repeat("?, ", len(vals)), ", ")
+	if o.Uniform() {
+		op := " > "
+		switch desc := o.Desc[0]; {
+		case desc && atOrBefore:
+			op = " >= "
+		case desc:
+			op = " < "
+		case atOrBefore:
+			op = " <= "
+		}
+		return "(" + strings.Join(o.Cols, ", ") + ")" + op + "(" + marks + ")", vals
+	}
 	var terms []string
 	var args []any
-	if len(o.Cols) > 1 {
-		op := " >= ?"
-		if o.Desc[0] != before {
-			op = " <= ?"
-		}
-		terms = append(terms, o.Cols[0]+op)
-		args = append(args, vals[0])
-	}
-	var or []string
 	for i, c := range o.Cols {
 		var t []string
 		for j := 0; j < i; j++ {
 			t = append(t, o.Cols[j]+" = ?")
 			args = append(args, vals[j])
 		}
-		op := " >"
-		if o.Desc[i] != before {
-			op = " <"
+		op := " > ?"
+		if o.Desc[i] {
+			op = " < ?"
 		}
-		if inclusive && i == len(o.Cols)-1 {
-			op += "="
-		}
-		t = append(t, c+op+" ?")
+		t = append(t, c+op)
 		args = append(args, vals[i])
-		or = append(or, "("+strings.Join(t, " AND ")+")")
+		terms = append(terms, "("+strings.Join(t, " AND ")+")")
 	}
-	terms = append(terms, "("+strings.Join(or, " OR ")+")")
-	return "(" + strings.Join(terms, " AND ") + ")", args
+	after := "(" + strings.Join(terms, " OR ") + ")"
+	if atOrBefore {
+		return "NOT " + after, args // the order is total: every row is after, or at or before
+	}
+	return after, args
 }
 
 // values reads the sort values of the row with the given id in the
@@ -169,7 +169,7 @@ func list[T any](ctx context.Context, q querier, l *listing, p userdata.PageRequ
 		if err != nil {
 			return nil, err
 		}
-		cond, cargs := o.keyset(vals, false, false)
+		cond, cargs := o.keyset(vals, false)
 		page += " AND " + cond
 		pageArgs = append(append([]any{}, args...), cargs...)
 	}
@@ -206,7 +206,7 @@ func list[T any](ctx context.Context, q querier, l *listing, p userdata.PageRequ
 // are the rows before the page, and the up to limit nearest form the
 // previous page (§5.3 step 4).
 func previous[T any](ctx context.Context, q querier, o order, from string, args, vals []any, limit int, res *userdata.List[T]) error {
-	cond, cargs := o.keyset(vals, true, true)
+	cond, cargs := o.keyset(vals, true)
 	rows, err := q.QueryContext(ctx, "SELECT id"+from+" AND "+cond+" ORDER BY "+o.By(true)+" LIMIT ?",
 		append(append(append([]any{}, args...), cargs...), limit+1)...)
 	if err != nil {

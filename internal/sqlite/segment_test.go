@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -70,6 +71,57 @@ func TestSegmentMemberPlans(t *testing.T) {
 				pl := plan(t, s.r, q.query, q.args)
 				if !strings.Contains(pl, want) || strings.Contains(pl, "TEMP B-TREE") || !order.v1 && strings.Contains(pl, "SCAN") {
 					t.Errorf("%+v, cursor %q:\n%s\nplan:\n%s\nwant a search of %s", order, cursor, q.query, pl, want)
+				}
+			}
+		}
+	}
+}
+
+// A page after a cursor, in an order of one direction, and its previous
+// link read the listing index from the cursor on, whatever the filters: a
+// condition segment's, too, whose tree is evaluated only on the rows read.
+func TestCursorPlans(t *testing.T) {
+	s := openExclusive(t, filepath.Join(t.TempDir(), "tourd.db"))
+	ctx := t.Context()
+	p, err := s.CreateProject(ctx, "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn := userdata.Tenant{ProjectID: p.ID, EnvironmentID: p.Environments[0].ID}
+	in := userdata.SegmentInput{Name: "c", BizType: userdata.ScopeUser, Kind: userdata.SegmentCondition,
+		Conditions: json.RawMessage(`[{"type":"attribute","scope":"user","attribute":"plan","op":"is","value":"pro"}]`)}
+	sg, err := s.CreateSegment(ctx, p.ID, &in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cursor string
+	for i := range 3 {
+		u, _, err := s.UpsertUser(ctx, tn, &userdata.UserUpsert{ExternalID: fmt.Sprint(i), Attributes: userdata.Attributes{"plan": "pro"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 {
+			cursor = u.ID // pages after it, and before it, in either order
+		}
+	}
+	for _, desc := range []bool{false, true} {
+		for _, f := range []userdata.UserFilter{{}, {Audience: userdata.Audience{Segment: sg}}} {
+			f.PageRequest = userdata.PageRequest{Limit: 1, Cursor: cursor, Sort: []userdata.Sort{{Field: userdata.SortCreatedAt, Desc: desc}}, IDFollowsSort: true}
+			o := newOrder(f.PageRequest)
+			l, err := s.usersListing(ctx, tn, f, &o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := &recorder{querier: s.rdb}
+			if _, err := list(ctx, rec, l, f.PageRequest, entityColumns, scanUser); err != nil {
+				t.Fatal(err)
+			}
+			if len(rec.queries) != 3 {
+				t.Fatalf("%d queries, want the cursor row's, the page's and the previous link's", len(rec.queries))
+			}
+			for _, q := range rec.queries[1:] {
+				if pl := plan(t, s.r, q.query, q.args); !strings.Contains(pl, "INDEX users_list (environment_id=? AND (created_at,id)") || strings.Contains(pl, "TEMP B-TREE") {
+					t.Errorf("newest first %t, segment %t:\n%s\nplan:\n%s", desc, f.Segment != nil, q.query, pl)
 				}
 			}
 		}
