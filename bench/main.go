@@ -41,8 +41,10 @@
 // added with concurrent PUTs; then it sends, -segment-runs times each and
 // one at a time, the first page of GET E/users (plain, and with the
 // segmentId of each segment, the built-in All Users included), a later
-// page (-segment-hops next links on) of the plain list and of the manual
-// segment, and GET P/segments/{id}?expand=memberCount for each segment.
+// page (-segment-hops next links on) of the plain list, of the manual
+// segment and of v1's GET /v1/users?orderBy=-createdAt&segmentId= of the
+// 10% segment (newest first, an order of mixed directions), and
+// GET P/segments/{id}?expand=memberCount for each segment.
 // Every answer is checked against the members the data set implies. The
 // table gives p50 and max per request kind beside §5's targets, the
 // 1-minute load average when the row started and tourd's peak RSS since

@@ -331,6 +331,7 @@ type segQuery struct {
 
 	target    time.Duration // 0: none
 	likePlain string        // name of the row whose p50 this one should match
+	v1        bool          // a v1 route, sent with the API key
 }
 
 // segRow is the result of one segQuery.
@@ -366,7 +367,7 @@ func (sc *segClient) measure(ctx context.Context, q segQuery, runs int) segRow {
 	for range runs {
 		rctx, cancel := context.WithTimeout(ctx, segRequestTimeout)
 		t0 := time.Now()
-		data, err := sc.expect(rctx, http.StatusOK, http.MethodGet, q.path, nil, false)
+		data, err := sc.expect(rctx, http.StatusOK, http.MethodGet, q.path, nil, q.v1)
 		d := time.Since(t0)
 		cancel()
 		if err == nil {
@@ -382,13 +383,13 @@ func (sc *segClient) measure(ctx context.Context, q segQuery, runs int) segRow {
 	return r
 }
 
-// follow walks hops next links from the first page at path, checking each
-// page as a page of d, and returns the path of the page it lands on and
-// the number of members before it.
-func (sc *segClient) follow(ctx context.Context, path string, hops int, p segPlan, d segDef, count int) (string, int, error) {
+// follow walks hops next links from the first page at path (of v1 with
+// v1), checking each page as a page of d, and returns the path of the
+// page it lands on and the number of members before it.
+func (sc *segClient) follow(ctx context.Context, path string, v1 bool, hops int, p segPlan, d segDef, count int) (string, int, error) {
 	seen := 0
 	for h := range hops {
-		data, err := sc.expect(ctx, http.StatusOK, http.MethodGet, path, nil, false)
+		data, err := sc.expect(ctx, http.StatusOK, http.MethodGet, path, nil, v1)
 		if err != nil {
 			return "", 0, err
 		}
@@ -604,12 +605,27 @@ func parseLoadAvg(s string, n int) string {
 	return strings.Join(f[:n], " ")
 }
 
+// laterPages are the paths of the later pages measured, found by
+// following next links ("" when that failed).
+type laterPages struct {
+	plain    string // v2 users
+	manual   string // v2 users of the manual segment
+	v1Newest string // v1 users of the 10% segment, newest first
+}
+
+// v1NewestPath is the first page of v1's users of segment id, newest first
+// (an order of mixed directions: created_at DESC, id).
+func v1NewestPath(id string) string {
+	return fmt.Sprintf("/v1/users?orderBy=-createdAt&segmentId=%s&limit=%d", url.QueryEscape(id), segPageLimit)
+}
+
 // segQueries returns the measured requests, in report order: the plain
-// list and every segment's first page, the plain list's and the manual
-// segment's page hops+1 (later pages: the paths given), then every
-// segment's memberCount. ids maps segment slugs to ids; counts to their
-// expected member counts.
-func segQueries(c creds, p segPlan, ids map[string]string, counts map[string]int, plainLater, manualLater string, hops int) []segQuery {
+// list and every segment's first page, the later pages (page hops+1) of
+// the plain list, of the manual segment and of v1's newest first 10%
+// segment, then every segment's memberCount. ids maps segment slugs to
+// ids; counts to their expected member counts.
+func segQueries(c creds, p segPlan, ids map[string]string, counts map[string]int, later laterPages, hops int) []segQuery {
+	plainLater, manualLater := later.plain, later.manual
 	users := c.v2Base() + "/users"
 	all := segDefs[0]
 	var qs []segQuery
@@ -653,6 +669,14 @@ func segQueries(c creds, p segPlan, ids map[string]string, counts map[string]int
 			q.likePlain = fmt.Sprintf("users page %d", hops+1)
 		}
 		qs = append(qs, q)
+	}
+	if later.v1Newest != "" {
+		d := segDefs[1] // 10%
+		want := min(segPageLimit, max(0, counts[d.slug]-hops*segPageLimit))
+		qs = append(qs, segQuery{
+			name: fmt.Sprintf("v1 newest page %d seg=%s", hops+1, d.label), path: later.v1Newest, v1: true,
+			check: page(d, want), result: fmt.Sprint(want),
+		})
 	}
 	for _, d := range segDefs {
 		want := counts[d.slug]
@@ -775,18 +799,20 @@ func (b *bench) runSegments(ctx context.Context, rep *segReport) error {
 
 	// The later pages: hops next links from the first page.
 	users := c.v2Base() + "/users"
-	plainLater, _, err := sc.follow(ctx, fmt.Sprintf("%s?limit=%d", users, segPageLimit), b.cfg.segHops, p, segDefs[0], p.users)
-	if err != nil {
+	var later laterPages
+	if later.plain, _, err = sc.follow(ctx, fmt.Sprintf("%s?limit=%d", users, segPageLimit), false, b.cfg.segHops, p, segDefs[0], p.users); err != nil {
 		log.Printf("plain list: %v", err)
 	}
 	manual := segDefs[len(segDefs)-1]
-	manualLater, _, err := sc.follow(ctx, fmt.Sprintf("%s?segmentId=%s&limit=%d", users, url.QueryEscape(ids["manual"]), segPageLimit), b.cfg.segHops, p, manual, counts["manual"])
-	if err != nil {
+	if later.manual, _, err = sc.follow(ctx, fmt.Sprintf("%s?segmentId=%s&limit=%d", users, url.QueryEscape(ids["manual"]), segPageLimit), false, b.cfg.segHops, p, manual, counts["manual"]); err != nil {
 		log.Printf("manual segment: %v", err)
+	}
+	if later.v1Newest, _, err = sc.follow(ctx, v1NewestPath(ids["10pct"]), true, b.cfg.segHops, p, segDefs[1], counts["10pct"]); err != nil {
+		log.Printf("v1 newest first: %v", err)
 	}
 
 	rep.loadBefore = loadAvg()
-	for _, q := range segQueries(c, p, ids, counts, plainLater, manualLater, b.cfg.segHops) {
+	for _, q := range segQueries(c, p, ids, counts, later, b.cfg.segHops) {
 		log.Printf("%s: %d requests (load %s)", q.name, b.cfg.segRuns, loadAvg1())
 		stopSample := sampleAnon(srv.pid())
 		r := sc.measure(ctx, q, b.cfg.segRuns)

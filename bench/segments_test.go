@@ -199,7 +199,7 @@ func fakeSegServer(t *testing.T, p segPlan) (*httptest.Server, *atomic.Int64) {
 		lines.Add(int64(n))
 		fmt.Fprintf(w, `{"object":"import","created":%d,"updated":0,"failed":%d,"errors":[]}`, n-bad, bad)
 	})
-	mux.HandleFunc("GET /v2/projects/{p}/environments/{e}/users", func(w http.ResponseWriter, r *http.Request) {
+	users := func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		d := segDefs[0]
 		if s := q.Get("segmentId"); s != "" {
@@ -220,6 +220,16 @@ func fakeSegServer(t *testing.T, p segPlan) (*httptest.Server, *atomic.Int64) {
 			next = strconv.Quote(r.URL.Path + "?" + q.Encode())
 		}
 		fmt.Fprintf(w, `{"results":[%s],"next":%s,"previous":null}`, strings.Join(ids, ","), next)
+	}
+	mux.HandleFunc("GET /v2/projects/{p}/environments/{e}/users", users)
+	mux.HandleFunc("GET /v1/users", func(w http.ResponseWriter, r *http.Request) {
+		// v1 authenticates with the key; this fake pages oldest first
+		// whatever orderBy says.
+		if r.Header.Get("Authorization") != "Bearer ak_x" {
+			http.Error(w, `{"error":"key"}`, http.StatusUnauthorized)
+			return
+		}
+		users(w, r)
 	})
 	mux.HandleFunc("GET /v2/projects/{p}/segments/{id}", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `{"id":%q,"object":"segment","memberCount":%d}`, r.PathValue("id"), p.count(defs[r.PathValue("id")]))
@@ -255,21 +265,25 @@ func TestSegClientAgainstFake(t *testing.T) {
 		ids[d.slug], counts[d.slug] = d.slug, p.count(d)
 	}
 	users := c.v2Base() + "/users"
-	plainLater, seen, err := sc.follow(ctx, users+"?limit=20", 5, p, segDefs[0], p.users)
+	plainLater, seen, err := sc.follow(ctx, users+"?limit=20", false, 5, p, segDefs[0], p.users)
 	if err != nil || seen != 100 {
 		t.Fatalf("follow plain: %v, %d seen", err, seen)
 	}
 	manual := segDefs[len(segDefs)-1]
-	manualLater, _, err := sc.follow(ctx, users+"?segmentId=manual&limit=20", 5, p, manual, counts["manual"])
+	manualLater, _, err := sc.follow(ctx, users+"?segmentId=manual&limit=20", false, 5, p, manual, counts["manual"])
 	if err != nil {
 		t.Fatalf("follow manual: %v", err)
 	}
-	if _, _, err := sc.follow(ctx, users+"?segmentId=0.01pct&limit=20", 1, p, segDefs[2], counts["0.01pct"]); err == nil {
+	v1Later, _, err := sc.follow(ctx, v1NewestPath("10pct"), true, 5, p, segDefs[1], counts["10pct"])
+	if err != nil {
+		t.Fatalf("follow v1: %v", err)
+	}
+	if _, _, err := sc.follow(ctx, users+"?segmentId=0.01pct&limit=20", false, 1, p, segDefs[2], counts["0.01pct"]); err == nil {
 		t.Error("follow past the last page: no error")
 	}
 
-	qs := segQueries(c, p, ids, counts, plainLater, manualLater, 5)
-	if len(qs) != 1+len(segDefs)+2+len(segDefs) {
+	qs := segQueries(c, p, ids, counts, laterPages{plainLater, manualLater, v1Later}, 5)
+	if len(qs) != 1+len(segDefs)+3+len(segDefs) {
 		t.Fatalf("%d queries", len(qs))
 	}
 	rep := &segReport{plan: p, runs: 3, hops: 5, counts: counts}
@@ -299,7 +313,7 @@ func TestSegClientAgainstFake(t *testing.T) {
 
 	var out bytes.Buffer
 	rep.print(&out)
-	for _, want := range []string{"users page 1 seg=10%", "users page 6 seg=manual", "memberCount cross", "<=50ms", "~plain", "seg=cross"} {
+	for _, want := range []string{"users page 1 seg=10%", "users page 6 seg=manual", "v1 newest page 6 seg=10%", "memberCount cross", "<=50ms", "~plain", "seg=cross"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
