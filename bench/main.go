@@ -28,6 +28,31 @@
 // limited to 1,000 requests a minute per token, and the v2 load would
 // measure 429 answers.
 //
+// With -segments the command runs the segment bench instead (segments.md
+// §5), which needs no wrk: on a fresh tourd it seeds -segment-users users
+// (default 1,000,000) and a tenth as many companies through the NDJSON
+// import routes (POST /v1/companies/import, POST /v1/users/import), each
+// user with one membership and an attribute bucket = i mod 10000, each
+// company an attribute tier = j mod 100; it creates through v2 (a token
+// with scopes segment:read,segment:create,segment:update,user:read,
+// company:read) condition segments of 10% (bucket lt 1000) and 0.01%
+// (bucket is 7) of the users, a cross-entity one (bucket lt 5000 and
+// company tier is 7: 0.5%) and a manual one of -segment-manual members
+// added with concurrent PUTs; then it sends, -segment-runs times each and
+// one at a time, the first page of GET E/users (plain, and with the
+// segmentId of each segment, the built-in All Users included), a later
+// page (-segment-hops next links on) of the plain list, of the manual
+// segment and of v1's GET /v1/users?orderBy=-createdAt&segmentId= of the
+// 10% segment (newest first, an order of mixed directions), and
+// GET P/segments/{id}?expand=memberCount for each segment.
+// Every answer is checked against the members the data set implies. The
+// table gives p50 and max per request kind beside §5's targets, the
+// 1-minute load average when the row started and tourd's peak RSS since
+// the end of the seeding (VmHWM, reset then through
+// /proc/<pid>/clear_refs).
+//
+//	go run ./bench -segments [-segment-users 1000000] [-segment-runs 20]
+//
 // All traffic goes to 127.0.0.1. The command needs wrk on PATH (Debian
 // package wrk) and Linux (it reads /proc/<pid>/status for peak memory).
 // It exits 0 when every run completed without errors; it asserts nothing
@@ -62,6 +87,15 @@ type config struct {
 	skipTourd   bool
 	verbose     bool
 
+	// segments selects the segment bench instead of the wrk loads; the
+	// seg* fields are its settings.
+	segments   bool
+	segUsers   int
+	segManual  int
+	segRuns    int
+	segHops    int
+	segStreams int
+
 	// ceilingAddr, when set, makes the process run the ceiling server on
 	// that address instead of the benchmark (hidden flag).
 	ceilingAddr string
@@ -89,6 +123,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&cfg.skipCeiling, "skip-ceiling", false, "do not run the ceiling server loads")
 	fs.BoolVar(&cfg.skipTourd, "skip-tourd", false, "do not build or run tourd (benchmark the ceiling server only)")
 	fs.BoolVar(&cfg.verbose, "v", false, "echo the raw wrk output")
+	fs.BoolVar(&cfg.segments, "segments", false, "run the segment bench (segmentId filter and memberCount on a large data set) instead of the wrk loads")
+	fs.IntVar(&cfg.segUsers, "segment-users", 1_000_000, "segment bench: users to seed (companies: a tenth of them)")
+	fs.IntVar(&cfg.segManual, "segment-manual", 100_000, "segment bench: members of the manual segment (at most the users)")
+	fs.IntVar(&cfg.segRuns, "segment-runs", 20, "segment bench: requests of each measured kind, one at a time")
+	fs.IntVar(&cfg.segHops, "segment-hops", 5, "segment bench: next links followed to reach the later page measured")
+	fs.IntVar(&cfg.segStreams, "segment-streams", 1, "segment bench: concurrent NDJSON import requests while seeding")
 	fs.StringVar(&cfg.ceilingAddr, "ceiling-addr", "", "run the ceiling server on this address (internal)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: go run ./bench [flags]\n\n")
@@ -127,6 +167,18 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return cfg, errors.New("-seed-workers must be at least 1")
 	case cfg.skipCeiling && cfg.skipTourd:
 		return cfg, errors.New("-skip-ceiling and -skip-tourd together leave nothing to run")
+	case cfg.segments && cfg.skipTourd:
+		return cfg, errors.New("-segments measures tourd: it cannot be combined with -skip-tourd")
+	case cfg.segUsers < 1:
+		return cfg, errors.New("-segment-users must be at least 1")
+	case cfg.segManual < 1:
+		return cfg, errors.New("-segment-manual must be at least 1")
+	case cfg.segRuns < 1:
+		return cfg, errors.New("-segment-runs must be at least 1")
+	case cfg.segHops < 0:
+		return cfg, errors.New("-segment-hops must not be negative")
+	case cfg.segStreams < 1:
+		return cfg, errors.New("-segment-streams must be at least 1")
 	}
 	// wrk needs at least one connection per thread.
 	cfg.threads = min(cfg.threads, cfg.connections)
@@ -177,10 +229,13 @@ func main() {
 // run performs the whole benchmark and returns the process exit code.
 // Every server it starts is stopped before it returns.
 func run(ctx context.Context, cfg config) (code int) {
-	wrkPath, err := ensureWrk(ctx)
-	if err != nil {
-		log.Print(err)
-		return 1
+	var wrkPath string
+	if !cfg.segments {
+		var err error
+		if wrkPath, err = ensureWrk(ctx); err != nil {
+			log.Print(err)
+			return 1
+		}
 	}
 
 	tmp, err := os.MkdirTemp("", "tourd-bench-")
@@ -203,6 +258,22 @@ func run(ctx context.Context, cfg config) (code int) {
 		}
 	}()
 
+	if cfg.segments {
+		srep := &segReport{
+			backend:    backend(b.cfg.db),
+			plan:       newSegPlan(cfg.segUsers, cfg.segManual),
+			runs:       cfg.segRuns,
+			hops:       cfg.segHops,
+			gomaxprocs: runtime.GOMAXPROCS(0),
+			nproc:      runtime.NumCPU(),
+		}
+		err := b.runSegments(ctx, srep)
+		if srep.seeding != nil {
+			srep.print(os.Stdout)
+		}
+		return exitCode(ctx, err, srep.ok())
+	}
+
 	rep := &report{
 		backend:     backend(b.cfg.db),
 		users:       cfg.users,
@@ -220,6 +291,12 @@ func run(ctx context.Context, cfg config) (code int) {
 	if len(rep.rows) > 0 {
 		rep.print(os.Stdout)
 	}
+	return exitCode(ctx, err, rep.ok())
+}
+
+// exitCode logs how a run ended and returns the process exit code: err is
+// the run's error, ok whether every measurement completed.
+func exitCode(ctx context.Context, err error, ok bool) int {
 	if ctx.Err() != nil {
 		log.Print("FAILED: interrupted")
 		return 1
@@ -228,7 +305,7 @@ func run(ctx context.Context, cfg config) (code int) {
 		log.Printf("FAILED: %v", err)
 		return 1
 	}
-	if !rep.ok() {
+	if !ok {
 		log.Print("FAILED: some runs reported errors (see the report above)")
 		return 1
 	}
@@ -269,7 +346,7 @@ func (b *bench) runAll(ctx context.Context, rep *report) error {
 		if c.project, c.environment, err = keyTenant(ctx, tourdBin, b.cfg.db); err != nil {
 			return err
 		}
-		if c.token, err = createToken(ctx, tourdBin, b.cfg.db, c.project, c.environment); err != nil {
+		if c.token, err = createToken(ctx, tourdBin, b.cfg.db, c.project, c.environment, loadScopes); err != nil {
 			return err
 		}
 	}

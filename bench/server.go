@@ -7,12 +7,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -289,12 +291,15 @@ func pickTenant(out []byte, project, environment string) (projectID, environment
 	return "", "", fmt.Errorf("tourd projects list --json: no project %q", project)
 }
 
+// loadScopes are the scopes of the token the wrk loads use.
+const loadScopes = "user:read,user:write"
+
 // createToken runs "tourd tokens create" for a personal token of the
-// project with scopes user:read and user:write on the environment, and
+// project with the given scopes (comma-separated) on the environment, and
 // returns the token, the last non-empty line of its standard output.
-func createToken(ctx context.Context, bin, db, projectID, environmentID string) (string, error) {
+func createToken(ctx context.Context, bin, db, projectID, environmentID, scopes string) (string, error) {
 	out, err := runTourdCLI(ctx, bin, "tokens", "create", "--db", db, "--project", projectID,
-		"--scopes", "user:read,user:write", "--environments", environmentID, "--name", "bench")
+		"--scopes", scopes, "--environments", environmentID, "--name", "bench")
 	if err != nil {
 		return "", err
 	}
@@ -308,29 +313,48 @@ func createToken(ctx context.Context, bin, db, projectID, environmentID string) 
 // peakRSSMB returns the peak resident set size (VmHWM) of process pid in
 // MiB, read from /proc/<pid>/status.
 func peakRSSMB(pid int) (float64, error) {
+	m, err := procMemMB(pid, "VmHWM")
+	return m["VmHWM"], err
+}
+
+// procMemMB returns the named memory fields of /proc/<pid>/status (VmHWM,
+// VmRSS, RssAnon, RssFile, …) in MiB. It fails if one is missing.
+func procMemMB(pid int, fields ...string) (map[string]float64, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
+	return parseProcMem(f, fields...)
+}
+
+// parseProcMem reads the named "Name:   123 kB" fields of a
+// /proc/<pid>/status text, in MiB.
+func parseProcMem(r io.Reader, fields ...string) (map[string]float64, error) {
+	m := make(map[string]float64, len(fields))
+	sc := bufio.NewScanner(r)
 	for sc.Scan() {
-		rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:")
-		if !ok {
+		name, rest, ok := strings.Cut(sc.Text(), ":")
+		if !ok || !slices.Contains(fields, name) {
 			continue
 		}
-		fields := strings.Fields(rest) // e.g. ["12345", "kB"]
-		if len(fields) != 2 || fields[1] != "kB" {
-			return 0, fmt.Errorf("unexpected VmHWM line %q", sc.Text())
+		vals := strings.Fields(rest) // e.g. ["12345", "kB"]
+		if len(vals) != 2 || vals[1] != "kB" {
+			return nil, fmt.Errorf("unexpected %s line %q", name, sc.Text())
 		}
-		kb, err := strconv.ParseInt(fields[0], 10, 64)
+		kb, err := strconv.ParseInt(vals[0], 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("unexpected VmHWM line %q: %w", sc.Text(), err)
+			return nil, fmt.Errorf("unexpected %s line %q: %w", name, sc.Text(), err)
 		}
-		return float64(kb) / 1024, nil
+		m[name] = float64(kb) / 1024
 	}
 	if err := sc.Err(); err != nil {
-		return 0, err
+		return nil, err
 	}
-	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", pid)
+	for _, name := range fields {
+		if _, ok := m[name]; !ok {
+			return nil, fmt.Errorf("no %s in the process status", name)
+		}
+	}
+	return m, nil
 }

@@ -114,10 +114,19 @@ func (o order) keyset(vals []any, atOrBefore bool) (string, []any) {
 		terms = append(terms, "("+strings.Join(t, " AND ")+")")
 	}
 	after := "(" + strings.Join(terms, " OR ") + ")"
-	if atOrBefore {
-		return "NOT " + after, args // the order is total: every row is after, or at or before
+	// The bound on the first column that the condition implies, which
+	// SQLite serves as a range of the listing's index: without it, for
+	// the OR alone, it walks the index from an end of the environment
+	// (v1's newest first, about 70 ms a page at a million users).
+	bound := o.Cols[0] + " >= ?"
+	if o.Desc[0] != atOrBefore {
+		bound = o.Cols[0] + " <= ?"
 	}
-	return after, args
+	args = append([]any{vals[0]}, args...)
+	if atOrBefore {
+		return "(" + bound + " AND NOT " + after + ")", args // the order is total: every row is after, or at or before
+	}
+	return "(" + bound + " AND " + after + ")", args
 }
 
 // values reads the sort values of the row with the given id in the

@@ -60,7 +60,8 @@ func plan(t *testing.T, q querier, query string, args []any) string {
 // The creation bounds of user and company lists are ranges of the listing
 // indexes, (environment_id, created_at, id) and its newest-first twin, in
 // v1's orders and v2's, on every page, a page after a cursor a range from
-// the cursor on: no query of a list scans the environment or sorts it.
+// the cursor on, with or without creation bounds: no query of a list scans
+// the environment or sorts it.
 func TestCreatedFilterPlans(t *testing.T) {
 	s := openExclusive(t, filepath.Join(t.TempDir(), "tourd.db"))
 	ctx := t.Context()
@@ -90,6 +91,8 @@ func TestCreatedFilterPlans(t *testing.T) {
 		for _, cursor := range []string{"", cursors[0], cursors[1]} {
 			p := userdata.PageRequest{Limit: 2, Cursor: cursor, Sort: []userdata.Sort{{Field: userdata.SortCreatedAt, Desc: desc}}, IDFollowsSort: order.v2}
 			for _, l := range []*listing{
+				must(s.usersListing(ctx, tn, userdata.UserFilter{}, nil)),
+				must(s.companiesListing(ctx, tn, userdata.CompanyFilter{}, nil)),
 				must(s.usersListing(ctx, tn, userdata.UserFilter{CreatedAfter: &after, CreatedBefore: &before}, nil)),
 				must(s.usersListing(ctx, tn, userdata.UserFilter{CreatedBefore: &before}, nil)),
 				must(s.companiesListing(ctx, tn, userdata.CompanyFilter{CreatedAfter: &after}, nil)),
@@ -112,8 +115,11 @@ func TestCreatedFilterPlans(t *testing.T) {
 				search := regexp.MustCompile(regexp.QuoteMeta(index+" (environment_id=? AND ") + `\(?created_at`)
 				for _, q := range rec.queries {
 					want := search
-					if !strings.Contains(q.query, "ORDER BY") { // the cursor row, by id
+					switch {
+					case !strings.Contains(q.query, "ORDER BY"): // the cursor row, by id
 						want = regexp.MustCompile(regexp.QuoteMeta("INDEX sqlite_autoindex_" + l.table + "_1 (id=?)"))
+					case strings.Contains(q.query, "WHERE environment_id = ? ORDER BY"): // a first page of the whole environment
+						want = regexp.MustCompile(regexp.QuoteMeta(index + " (environment_id=?)"))
 					}
 					pl := plan(t, s.r, q.query, q.args)
 					if !want.MatchString(pl) || strings.Contains(pl, "SCAN") || strings.Contains(pl, "TEMP B-TREE") {
