@@ -10,10 +10,8 @@ package apiv2
 
 import (
 	"encoding/json"
-	"maps"
 	"net/http"
 	"net/netip"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -148,17 +146,7 @@ func Register(srv *httpapi.Server, store userdata.Store, cfg Config) {
 // method (405 otherwise, before the rate limiter), then runs the checks of
 // v2.md §3 in their order and the route's handler.
 func (a *api) dispatch(methods map[string]route) http.Handler {
-	allowed := strings.Join(slices.Sorted(maps.Keys(methods)), ", ")
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rt, ok := methods[r.Method]
-		if !ok && r.Method == http.MethodHead {
-			rt, ok = methods[http.MethodGet]
-		}
-		if !ok {
-			w.Header().Set("Allow", allowed)
-			a.srv.WriteError(w, r, &userdata.Error{Code: userdata.CodeNoMethod})
-			return
-		}
+	return httpapi.ByMethod(a.srv, methods, func(w http.ResponseWriter, r *http.Request, rt route) {
 		status, body, err := a.serve(w, r, rt)
 		switch {
 		case err != nil:

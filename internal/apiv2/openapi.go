@@ -4,7 +4,7 @@ import (
 	_ "embed"
 	"net/http"
 
-	"tourd/internal/userdata"
+	"tourd/internal/httpapi"
 )
 
 // openAPISpec is tourd's OpenAPI 3.1 document of the v2 routes it serves.
@@ -16,12 +16,8 @@ var openAPISpec []byte
 // routed /v2 request: it counts in the client address's bucket and carries
 // the X-RateLimit-* headers (v2.md §10).
 func (a *api) openAPI() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", http.MethodGet)
-			a.srv.WriteError(w, r, &userdata.Error{Code: userdata.CodeNoMethod})
-			return
-		}
+	get := map[string]struct{}{http.MethodGet: {}}
+	return httpapi.ByMethod(a.srv, get, func(w http.ResponseWriter, r *http.Request, _ struct{}) {
 		if err := a.limit(w, r, ""); err != nil {
 			a.srv.WriteError(w, r, err)
 			return

@@ -192,7 +192,10 @@ func New(store userdata.Store, log *slog.Logger, docURL string) *Server {
 		s.mux.Handle(p, s.dispatch(byPath[p]))
 	}
 	for _, rt := range serviceRoutes {
-		s.mux.HandleFunc(rt.path, s.method("GET", func(w http.ResponseWriter, r *http.Request) { rt.h(s, w, r) }))
+		s.mux.Handle(rt.path, ByMethod(s, map[string]func(*Server, http.ResponseWriter, *http.Request){http.MethodGet: rt.h},
+			func(w http.ResponseWriter, r *http.Request, h func(*Server, http.ResponseWriter, *http.Request)) {
+				h(s, w, r)
+			}))
 	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if h, r := s.slashID(r); h != nil {
@@ -269,17 +272,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // dispatch picks the handler for the request's method (405 otherwise),
 // authenticates, runs it and writes its answer.
 func (s *Server) dispatch(methods map[string]handler) http.Handler {
-	allowed := strings.Join(slices.Sorted(maps.Keys(methods)), ", ")
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h, ok := methods[r.Method]
-		if !ok && r.Method == http.MethodHead {
-			h, ok = methods[http.MethodGet]
-		}
-		if !ok {
-			w.Header().Set("Allow", allowed)
-			s.writeError(w, r, &userdata.Error{Code: userdata.CodeNoMethod})
-			return
-		}
+	return ByMethod(s, methods, func(w http.ResponseWriter, r *http.Request, h handler) {
 		t, err := s.authenticate(r)
 		if err != nil {
 			s.writeError(w, r, err)
@@ -297,16 +290,25 @@ func (s *Server) dispatch(methods map[string]handler) http.Handler {
 	})
 }
 
-// method restricts a service endpoint to one method.
-func (s *Server) method(m string, h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != m && !(m == http.MethodGet && r.Method == http.MethodHead) {
-			w.Header().Set("Allow", m)
+// ByMethod serves one path whose methods are the keys of methods: it
+// calls serve with the entry of the request's method (a HEAD takes GET's),
+// and answers any other method 405 in the envelope, with Allow listing
+// the path's methods. It is the method dispatch of the v1 routes, and of
+// the routes other packages register with Handle.
+func ByMethod[H any](s *Server, methods map[string]H, serve func(http.ResponseWriter, *http.Request, H)) http.Handler {
+	allowed := strings.Join(slices.Sorted(maps.Keys(methods)), ", ")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, ok := methods[r.Method]
+		if !ok && r.Method == http.MethodHead {
+			h, ok = methods[http.MethodGet]
+		}
+		if !ok {
+			w.Header().Set("Allow", allowed)
 			s.writeError(w, r, &userdata.Error{Code: userdata.CodeNoMethod})
 			return
 		}
-		h(w, r)
-	}
+		serve(w, r, h)
+	})
 }
 
 // authenticate applies §2 to the Authorization header.
