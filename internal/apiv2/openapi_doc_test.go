@@ -16,6 +16,8 @@ import (
 	"github.com/pb33f/libopenapi/datamodel/high/base"
 	v3 "github.com/pb33f/libopenapi/datamodel/high/v3"
 	"github.com/pb33f/libopenapi/orderedmap"
+
+	"tourd/internal/httpapi/openapitest"
 )
 
 // The tests of this file check openapi.json, the OpenAPI 3.1 document of
@@ -667,96 +669,6 @@ func TestV2DocExamples(t *testing.T) {
 	headers("components", m.Components.Headers)
 }
 
-// docAttributeOperations names the schema of each attribute operation, by
-// its key.
-var docAttributeOperations = map[string]string{
-	"set": "SetOperation", "set_once": "SetOnceOperation", "add": "AddOperation", "subtract": "SubtractOperation",
-	"union": "UnionOperation", "append": "AppendOperation", "prepend": "PrependOperation", "remove": "RemoveOperation",
-}
-
-// docAttributeValue validates values against AttributeValue and tells
-// which of its named branches (AttributeLiteral and the operations) they
-// match. The validator takes a top-level null for no value at all, so each
-// value is validated as the one value of a map whose values must match
-// the schema (a wrapper schema added to a copy of the document).
-type docAttributeValue struct {
-	t        *testing.T
-	sv       schema_validation.SchemaValidator
-	wrappers map[string]*base.Schema
-	branches []string
-}
-
-func newDocAttributeValue(t *testing.T) *docAttributeValue {
-	t.Helper()
-	var doc map[string]any
-	if err := json.Unmarshal(docRaw(t), &doc); err != nil {
-		t.Fatal(err)
-	}
-	schemas := doc["components"].(map[string]any)["schemas"].(map[string]any)
-	a := &docAttributeValue{t: t, sv: schema_validation.NewSchemaValidator(), wrappers: map[string]*base.Schema{}}
-	a.branches = append([]string{"AttributeLiteral"}, slices.Collect(maps.Values(docAttributeOperations))...)
-	slices.Sort(a.branches)
-	names := append([]string{"AttributeValue"}, a.branches...)
-	for _, name := range names {
-		if schemas[name] == nil {
-			t.Fatalf("schema %s missing", name)
-		}
-		schemas["Test"+name] = map[string]any{"type": "object", "additionalProperties": map[string]any{"$ref": "#/components/schemas/" + name}}
-	}
-	raw, err := json.Marshal(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := docModel(t, raw)
-	for _, name := range names {
-		a.wrappers[name] = m.Components.Schemas.GetOrZero("Test" + name).Schema()
-	}
-	return a
-}
-
-func (a *docAttributeValue) valid(name string, v any) bool {
-	ok, _ := a.sv.ValidateSchemaObject(a.wrappers[name], map[string]any{"v": v})
-	return ok
-}
-
-// check fails the test unless v is a valid AttributeValue that matches
-// exactly the branch want ("" for none: null).
-func (a *docAttributeValue) check(where string, v any, want string) {
-	a.t.Helper()
-	if !a.valid("AttributeValue", v) {
-		a.t.Errorf("%s: %s is not a valid AttributeValue", where, docMustJSON(v))
-	}
-	var got, wantList []string
-	for _, name := range a.branches {
-		if a.valid(name, v) {
-			got = append(got, name)
-		}
-	}
-	if want != "" {
-		wantList = []string{want}
-	}
-	if !slices.Equal(got, wantList) {
-		a.t.Errorf("%s: %s matches %v, want %v", where, docMustJSON(v), got, wantList)
-	}
-}
-
-func docMustJSON(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return string(b)
-}
-
-func docMustDecode(t *testing.T, s string) any {
-	t.Helper()
-	var v any
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		t.Fatalf("%s: %v", s, err)
-	}
-	return v
-}
-
 // docKindOf names the branch of AttributeValue a value belongs to under
 // v2's strict rule: null is none, a scalar or an array is a literal, an
 // object is the operation its operation key names ("" with no such key).
@@ -769,7 +681,7 @@ func docKindOf(v any) string {
 		return "AttributeLiteral"
 	}
 	for k := range obj {
-		if name, op := docAttributeOperations[k]; op {
+		if name, op := openapitest.Operations[k]; op {
 			return name
 		}
 	}
@@ -782,9 +694,9 @@ func docKindOf(v any) string {
 // ({}, one with a key outside the vocabulary, an object operand of set)
 // matches nothing, and neither does a malformed operation.
 func TestV2DocAttributeValue(t *testing.T) {
-	a := newDocAttributeValue(t)
+	a := openapitest.NewAttributeValue(t, docRaw(t))
 	m := docModel(t, docRaw(t))
-	for key, name := range docAttributeOperations {
+	for key, name := range openapitest.Operations {
 		s := m.Components.Schemas.GetOrZero(name).Schema()
 		if !slices.Equal(s.Required, []string{key}) {
 			t.Errorf("%s requires %v, want [%s]", name, s.Required, key)
@@ -800,20 +712,20 @@ func TestV2DocAttributeValue(t *testing.T) {
 			if err := ex.Decode(&v); err != nil {
 				t.Fatal(err)
 			}
-			a.check(fmt.Sprintf("%s example %d", name, i), v, name)
+			a.Check(fmt.Sprintf("%s example %d", name, i), v, name)
 		}
 	}
 	for _, s := range []string{`"pro"`, `12`, `-0.5`, `true`, `[]`, `["beta",1]`, `"2027-01-31T00:00:00.000Z"`} {
-		a.check("literal", docMustDecode(t, s), "AttributeLiteral")
+		a.Check("literal", openapitest.MustDecode(t, s), "AttributeLiteral")
 	}
-	a.check("null", nil, "")
+	a.Check("null", nil, "")
 	for _, s := range []string{`{}`, `{"a":1}`, `{"theme":"dark","add":1}`, `{"Set":1}`, `{"set":1,"note":"x"}`,
 		`{"data_type":"number","x":1}`, `{"set":{"a":1}}`, `{"set_once":{"a":1}}`,
 		`{"data_type":"number"}`, `{"set":1,"add":2}`, `{"subtract":1,"set_once":2}`,
 		`{"add":"1"}`, `{"add":null}`, `{"add":1,"data_type":"number"}`, `{"union":["a"],"data_type":"list"}`,
 		`{"set":1,"data_type":"date"}`, `{"set_once":null}`, `{"union":null}`, `{"union":[null]}`,
 		`{"append":[{"a":1}]}`, `{"remove":[["a"]]}`, `{"prepend":{"a":1}}`} {
-		if v := docMustDecode(t, s); a.valid("AttributeValue", v) {
+		if v := openapitest.MustDecode(t, s); a.Valid("AttributeValue", v) {
 			t.Errorf("%s is a valid AttributeValue; v2 refuses it", s)
 		}
 	}
@@ -833,7 +745,7 @@ func TestV2DocAttributeValue(t *testing.T) {
 // AttributeValue in the branch its shape gives, and the user upsert's
 // examples show every operation and a literal.
 func TestV2DocAttributeExamples(t *testing.T) {
-	a := newDocAttributeValue(t)
+	a := openapitest.NewAttributeValue(t, docRaw(t))
 	d := docLoad(t)
 	shown := map[string]bool{}
 	for _, where := range []string{"PUT " + docE + "/users/{id}", "PUT " + docE + "/companies/{id}", "PUT " + docE + "/companies/{id}/memberships/{userId}"} {
@@ -846,14 +758,14 @@ func TestV2DocAttributeExamples(t *testing.T) {
 			attrs, _ := ex.Value.(map[string]any)["attributes"].(map[string]any)
 			for k, v := range attrs {
 				kind := docKindOf(v)
-				a.check(fmt.Sprintf("%s example %s: attributes.%s", where, name, k), v, kind)
+				a.Check(fmt.Sprintf("%s example %s: attributes.%s", where, name, k), v, kind)
 				if strings.HasSuffix(path, "/users/{id}") {
 					shown[kind] = true
 				}
 			}
 		}
 	}
-	for key, name := range docAttributeOperations {
+	for key, name := range openapitest.Operations {
 		if !shown[name] {
 			t.Errorf("no example of the user PUT shows the operation %s", key)
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/pb33f/libopenapi/orderedmap"
 
 	"tourd/internal/backendtest"
+	"tourd/internal/httpapi/openapitest"
 	"tourd/internal/httpapi/wire"
 )
 
@@ -295,113 +296,6 @@ func TestOpenAPIIDRules(t *testing.T) {
 	}
 }
 
-// attributeOperations names the schema of each attribute operation, by
-// its key.
-var attributeOperations = map[string]string{
-	"set": "SetOperation", "set_once": "SetOnceOperation", "add": "AddOperation", "subtract": "SubtractOperation",
-	"union": "UnionOperation", "append": "AppendOperation", "prepend": "PrependOperation", "remove": "RemoveOperation",
-}
-
-// attributeValue validates values against AttributeValue and tells which
-// of its named branches (AttributeLiteral and the operations) they match.
-// The validator takes a top-level null for no value at all, and accepts
-// it; so each value is validated as the one value of a map whose values
-// must match the schema (a wrapper schema added to a copy of the
-// document), where a null is a value like any other.
-type attributeValue struct {
-	t        *testing.T
-	sv       schema_validation.SchemaValidator
-	wrappers map[string]*base.Schema // schema name -> {"additionalProperties": {"$ref": name}}
-	branches []string
-}
-
-// newAttributeValue prepares the wrappers of AttributeValue and of each
-// of its named branches.
-func newAttributeValue(t *testing.T) *attributeValue {
-	t.Helper()
-	var doc map[string]any
-	if err := json.Unmarshal(openAPISpec, &doc); err != nil {
-		t.Fatal(err)
-	}
-	schemas := doc["components"].(map[string]any)["schemas"].(map[string]any)
-	a := &attributeValue{t: t, sv: schema_validation.NewSchemaValidator(), wrappers: map[string]*base.Schema{}}
-	a.branches = append(a.branches, "AttributeLiteral")
-	for _, name := range attributeOperations {
-		a.branches = append(a.branches, name)
-	}
-	slices.Sort(a.branches)
-	names := append([]string{"AttributeValue"}, a.branches...)
-	for _, name := range names {
-		if schemas[name] == nil {
-			t.Fatalf("schema %s missing", name)
-		}
-		schemas["Test"+name] = map[string]any{"type": "object", "additionalProperties": map[string]any{"$ref": "#/components/schemas/" + name}}
-	}
-	raw, err := json.Marshal(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := libopenapi.NewDocument(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := d.BuildV3Model()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range names {
-		a.wrappers[name] = m.Model.Components.Schemas.GetOrZero("Test" + name).Schema()
-	}
-	return a
-}
-
-// valid reports whether v is valid against the schema name.
-func (a *attributeValue) valid(name string, v any) bool {
-	ok, _ := a.sv.ValidateSchemaObject(a.wrappers[name], map[string]any{"v": v})
-	return ok
-}
-
-// check fails the test unless v is a valid AttributeValue that matches
-// exactly the branch want ("" for none: null).
-func (a *attributeValue) check(where string, v any, want string) {
-	a.t.Helper()
-	if !a.valid("AttributeValue", v) {
-		a.t.Errorf("%s: %s is not a valid AttributeValue", where, mustJSON(v))
-	}
-	var got []string
-	for _, name := range a.branches {
-		if a.valid(name, v) {
-			got = append(got, name)
-		}
-	}
-	var wantList []string
-	if want != "" {
-		wantList = []string{want}
-	}
-	if !slices.Equal(got, wantList) {
-		a.t.Errorf("%s: %s matches %v, want %v", where, mustJSON(v), got, wantList)
-	}
-}
-
-// mustJSON is v as JSON, for failure messages.
-func mustJSON(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return string(b)
-}
-
-// mustDecode decodes the JSON text s.
-func mustDecode(t *testing.T, s string) any {
-	t.Helper()
-	var v any
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		t.Fatalf("%s: %v", s, err)
-	}
-	return v
-}
-
 // kindOf names the branch of AttributeValue a value sent in a write
 // belongs to, by the v1 literal rule: an object made only of vocabulary
 // keys is the operation its operation key names; null is none; anything
@@ -416,7 +310,7 @@ func kindOf(v any) string {
 	}
 	kind := ""
 	for k := range obj {
-		switch name, op := attributeOperations[k]; {
+		switch name, op := openapitest.Operations[k]; {
 		case op:
 			kind = name
 		case k != "data_type":
@@ -432,9 +326,9 @@ func kindOf(v any) string {
 // (with a key outside the vocabulary, or empty) as literals; and a
 // malformed operation matches no branch.
 func TestOpenAPIAttributeValue(t *testing.T) {
-	a := newAttributeValue(t)
+	a := openapitest.NewAttributeValue(t, openAPISpec)
 	m := specModel(t)
-	for key, name := range attributeOperations {
+	for key, name := range openapitest.Operations {
 		s := m.Components.Schemas.GetOrZero(name).Schema()
 		if !slices.Equal(s.Required, []string{key}) {
 			t.Errorf("%s requires %v, want [%s]", name, s.Required, key)
@@ -450,19 +344,19 @@ func TestOpenAPIAttributeValue(t *testing.T) {
 			if err := ex.Decode(&v); err != nil {
 				t.Fatal(err)
 			}
-			a.check(fmt.Sprintf("%s example %d", name, i), v, name)
+			a.Check(fmt.Sprintf("%s example %d", name, i), v, name)
 		}
 	}
 	for _, s := range []string{`"pro"`, `12`, `-0.5`, `true`, `[]`, `["beta",1,null,{"add":1}]`,
 		`{}`, `{"a":1}`, `{"theme":"dark","add":1}`, `{"Set":1}`, `{"set":1,"note":"x"}`, `{"data_type":"number","x":1}`} {
-		a.check("literal", mustDecode(t, s), "AttributeLiteral")
+		a.Check("literal", openapitest.MustDecode(t, s), "AttributeLiteral")
 	}
-	a.check("null", nil, "")
+	a.Check("null", nil, "")
 	for _, s := range []string{`{"data_type":"number"}`, `{"set":1,"add":2}`, `{"subtract":1,"set_once":2}`,
 		`{"add":"1"}`, `{"add":null}`, `{"add":1,"data_type":"number"}`, `{"union":["a"],"data_type":"list"}`,
 		`{"set":1,"data_type":"date"}`, `{"set_once":null}`, `{"union":null}`, `{"union":[null]}`,
 		`{"append":[{"a":1}]}`, `{"remove":[["a"]]}`, `{"prepend":{"a":1}}`} {
-		if v := mustDecode(t, s); a.valid("AttributeValue", v) {
+		if v := openapitest.MustDecode(t, s); a.Valid("AttributeValue", v) {
 			t.Errorf("malformed operation %s is a valid AttributeValue", s)
 		}
 	}
@@ -492,7 +386,7 @@ func requestAttributeMaps(path string, v any, f func(path string, attrs map[stri
 // AttributeValue in the branch the v1 literal rule gives it, and the user
 // upsert's examples show every operation.
 func TestOpenAPIAttributeExamples(t *testing.T) {
-	a := newAttributeValue(t)
+	a := openapitest.NewAttributeValue(t, openAPISpec)
 	var doc struct {
 		Paths map[string]map[string]struct {
 			RequestBody struct {
@@ -515,14 +409,14 @@ func TestOpenAPIAttributeExamples(t *testing.T) {
 				if text, ok := ex.Value.(string); ok {
 					bodies = nil
 					for _, line := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
-						bodies = append(bodies, mustDecode(t, line))
+						bodies = append(bodies, openapitest.MustDecode(t, line))
 					}
 				}
 				for _, body := range bodies {
 					requestAttributeMaps("", body, func(field string, attrs map[string]any) {
 						for k, v := range attrs {
 							kind := kindOf(v)
-							a.check(fmt.Sprintf("POST %s %s example %s: %s.%s", path, mt, name, field, k), v, kind)
+							a.Check(fmt.Sprintf("POST %s %s example %s: %s.%s", path, mt, name, field, k), v, kind)
 							if path == "/v1/users" {
 								shown[kind] = true
 							}
@@ -532,7 +426,7 @@ func TestOpenAPIAttributeExamples(t *testing.T) {
 			}
 		}
 	}
-	for key, name := range attributeOperations {
+	for key, name := range openapitest.Operations {
 		if !shown[name] {
 			t.Errorf("no example of POST /v1/users shows the operation %s", key)
 		}
