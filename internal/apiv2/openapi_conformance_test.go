@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
 	"github.com/pb33f/libopenapi-validator/config"
 	verrors "github.com/pb33f/libopenapi-validator/errors"
@@ -27,6 +26,7 @@ import (
 	"tourd/internal/apiv2"
 	"tourd/internal/backendtest"
 	"tourd/internal/httpapi"
+	"tourd/internal/httpapi/openapitest"
 	"tourd/internal/userdata"
 )
 
@@ -56,38 +56,15 @@ type v2conformance struct {
 
 func newV2Conformance(t *testing.T, e *env) *v2conformance {
 	t.Helper()
-	res, err := e.srv.Client().Get(e.srv.URL + "/v2/openapi.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := io.ReadAll(res.Body)
-	res.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := libopenapi.NewDocument(raw)
-	if err != nil {
-		t.Fatalf("openapi.json: %v", err)
-	}
-	m, err := doc.BuildV3Model()
-	if err != nil {
-		t.Fatalf("openapi.json: %v", err)
-	}
 	opts := []config.Option{config.WithFormatAssertions(), config.WithStrictMode(),
 		// Strict mode reports keys the document does not declare. Attribute
 		// maps are free-form, and so are the parts of the OpenAPI document
 		// itself (GET /v2/openapi.json), which ValidateDocument checks.
 		config.WithStrictIgnorePaths("$.body.attributes.*", "$.body.**.attributes.*",
 			"$.body.info**", "$.body.paths**", "$.body.components**", "$.body.servers**", "$.body.tags**", "$.body.security**")}
-	v, errs := validator.NewValidator(doc, opts...)
-	if len(errs) > 0 {
-		t.Fatalf("validator: %v", errs)
-	}
-	if ok, verrs := v.ValidateDocument(); !ok {
-		t.Fatalf("openapi.json is not a valid OpenAPI 3.1 document:\n%s", describeV2(verrs))
-	}
-	c := &v2conformance{t: t, e: e, v: v, model: &m.Model, opts: config.NewValidationOptions(opts...),
-		errorDoc: m.Model.Components.Schemas.GetOrZero("Error").Schema(),
+	raw, model, v := openapitest.Served(t, e.srv.Client(), e.srv.URL+"/v2/openapi.json", opts...)
+	c := &v2conformance{t: t, e: e, v: v, model: model, opts: config.NewValidationOptions(opts...),
+		errorDoc: model.Components.Schemas.GetOrZero("Error").Schema(),
 		ops:      map[string]string{}, want: map[string]bool{}, seen: map[string]bool{},
 		messages: map[string]map[string]bool{}, examples: map[string]map[string]bool{}}
 	c.documented(raw)
@@ -165,19 +142,6 @@ func (c *v2conformance) documented(raw []byte) {
 			}
 		}
 	}
-}
-
-// describeV2 lists validation errors for a failure message.
-func describeV2(errs []*verrors.ValidationError) string {
-	var b strings.Builder
-	for _, e := range errs {
-		fmt.Fprintf(&b, "  - %s: %s", e.Message, e.Reason)
-		for _, f := range e.SchemaValidationErrors {
-			fmt.Fprintf(&b, "\n      at %s: %s", f.FieldPath, f.Reason)
-		}
-		b.WriteByte('\n')
-	}
-	return b.String()
 }
 
 // v2call is one request of the conformance run.
@@ -274,11 +238,11 @@ func (c *v2conformance) check(req *http.Request, res *http.Response, k v2call) *
 		ok, verrs = c.v.ValidateHttpResponse(req, res)
 	}
 	if !ok {
-		c.t.Errorf("%s %s (%d) does not conform to openapi.json:\n%sbody: %.600s", k.method, k.path, r.status, describeV2(verrs), r.raw)
+		c.t.Errorf("%s %s (%d) does not conform to openapi.json:\n%sbody: %.600s", k.method, k.path, r.status, openapitest.Describe(verrs), r.raw)
 	}
 	item, perrs, template := paths.FindPath(req, c.model, c.opts)
 	if item == nil {
-		c.t.Errorf("%s %s matches no path of openapi.json: %s", k.method, k.path, describeV2(perrs))
+		c.t.Errorf("%s %s matches no path of openapi.json: %s", k.method, k.path, openapitest.Describe(perrs))
 		return r
 	}
 	id, found := c.ops[k.method+" "+template]
@@ -329,7 +293,7 @@ func (c *v2conformance) undocumented(k v2call, allow string) {
 	var body any
 	_ = json.Unmarshal(raw, &body)
 	if ok, verrs := schema_validation.NewSchemaValidator().ValidateSchemaObject(c.errorDoc, body); !ok {
-		c.t.Errorf("%s %s: %s is not the error envelope:\n%s", k.method, k.path, raw, describeV2(verrs))
+		c.t.Errorf("%s %s: %s is not the error envelope:\n%s", k.method, k.path, raw, openapitest.Describe(verrs))
 	}
 }
 

@@ -16,7 +16,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
 	"github.com/pb33f/libopenapi-validator/config"
 	"github.com/pb33f/libopenapi-validator/content"
@@ -26,6 +25,7 @@ import (
 
 	"tourd/internal/backendtest"
 	"tourd/internal/httpapi"
+	"tourd/internal/httpapi/openapitest"
 	"tourd/internal/userdata"
 )
 
@@ -55,23 +55,6 @@ type specOperation struct {
 
 func newConformance(t *testing.T, e *env) *conformance {
 	t.Helper()
-	res, err := e.srv.Client().Get(e.srv.URL + "/v1/openapi.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := io.ReadAll(res.Body)
-	res.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := libopenapi.NewDocument(raw)
-	if err != nil {
-		t.Fatalf("openapi.json: %v", err)
-	}
-	m, err := doc.BuildV3Model()
-	if err != nil {
-		t.Fatalf("openapi.json: %v", err)
-	}
 	opts := []config.Option{config.WithFormatAssertions(), config.WithStrictMode(),
 		// Strict mode reports keys the document does not declare. Attribute
 		// maps are free-form, and so are the parts of the OpenAPI document
@@ -81,14 +64,8 @@ func newConformance(t *testing.T, e *env) *conformance {
 		// The validator takes every media type with "json" in its name for
 		// JSON; an NDJSON body is text.
 		config.WithBodyDecoder("application/x-ndjson", content.TextDecoder())}
-	v, errs := validator.NewValidator(doc, opts...)
-	if len(errs) > 0 {
-		t.Fatalf("validator: %v", errs)
-	}
-	if ok, verrs := v.ValidateDocument(); !ok {
-		t.Fatalf("openapi.json is not a valid OpenAPI 3.1 document:\n%s", describe(verrs))
-	}
-	c := &conformance{t: t, e: e, v: v, model: &m.Model, opts: config.NewValidationOptions(opts...),
+	raw, model, v := openapitest.Served(t, e.srv.Client(), e.srv.URL+"/v1/openapi.json", opts...)
+	c := &conformance{t: t, e: e, v: v, model: model, opts: config.NewValidationOptions(opts...),
 		spec: specOperations{}, seen: map[string]bool{}}
 	var plain struct {
 		Paths map[string]map[string]struct {
@@ -110,19 +87,6 @@ func newConformance(t *testing.T, e *env) *conformance {
 		}
 	}
 	return c
-}
-
-// describe lists validation errors for a failure message.
-func describe(errs []*verrors.ValidationError) string {
-	var b strings.Builder
-	for _, e := range errs {
-		fmt.Fprintf(&b, "  - %s: %s", e.Message, e.Reason)
-		for _, f := range e.SchemaValidationErrors {
-			fmt.Fprintf(&b, "\n      at %s: %s", f.FieldPath, f.Reason)
-		}
-		b.WriteByte('\n')
-	}
-	return b.String()
 }
 
 // call is one request of the conformance run.
@@ -197,11 +161,11 @@ func (c *conformance) check(req *http.Request, res *http.Response, k call) *resp
 		ok, verrs = c.v.ValidateHttpResponse(req, res)
 	}
 	if !ok {
-		c.t.Errorf("%s %s (%d) does not conform to openapi.json:\n%sbody: %.600s", k.method, k.path, r.status, describe(verrs), r.raw)
+		c.t.Errorf("%s %s (%d) does not conform to openapi.json:\n%sbody: %.600s", k.method, k.path, r.status, openapitest.Describe(verrs), r.raw)
 	}
 	item, perrs, template := paths.FindPath(req, c.model, c.opts)
 	if item == nil {
-		c.t.Errorf("%s %s matches no path of openapi.json: %s", k.method, k.path, describe(perrs))
+		c.t.Errorf("%s %s matches no path of openapi.json: %s", k.method, k.path, openapitest.Describe(perrs))
 		return r
 	}
 	op, found := c.spec[k.method+" "+template]

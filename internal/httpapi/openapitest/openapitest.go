@@ -1,18 +1,26 @@
 // Package openapitest holds what the tests of the v1 and v2 OpenAPI
-// documents share: the check of the attribute value grammar, whose schemas
-// (AttributeValue, AttributeLiteral and one per operation) both documents
-// define alike.
+// documents share: the served document's validator, and the check of the
+// attribute value grammar, whose schemas (AttributeValue, AttributeLiteral
+// and one per operation) both documents define alike.
 package openapitest
 
 import (
 	"encoding/json"
+	"fmt"
+	"io"
 	"maps"
+	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/pb33f/libopenapi"
+	validator "github.com/pb33f/libopenapi-validator"
+	"github.com/pb33f/libopenapi-validator/config"
+	verrors "github.com/pb33f/libopenapi-validator/errors"
 	"github.com/pb33f/libopenapi-validator/schema_validation"
 	"github.com/pb33f/libopenapi/datamodel/high/base"
+	v3 "github.com/pb33f/libopenapi/datamodel/high/v3"
 )
 
 // Operations names the schema of each attribute operation, by its key.
@@ -115,4 +123,50 @@ func MustDecode(t testing.TB, s string) any {
 		t.Fatalf("%s: %v", s, err)
 	}
 	return v
+}
+
+// Served fetches the OpenAPI document a test server serves at url and
+// returns it raw, its v3 model, and a validator of requests and answers
+// built with opts, failing the test unless the document is a valid OpenAPI
+// 3.1 document.
+func Served(t testing.TB, client *http.Client, url string, opts ...config.Option) ([]byte, *v3.Document, validator.Validator) {
+	t.Helper()
+	res, err := client.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := libopenapi.NewDocument(raw)
+	if err != nil {
+		t.Fatalf("openapi.json: %v", err)
+	}
+	m, err := doc.BuildV3Model()
+	if err != nil {
+		t.Fatalf("openapi.json: %v", err)
+	}
+	v, errs := validator.NewValidator(doc, opts...)
+	if len(errs) > 0 {
+		t.Fatalf("validator: %v", errs)
+	}
+	if ok, verrs := v.ValidateDocument(); !ok {
+		t.Fatalf("openapi.json is not a valid OpenAPI 3.1 document:\n%s", Describe(verrs))
+	}
+	return raw, &m.Model, v
+}
+
+// Describe lists validation errors for a failure message.
+func Describe(errs []*verrors.ValidationError) string {
+	var b strings.Builder
+	for _, e := range errs {
+		fmt.Fprintf(&b, "  - %s: %s", e.Message, e.Reason)
+		for _, f := range e.SchemaValidationErrors {
+			fmt.Fprintf(&b, "\n      at %s: %s", f.FieldPath, f.Reason)
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
 }
