@@ -167,42 +167,16 @@ function init(args)
 end
 `
 
-// upsertLua sends POST /v1/users for a random seeded user with five
-// attributes, the last_login timestamp random on every request. The raw
-// request of each user is built once per thread with a fixed-width
-// placeholder timestamp and split around it, so that each request only
-// costs a concatenation (Content-Length does not change).
-const upsertLua = `
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-
-local placeholder = "2026-11-27T10:00:00.000Z"
-local cache = {}
-
-local function build(n)
-  local body = string.format('{"id":"bench-user-%d","attributes":{"name":"User %d","email":"user%d@example.com","plan":"pro","seats":%d,"last_login":"%s"}}',
-    n, n, n, n % 50, placeholder)
-  local req = wrk.format(nil, "/v1/users", nil, body)
-  local i, j = string.find(req, placeholder, 1, true)
-  local parts = { string.sub(req, 1, i - 1), string.sub(req, j + 1) }
-  cache[n] = parts
-  return parts
-end
-
-function request()
-  local n = math.random(users)
-  local parts = cache[n] or build(n)
-  local ts = string.format("2026-11-27T%02d:%02d:%02d.%03dZ",
-    math.random(0, 23), math.random(0, 59), math.random(0, 59), math.random(0, 999))
-  return parts[1] .. ts .. parts[2]
-end
-`
-
-// putV2Lua sends PUT {base}/users/{id} (v2) for a random seeded user with
-// the attributes of upsertLua, the last_login timestamp random on every
-// request, built the same way. It must match putV2Body.
-const putV2Lua = `
-wrk.method = "PUT"
+// timestampedLua returns the script of a load that sends method to the
+// path given by the Lua expression path for a random seeded user n, with
+// the body the Lua expression body builds, whose last_login timestamp is
+// random on every request. The raw request of each user is built once per
+// thread with a fixed-width placeholder timestamp and split around it, so
+// that each request only costs a concatenation (Content-Length does not
+// change).
+func timestampedLua(method, path, body string) string {
+	return `
+wrk.method = "` + method + `"
 wrk.headers["Content-Type"] = "application/json"
 
 local base = {{.Base}}
@@ -210,9 +184,8 @@ local placeholder = "2026-11-27T10:00:00.000Z"
 local cache = {}
 
 local function build(n)
-  local body = string.format('{"attributes":{"name":"User %d","email":"user%d@example.com","plan":"pro","seats":%d,"last_login":"%s"}}',
-    n, n, n % 50, placeholder)
-  local req = wrk.format(nil, base .. "/users/bench-user-" .. n, nil, body)
+  local body = ` + body + `
+  local req = wrk.format(nil, ` + path + `, nil, body)
   local i, j = string.find(req, placeholder, 1, true)
   local parts = { string.sub(req, 1, i - 1), string.sub(req, j + 1) }
   cache[n] = parts
@@ -227,6 +200,21 @@ function request()
   return parts[1] .. ts .. parts[2]
 end
 `
+}
+
+// upsertLua sends POST /v1/users for a random seeded user with five
+// attributes, the last_login timestamp random on every request. It must
+// match upsertBody.
+var upsertLua = timestampedLua("POST", `"/v1/users"`,
+	`string.format('{"id":"bench-user-%d","attributes":{"name":"User %d","email":"user%d@example.com","plan":"pro","seats":%d,"last_login":"%s"}}',
+    n, n, n, n % 50, placeholder)`)
+
+// putV2Lua sends PUT {base}/users/{id} (v2) for a random seeded user with
+// the attributes of upsertLua, built the same way. It must match
+// putV2Body.
+var putV2Lua = timestampedLua("PUT", `base .. "/users/bench-user-" .. n`,
+	`string.format('{"attributes":{"name":"User %d","email":"user%d@example.com","plan":"pro","seats":%d,"last_login":"%s"}}',
+    n, n, n % 50, placeholder)`)
 
 // addLua sends POST /v1/users for a random seeded user with five
 // attributes that are all operations (add and subtract): every request
