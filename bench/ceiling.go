@@ -68,21 +68,7 @@ func ceilingHandler() http.Handler {
 			ceilingError(w, http.StatusBadRequest, "id is required")
 			return
 		}
-		now := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
-		if in.Attributes == nil {
-			in.Attributes = make(map[string]any, 2)
-		}
-		// tourd answers with the stored attributes, which include the
-		// ones it maintains itself.
-		in.Attributes["first_seen_at"] = ceilingCreatedAt
-		in.Attributes["last_seen_at"] = now
-		ceilingJSON(w, http.StatusOK, ceilingUser{
-			ID:             in.ID,
-			Object:         "user",
-			Attributes:     in.Attributes,
-			CreatedAt:      now,
-			CreatedAtSnake: now,
-		})
+		ceilingUpserted(w, in.ID, in.Attributes)
 	})
 	mux.HandleFunc("PUT /v2/projects/{projectId}/environments/{environmentId}/users/{id}", func(w http.ResponseWriter, r *http.Request) {
 		if !ceilingAuthorized(w, r) {
@@ -95,21 +81,7 @@ func ceilingHandler() http.Handler {
 			ceilingError(w, http.StatusBadRequest, "invalid JSON body")
 			return
 		}
-		now := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
-		if in.Attributes == nil {
-			in.Attributes = make(map[string]any, 2)
-		}
-		// As for POST /v1/users: tourd answers with the stored
-		// attributes.
-		in.Attributes["first_seen_at"] = ceilingCreatedAt
-		in.Attributes["last_seen_at"] = now
-		ceilingJSON(w, http.StatusOK, ceilingUser{
-			ID:             r.PathValue("id"),
-			Object:         "user",
-			Attributes:     in.Attributes,
-			CreatedAt:      now,
-			CreatedAtSnake: now,
-		})
+		ceilingUpserted(w, r.PathValue("id"), in.Attributes)
 	})
 	mux.HandleFunc("GET /v1/users/{id}", func(w http.ResponseWriter, r *http.Request) {
 		if !ceilingAuthorized(w, r) {
@@ -134,6 +106,18 @@ func ceilingHandler() http.Handler {
 		})
 	})
 	return mux
+}
+
+// ceilingUpserted answers an upsert of user id with attrs as tourd does:
+// with the stored attributes, which include the ones it maintains itself.
+func ceilingUpserted(w http.ResponseWriter, id string, attrs map[string]any) {
+	now := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
+	if attrs == nil {
+		attrs = make(map[string]any, 2)
+	}
+	attrs["first_seen_at"] = ceilingCreatedAt
+	attrs["last_seen_at"] = now
+	ceilingJSON(w, http.StatusOK, ceilingUser{ID: id, Object: "user", Attributes: attrs, CreatedAt: now, CreatedAtSnake: now})
 }
 
 // ceilingAuthorized answers 401 and returns false when the request has no

@@ -392,25 +392,35 @@ func (b *bench) runCeilingLoads(ctx context.Context, rep *report, c creds) error
 	return srv.stop()
 }
 
+// startTourd starts tourd serve on a free address and waits until it is
+// ready. --rate-limit 0: the v2 loads would otherwise be limited to 1,000
+// requests a minute and measure 429s.
+func (b *bench) startTourd(ctx context.Context, bin string) (*server, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	b.started = true
+	srv, err := startServer("tourd", filepath.Join(b.tmp, "tourd.log"), addr, bin, "serve", "--addr", addr, "--db", b.cfg.db, "--rate-limit", "0")
+	if err != nil {
+		return nil, err
+	}
+	if err := srv.waitReady(ctx, 30*time.Second); err != nil {
+		srv.stop()
+		return nil, err
+	}
+	log.Printf("tourd ready on %s (pid %d, %s backend)", addr, srv.pid(), backend(b.cfg.db))
+	return srv, nil
+}
+
 // runTourdLoads starts tourd serve (without v2 rate limits), seeds it,
 // runs every load against it and stops it.
 func (b *bench) runTourdLoads(ctx context.Context, rep *report, bin string, c creds) error {
-	addr, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	b.started = true
-	// --rate-limit 0: the v2 load would otherwise be limited to 1,000
-	// requests a minute and measure 429s.
-	srv, err := startServer("tourd", filepath.Join(b.tmp, "tourd.log"), addr, bin, "serve", "--addr", addr, "--db", b.cfg.db, "--rate-limit", "0")
+	srv, err := b.startTourd(ctx, bin)
 	if err != nil {
 		return err
 	}
 	defer srv.stop()
-	if err := srv.waitReady(ctx, 30*time.Second); err != nil {
-		return err
-	}
-	log.Printf("tourd ready on %s (pid %d, %s backend)", addr, srv.pid(), backend(b.cfg.db))
 	if err := seedUsers(ctx, srv.baseURL(), c.key, b.cfg.users, b.cfg.seedWorkers); err != nil {
 		return fmt.Errorf("seed: %w (server log: %s)", err, srv.logPath)
 	}

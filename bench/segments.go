@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -714,20 +713,11 @@ func (b *bench) runSegments(ctx context.Context, rep *segReport) error {
 		return err
 	}
 
-	addr, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	b.started = true
-	srv, err := startServer("tourd", filepath.Join(b.tmp, "tourd.log"), addr, bin, "serve", "--addr", addr, "--db", b.cfg.db, "--rate-limit", "0")
+	srv, err := b.startTourd(ctx, bin)
 	if err != nil {
 		return err
 	}
 	defer srv.stop()
-	if err := srv.waitReady(ctx, 30*time.Second); err != nil {
-		return err
-	}
-	log.Printf("tourd ready on %s (pid %d, %s backend)", addr, srv.pid(), backend(b.cfg.db))
 	sc := newSegClient(srv.baseURL(), c, max(b.cfg.seedWorkers, b.cfg.segStreams))
 	defer sc.http.CloseIdleConnections()
 	fail := func(err error) error {
