@@ -73,13 +73,13 @@ func Stored(raw json.RawMessage) []Condition {
 }
 
 // Where returns the WHERE fragment, as Compile returns it for dialect d,
-// that keeps the rows of the users (biz ScopeUser) or companies table,
-// aliased alias, that the condition trees of a match at now: those of its
-// segment if it is a condition segment, and its ad-hoc conditions, ANDed,
-// with the project's definitions that types gives. It returns "" when a
-// has no tree, and a CodeInvalid error when its ad-hoc conditions do not
-// parse. Parameters are numbered from argStart, as Compile numbers them.
-func Where(ctx context.Context, d Dialect, types TypesFunc, projectID string, a *userdata.Audience, biz userdata.Scope, alias string, now time.Time, argStart int) (string, []any, error) {
+// that keeps the rows of the table of t that the condition trees of a
+// match at now: those of its segment if it is a condition segment, and
+// its ad-hoc conditions, ANDed, with the project's definitions that types
+// gives. It returns "" when a has no tree, and a CodeInvalid error when
+// its ad-hoc conditions do not parse. Parameters are numbered from
+// t.ArgStart, as Compile numbers them.
+func Where(ctx context.Context, d Dialect, types TypesFunc, projectID string, a *userdata.Audience, t Target, now time.Time) (string, []any, error) {
 	var trees [][]Condition
 	if a.Segment != nil && a.Segment.Kind == userdata.SegmentCondition {
 		trees = append(trees, Stored(a.Segment.Conditions))
@@ -100,8 +100,10 @@ func Where(ctx context.Context, d Dialect, types TypesFunc, projectID string, a 
 	}
 	var parts []string
 	var args []any
+	start := t.ArgStart
 	for _, conds := range trees {
-		where, more := Compile(d, conds, defs, biz, alias, now, argStart+len(args))
+		t.ArgStart = start + len(args)
+		where, more := Compile(d, conds, defs, t, now)
 		parts, args = append(parts, "("+where+")"), append(args, more...)
 	}
 	return strings.Join(parts, " AND "), args, nil

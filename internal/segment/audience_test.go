@@ -75,18 +75,18 @@ func TestWhere(t *testing.T) {
 	now := time.Now()
 	manual := &userdata.Segment{Kind: userdata.SegmentManual, BizType: userdata.ScopeUser}
 	for _, a := range []userdata.Audience{{}, {Segment: manual}} {
-		if where, args, err := segment.Where(t.Context(), segment.Postgres, types, "p", &a, userdata.ScopeUser, "users", now, 2); where != "" || args != nil || err != nil {
+		if where, args, err := segment.Where(t.Context(), segment.Postgres, types, "p", &a, segment.Target{Biz: userdata.ScopeUser, Alias: "users", ArgStart: 2}, now); where != "" || args != nil || err != nil {
 			t.Errorf("Where(%+v) = %q, %v, %v", a, where, args, err)
 		}
 	}
 	bad := userdata.Audience{Conditions: json.RawMessage(`{}`)}
-	if _, _, err := segment.Where(t.Context(), segment.Postgres, types, "p", &bad, userdata.ScopeUser, "users", now, 2); userdata.ErrorCode(err) != userdata.CodeInvalid {
+	if _, _, err := segment.Where(t.Context(), segment.Postgres, types, "p", &bad, segment.Target{Biz: userdata.ScopeUser, Alias: "users", ArgStart: 2}, now); userdata.ErrorCode(err) != userdata.CodeInvalid {
 		t.Errorf("Where with conditions {}: %v", err)
 	}
 	cond := &userdata.Segment{Kind: userdata.SegmentCondition, BizType: userdata.ScopeUser,
 		Conditions: json.RawMessage(`[{"type":"attribute","scope":"user","attribute":"plan","op":"is","value":"pro"}]`)}
 	a := userdata.Audience{Segment: cond, Conditions: json.RawMessage(`[{"type":"attribute","scope":"user","attribute":"plan","op":"not","value":"free"}]`)}
-	where, args, err := segment.Where(t.Context(), segment.Postgres, types, "p", &a, userdata.ScopeUser, "users", now, 2)
+	where, args, err := segment.Where(t.Context(), segment.Postgres, types, "p", &a, segment.Target{Biz: userdata.ScopeUser, Alias: "users", ArgStart: 2}, now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -223,17 +223,29 @@ func (d *db) placeholder(n int) string {
 }
 
 // selectIDs returns the external ids, sorted, of the rows of env that the
-// WHERE clause Compile makes of conds selects, and the SQL it ran.
+// WHERE clause Compile makes of conds selects, and the SQL it ran. It
+// runs both readings of Compile, row by row (as a page) and whole (as a
+// count), and fails if they differ.
 func (d *db) selectIDs(ctx context.Context, env string, conds []segment.Condition, defs segment.Definitions, biz userdata.Scope, now time.Time) ([]string, string, error) {
 	table, alias := "users", "u"
 	if biz == userdata.ScopeCompany {
 		table, alias = "companies", "c"
 	}
-	where, args := segment.Compile(d.dialect, conds, defs, biz, alias, now, 2)
-	q := "SELECT " + alias + ".external_id FROM " + table + " " + alias + " WHERE " + alias + ".environment_id = " + d.placeholder(1) + " AND " + where
-	ids, err := d.rows(ctx, q, append([]any{env}, args...)...)
-	slices.Sort(ids)
-	return ids, q, err
+	var ids [2][]string
+	var q string
+	for i, whole := range []string{"", env} {
+		where, args := segment.Compile(d.dialect, conds, defs, segment.Target{Biz: biz, Alias: alias, Environment: whole, ArgStart: 2}, now)
+		q = "SELECT " + alias + ".external_id FROM " + table + " " + alias + " WHERE " + alias + ".environment_id = " + d.placeholder(1) + " AND " + where
+		var err error
+		if ids[i], err = d.rows(ctx, q, append([]any{env}, args...)...); err != nil {
+			return nil, q, err
+		}
+		slices.Sort(ids[i])
+	}
+	if !slices.Equal(ids[0], ids[1]) {
+		return nil, q, fmt.Errorf("read row by row, the segment selects %q; read whole, %q", ids[0], ids[1])
+	}
+	return ids[0], q, nil
 }
 
 // A segCase is a tree, as JSON, and the external ids it selects.

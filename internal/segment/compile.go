@@ -3,6 +3,7 @@ package segment
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -27,32 +28,47 @@ const (
 	elementAlias    = "seg_e" // json_each of a list (SQLite)
 )
 
+// A Target is the table whose rows a compiled expression keeps, and how
+// the caller reads them.
+type Target struct {
+	Biz   userdata.Scope // ScopeUser: the users table; ScopeCompany: the companies table
+	Alias string         // the table's alias in the caller's query
+	// Environment, when set, is the environment of the rows the caller
+	// reads, all of them (a count). A tree whose leaves of another scope
+	// stand apart from the entity's own then reads the memberships once,
+	// as the set of ids they select in the environment, rather than row
+	// by row as the first rows of an order are best found.
+	Environment string
+	// ArgStart is the number of the first parameter: 1 + the number of
+	// parameters before the expression.
+	ArgStart int
+}
+
 // Compile returns a boolean SQL expression that holds exactly for the rows
-// of the users table (biz ScopeUser) or companies table (ScopeCompany),
-// aliased alias, that Match accepts with the same conds, defs and now, and
-// the values of its parameters. Every value of the tree, attribute names
-// included, is a parameter: the SQL text holds only constants of the
+// of the table of t that Match accepts with the same conds, defs and now,
+// and the values of its parameters. Every value of the tree, attribute
+// names included, is a parameter: the SQL text holds only constants of the
 // compiler. The expression is never NULL; it reads the memberships table,
-// and the other entity's, in a correlated EXISTS when the tree holds a
-// leaf of another scope, so it can be ANDed with any other filter of a
-// list or a COUNT(*) over the table.
+// and the other entity's, in a correlated EXISTS (or, for a t with an
+// Environment, an uncorrelated IN) when the tree holds a leaf of another
+// scope, so it can be ANDed with any other filter of a list or a COUNT(*)
+// over the table.
 //
-// Parameters are numbered from argStart ($N on PostgreSQL, ?NNN on
+// Parameters are numbered from t.ArgStart ($N on PostgreSQL, ?NNN on
 // SQLite), each value bound once however often the expression uses it:
-// pass argStart = 1 + the number of parameters before the expression, and
-// append args after those. On SQLite, a plain ? after the expression takes
-// the number after the last of args, so args laid out in text order bind
-// right.
+// append args after the parameters before the expression. On SQLite, a
+// plain ? after the expression takes the number after the last of args,
+// so args laid out in text order bind right.
 //
-// Compile panics if biz is not ScopeUser or ScopeCompany, or if alias is
-// not a plain identifier other than seg_m, seg_o and seg_e.
-func Compile(d Dialect, conds []Condition, defs Definitions, biz userdata.Scope, alias string, now time.Time, argStart int) (where string, args []any) {
-	if !isIdentifier(alias) || alias == membershipAlias || alias == otherAlias || alias == elementAlias {
-		panic(fmt.Sprintf("segment: alias %q is not an identifier Compile may use", alias))
+// Compile panics if t.Biz is not ScopeUser or ScopeCompany, or if t.Alias
+// is not a plain identifier other than seg_m, seg_o and seg_e.
+func Compile(d Dialect, conds []Condition, defs Definitions, t Target, now time.Time) (where string, args []any) {
+	if !isIdentifier(t.Alias) || t.Alias == membershipAlias || t.Alias == otherAlias || t.Alias == elementAlias {
+		panic(fmt.Sprintf("segment: alias %q is not an identifier Compile may use", t.Alias))
 	}
-	p := newPlan(conds, defs, biz, now)
-	c := &compiler{d: d, p: p, start: argStart, seen: map[argKey]int{}}
-	return c.finish(c.tree(alias).s)
+	p := newPlan(conds, defs, t.Biz, now)
+	c := &compiler{d: d, p: p, start: t.ArgStart, seen: map[argKey]int{}}
+	return c.finish(c.tree(t).s)
 }
 
 func isIdentifier(s string) bool {
@@ -85,9 +101,9 @@ type tables struct {
 	self, membership, other string
 }
 
-// tree returns the expression of the plan for the entity aliased alias.
-func (c *compiler) tree(alias string) sqlExpr {
-	p := c.p
+// tree returns the expression of the plan for the rows of t.
+func (c *compiler) tree(t Target) sqlExpr {
+	p, alias := c.p, t.Alias
 	switch {
 	case p.everyone:
 		return sqlTrue
@@ -102,49 +118,64 @@ func (c *compiler) tree(alias string) sqlExpr {
 	// at memberships.
 	var own, cross []node
 	for _, n := range p.root {
-		if p.readsOthers(n) {
+		if p.reads(n, false) {
 			cross = append(cross, n)
 		} else {
 			own = append(own, n)
 		}
 	}
-	t := tables{self: alias, membership: membershipAlias, other: otherAlias}
-	some := c.all(cross, t)
+	some := c.all(cross, tables{self: alias, membership: membershipAlias, other: otherAlias})
 	exists := sqlFalse
-	if some.k != -1 {
+	switch {
+	case some.k == -1:
+	case t.Environment != "" && !slices.ContainsFunc(cross, func(n node) bool { return p.reads(n, true) }):
+		exists = sqlExpr{s: alias + ".id IN (" + c.memberSet(t.Environment) + c.where(some) + ")"}
+	default:
 		exists = sqlExpr{s: "EXISTS (SELECT 1 FROM " + c.memberships(alias) + c.where(some) + ")"}
 	}
 	alone := c.all(cross, tables{self: alias})
 	return and([]sqlExpr{c.all(own, tables{self: alias}), or([]sqlExpr{exists, alone})})
 }
 
-// readsOthers reports whether n holds a leaf of another scope than the
-// entity's.
-func (p *plan) readsOthers(n node) bool {
+// reads reports whether n holds a leaf of the entity's own scope (own) or
+// of another.
+func (p *plan) reads(n node, own bool) bool {
 	if n.leaf != nil {
-		return n.leaf.scope != p.biz
+		return (n.leaf.scope == p.biz) == own
 	}
-	for _, k := range n.kids {
-		if p.readsOthers(k) {
-			return true
-		}
+	return slices.ContainsFunc(n.kids, func(k node) bool { return p.reads(k, own) })
+}
+
+// sides returns the columns of memberships naming the entity and the other
+// side, and the other side's table.
+func (c *compiler) sides() (own, other, otherTable string) {
+	if c.p.biz == userdata.ScopeCompany {
+		return "company_id", "user_id", "users"
 	}
-	return false
+	return "user_id", "company_id", "companies"
 }
 
 // memberships returns the FROM clause of the memberships of the entity
 // aliased alias, joined to their other side if the plan reads it, and the
 // start of its WHERE.
 func (c *compiler) memberships(alias string) string {
-	own, other, otherTable := "user_id", "company_id", "companies"
-	if c.p.biz == userdata.ScopeCompany {
-		own, other, otherTable = "company_id", "user_id", "users"
-	}
+	own, other, otherTable := c.sides()
 	from := "memberships " + membershipAlias
 	if c.p.other {
 		from += " JOIN " + otherTable + " " + otherAlias + " ON " + otherAlias + ".id = " + membershipAlias + "." + other
 	}
 	return from + " WHERE " + membershipAlias + "." + own + " = " + alias + ".id"
+}
+
+// memberSet returns the start of a query of the ids of the entities of
+// the environment env with a membership: the other side's rows of env,
+// found on their listing index, joined to their memberships, and the
+// start of its WHERE.
+func (c *compiler) memberSet(env string) string {
+	own, other, otherTable := c.sides()
+	return "SELECT " + membershipAlias + "." + own + " FROM " + otherTable + " " + otherAlias +
+		" JOIN memberships " + membershipAlias + " ON " + membershipAlias + "." + other + " = " + otherAlias + ".id" +
+		" WHERE " + otherAlias + ".environment_id = " + c.text(env)
 }
 
 // where returns the rest of a WHERE that holds where x does.

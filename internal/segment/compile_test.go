@@ -50,7 +50,7 @@ func TestCompileShape(t *testing.T) {
 			` OR coalesce((u.attributes -> $2::text) = to_jsonb($3::text), FALSE)))`,
 		[]any{"tier", "vip", "seats", "10", "role", "admin"},
 	}} {
-		where, args := segment.Compile(tt.d, conds, crossDefs, userdata.ScopeUser, "u", opNow, 2)
+		where, args := segment.Compile(tt.d, conds, crossDefs, segment.Target{Biz: userdata.ScopeUser, Alias: "u", ArgStart: 2}, opNow)
 		if diff := cmp.Diff(tt.want, where); diff != "" {
 			t.Errorf("dialect %d: SQL (-want +got):\n%s", tt.d, diff)
 		}
@@ -79,7 +79,7 @@ func TestCompileConstants(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		where, args := segment.Compile(segment.SQLite, conds, crossDefs, userdata.ScopeUser, "u", opNow, 1)
+		where, args := segment.Compile(segment.SQLite, conds, crossDefs, segment.Target{Biz: userdata.ScopeUser, Alias: "u", ArgStart: 1}, opNow)
 		if where != tt.want {
 			t.Errorf("Compile(%s) = %s, %v; want %s", tt.tree, where, args, tt.want)
 		}
@@ -99,7 +99,7 @@ func TestCompileBindsValues(t *testing.T) {
 		{Kind: segment.KindAttribute, Scope: userdata.ScopeCompany, Attribute: evil, Op: segment.OpIncludesAll, Values: []string{evil, "a"}},
 	}
 	for _, d := range []segment.Dialect{segment.SQLite, segment.Postgres} {
-		where, _ := segment.Compile(d, conds, defs, userdata.ScopeUser, "u", opNow, 1)
+		where, _ := segment.Compile(d, conds, defs, segment.Target{Biz: userdata.ScopeUser, Alias: "u", ArgStart: 1}, opNow)
 		if strings.Contains(where, "DROP") {
 			t.Errorf("dialect %d: a value in the SQL: %s", d, where)
 		}
@@ -117,7 +117,7 @@ func TestCompilePanics(t *testing.T) {
 					t.Errorf("Compile(biz %v, alias %q) did not panic", tt.biz, tt.alias)
 				}
 			}()
-			segment.Compile(segment.SQLite, nil, crossDefs, tt.biz, tt.alias, opNow, 1)
+			segment.Compile(segment.SQLite, nil, crossDefs, segment.Target{Biz: tt.biz, Alias: tt.alias, ArgStart: 1}, opNow)
 		}()
 	}
 }
@@ -132,7 +132,7 @@ func TestCompileInQueries(t *testing.T) {
 	}
 	for _, d := range openDBs(t) {
 		tenant := d.write(t, t.Name(), crossWorld)
-		where, args := segment.Compile(d.dialect, conds, crossDefs, userdata.ScopeUser, "u", opNow, 2)
+		where, args := segment.Compile(d.dialect, conds, crossDefs, segment.Target{Biz: userdata.ScopeUser, Alias: "u", ArgStart: 2}, opNow)
 		next := "?"
 		if d.dialect == segment.Postgres {
 			next = "$" + string(rune('0'+2+len(args)))
@@ -207,6 +207,35 @@ func TestCompileLargeTree(t *testing.T) {
 			if _, q, err := d.selectIDs(t.Context(), tenant.EnvironmentID, conds, defs, biz, opNow); err != nil {
 				t.Errorf("%s, %s segment: %v (%d bytes of SQL)", d.name, biz, err, len(q))
 			}
+		}
+	}
+}
+
+// TestCompileWholeReading checks the shape of the whole reading (a
+// count): leaves of other scopes standing apart from the entity's own read
+// the memberships once, as a set found from the other side's rows of the
+// environment; a group mixing scopes keeps the row-by-row EXISTS.
+func TestCompileWholeReading(t *testing.T) {
+	for _, tt := range []struct {
+		tree, want string
+	}{{
+		`[{"type":"attribute","scope":"user","attribute":"tier","op":"is","value":"vip"},` +
+			`{"type":"attribute","scope":"company","attribute":"seats","op":"is","value":"5"}]`,
+		`(coalesce(json_extract(u.attributes, ?1) = ?2, FALSE)` +
+			` AND u.id IN (SELECT seg_m.user_id FROM companies seg_o JOIN memberships seg_m ON seg_m.company_id = seg_o.id WHERE seg_o.environment_id = ?3` +
+			` AND coalesce((json_type(seg_o.attributes, ?4) IN ('integer', 'real') AND json_extract(seg_o.attributes, ?4) = ?5), FALSE)))`,
+	}, {
+		`[{"type":"group","match":"any","conditions":[{"type":"attribute","scope":"user","attribute":"tier","op":"is","value":"vip"},` +
+			`{"type":"attribute","scope":"company","attribute":"seats","op":"is","value":"5"}]}]`,
+		`(EXISTS (SELECT 1 FROM memberships seg_m JOIN companies seg_o ON seg_o.id = seg_m.company_id WHERE seg_m.user_id = u.id`,
+	}} {
+		conds, err := segment.Parse(json.RawMessage(tt.tree))
+		if err != nil {
+			t.Fatal(err)
+		}
+		where, _ := segment.Compile(segment.SQLite, conds, crossDefs, segment.Target{Biz: userdata.ScopeUser, Alias: "u", Environment: "env", ArgStart: 1}, opNow)
+		if !strings.HasPrefix(where, tt.want) {
+			t.Errorf("Compile(%s) = %s; want it to begin %s", tt.tree, where, tt.want)
 		}
 	}
 }

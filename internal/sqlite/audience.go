@@ -36,11 +36,15 @@ func (s *Store) whereAudience(ctx context.Context, l *listing, tn userdata.Tenan
 	if sg := a.Segment; sg != nil && sg.Kind == userdata.SegmentManual {
 		l.whereMember(sg.ID, biz, order == nil || order.Uniform())
 	}
+	t := segment.Target{Biz: biz, Alias: l.base, ArgStart: 2 + len(l.args)}
+	if order == nil {
+		t.Environment = tn.EnvironmentID
+	}
 	now := a.Now
 	if now.IsZero() {
 		now = s.Now()
 	}
-	where, args, err := segment.Where(ctx, segment.SQLite, s.AttributeTypes, tn.ProjectID, a, biz, l.base, now, 2+len(l.args))
+	where, args, err := segment.Where(ctx, segment.SQLite, s.AttributeTypes, tn.ProjectID, a, t, now)
 	if err != nil || where == "" {
 		return err
 	}

@@ -25,6 +25,18 @@ func openExclusive(t *testing.T, path string) *Store {
 	return s
 }
 
+// openTenant opens an Exclusive store in a new file, with one project, and
+// returns the tenant of its primary environment.
+func openTenant(t *testing.T) (*Store, userdata.Tenant) {
+	t.Helper()
+	s := openExclusive(t, filepath.Join(t.TempDir(), "tourd.db"))
+	p, err := s.CreateProject(t.Context(), "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, userdata.Tenant{ProjectID: p.ID, EnvironmentID: p.Environments[0].ID}
+}
+
 // Writes that fail after changing rows roll back in the database and leave
 // no trace in the cache, even when they share a batch with writes that
 // succeed: whether they fail with an error of their own, or with a domain

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -17,15 +16,10 @@ import (
 // ASC), which no index of segment_members gives, whether a user is a
 // member is one probe of the primary key.
 func TestSegmentMemberPlans(t *testing.T) {
-	s := openExclusive(t, filepath.Join(t.TempDir(), "tourd.db"))
+	s, tn := openTenant(t)
 	ctx := t.Context()
-	p, err := s.CreateProject(ctx, "p")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tn := userdata.Tenant{ProjectID: p.ID, EnvironmentID: p.Environments[0].ID}
 	in := userdata.SegmentInput{Name: "m", BizType: userdata.ScopeUser, Kind: userdata.SegmentManual}
-	sg, err := s.CreateSegment(ctx, p.ID, &in)
+	sg, err := s.CreateSegment(ctx, tn.ProjectID, &in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,16 +75,11 @@ func TestSegmentMemberPlans(t *testing.T) {
 // link read the listing index from the cursor on, whatever the filters: a
 // condition segment's, too, whose tree is evaluated only on the rows read.
 func TestCursorPlans(t *testing.T) {
-	s := openExclusive(t, filepath.Join(t.TempDir(), "tourd.db"))
+	s, tn := openTenant(t)
 	ctx := t.Context()
-	p, err := s.CreateProject(ctx, "p")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tn := userdata.Tenant{ProjectID: p.ID, EnvironmentID: p.Environments[0].ID}
 	in := userdata.SegmentInput{Name: "c", BizType: userdata.ScopeUser, Kind: userdata.SegmentCondition,
 		Conditions: json.RawMessage(`[{"type":"attribute","scope":"user","attribute":"plan","op":"is","value":"pro"}]`)}
-	sg, err := s.CreateSegment(ctx, p.ID, &in)
+	sg, err := s.CreateSegment(ctx, tn.ProjectID, &in)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,6 +45,7 @@ type Store struct {
 	marker  *keyMarker
 	lock    *os.File         // the server lock, with Options.Exclusive
 	purger  *userdata.Purger // started with Options.Exclusive
+	stats   *statsKeeper     // started with Options.Exclusive
 
 	rows  *rowCache          // nil unless Options.Exclusive
 	batch map[rowKey]*entity // rows the current batch wrote; writer-owned
@@ -123,6 +124,7 @@ func Open(ctx context.Context, path string, log *slog.Logger, opts Options) (*St
 	go s.writer()
 	if opts.Exclusive {
 		s.purger.Start()
+		s.startStats()
 	}
 	return s, nil
 }
@@ -367,6 +369,7 @@ func probe(w *wtx) error {
 // it).
 func (s *Store) Close() error {
 	s.purger.Stop()
+	s.stopStats()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()

@@ -60,6 +60,7 @@ func importAll[T any](ctx context.Context, s *Store, items []T, apply func(*wtx,
 	for i, wait := range waits {
 		res[i].Err = wait()
 	}
+	s.kickStats()
 	return res
 }
 
