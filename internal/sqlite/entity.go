@@ -18,9 +18,10 @@ type entityTable struct {
 	resource                                      string
 	hasEmail                                      bool // the table keeps attributes.email in an email column
 	qGet, qInsert, qUpdate, qUpdateEmail, qDelete string
+	changeTypes                                   [3]string // created, updated, deleted
 }
 
-func newEntityTable(table string, scope userdata.Scope, resource string, hasEmail bool) *entityTable {
+func newEntityTable(table string, scope userdata.Scope, resource string, hasEmail bool, changeTypes [3]string) *entityTable {
 	email, insertCols, insertVals := "NULL", "", ""
 	if hasEmail {
 		email, insertCols, insertVals = "email", ", email", ", ?"
@@ -34,12 +35,15 @@ func newEntityTable(table string, scope userdata.Scope, resource string, hasEmai
 		qUpdate:      "UPDATE " + table + " SET attributes = ? WHERE rowid = ?",
 		qUpdateEmail: "UPDATE " + table + " SET attributes = ?, email = ? WHERE rowid = ?",
 		qDelete:      "DELETE FROM " + table + " WHERE environment_id = ? AND external_id = ?",
+		changeTypes:  changeTypes,
 	}
 }
 
 var (
-	usersTable     = newEntityTable("users", userdata.ScopeUser, userdata.ResourceUser, true)
-	companiesTable = newEntityTable("companies", userdata.ScopeCompany, userdata.ResourceCompany, false)
+	usersTable = newEntityTable("users", userdata.ScopeUser, userdata.ResourceUser, true,
+		[3]string{userdata.ChangeUserCreated, userdata.ChangeUserUpdated, userdata.ChangeUserDeleted})
+	companiesTable = newEntityTable("companies", userdata.ScopeCompany, userdata.ResourceCompany, false,
+		[3]string{userdata.ChangeCompanyCreated, userdata.ChangeCompanyUpdated, userdata.ChangeCompanyDeleted})
 )
 
 // entity is a stored user or company row.
@@ -122,6 +126,9 @@ func (t *entityTable) upsert(w *wtx, tn userdata.Tenant, externalID string, a us
 		if res, err = w.exec(t.qInsert, args...); err == nil {
 			e.rowid, err = res.LastInsertId()
 		}
+		if err == nil {
+			err = w.recordEntity(t, tn.EnvironmentID, nil, e)
+		}
 	case err == nil:
 		e = &entity{rowid: old.rowid, id: old.id, externalID: externalID, createdAt: old.createdAt, email: old.email} // cached rows are never modified
 		var changed bool
@@ -132,6 +139,9 @@ func (t *entityTable) upsert(w *wtx, tn userdata.Tenant, externalID string, a us
 		}
 		if err == nil && changed {
 			err = t.update(w, e, old.email)
+		}
+		if err == nil && changed {
+			err = w.recordEntity(t, tn.EnvironmentID, old, e)
 		}
 	}
 	if err != nil {
@@ -165,21 +175,18 @@ func (t *entityTable) update(w *wtx, e *entity, was sql.NullString) error {
 	return err
 }
 
-// remove deletes the entity; its memberships and segment memberships go
-// with it (ON DELETE CASCADE).
+// remove deletes the entity, recording its deletion; its memberships and
+// segment memberships go with it (ON DELETE CASCADE), recording nothing.
 func (t *entityTable) remove(w *wtx, envID, externalID string) error {
-	res, err := w.exec(t.qDelete, envID, externalID)
+	old, err := w.entity(t, envID, externalID)
 	if err != nil {
 		return err
 	}
-	n, err := res.RowsAffected()
-	if err == nil && n == 0 {
-		err = userdata.NotFound(t.resource)
+	if _, err := w.exec(t.qDelete, envID, externalID); err != nil {
+		return err
 	}
-	if err == nil {
-		w.wrote(t, envID, externalID, gone)
-	}
-	return err
+	w.wrote(t, envID, externalID, gone)
+	return w.recordEntity(t, envID, old, nil)
 }
 
 // entityColumns are the columns scanEntity reads.

@@ -30,12 +30,15 @@ func (s *Store) TrackEvent(ctx context.Context, tn userdata.Tenant, in *userdata
 		if in.Timestamp != nil {
 			ev.CreatedAt = in.Timestamp.UTC()
 		}
-		if err := w.defineEvent(tn.ProjectID, in.Name, in.Attributes); err != nil {
+		if ev.DefinitionID, err = w.defineEvent(tn.ProjectID, in.Name, in.Attributes); err != nil {
 			return err
 		}
-		_, err = w.exec(`INSERT INTO events (id, environment_id, user_id, company_id, name, attributes, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, ev.ID, tn.EnvironmentID, u.id, companyID, in.Name, string(ev.Attributes), micros(ev.CreatedAt))
-		return err
+		if _, err = w.exec(`INSERT INTO events (id, environment_id, user_id, company_id, name, attributes, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, ev.ID, tn.EnvironmentID, u.id, companyID, in.Name, string(ev.Attributes), micros(ev.CreatedAt)); err != nil {
+			return err
+		}
+		return w.record(&userdata.Change{ID: userdata.NewChangeID(), Type: userdata.ChangeEventTracked + in.Name,
+			EnvironmentID: tn.EnvironmentID, CreatedAt: w.now, Event: ev})
 	})
 	if err != nil {
 		return nil, err
@@ -44,30 +47,35 @@ func (s *Store) TrackEvent(ctx context.Context, tn userdata.Tenant, in *userdata
 }
 
 // defineEvent makes sure the event has a definition, and each attribute
-// an eventDefinition-scoped definition linked to it.
-func (w *wtx) defineEvent(project, name string, a userdata.Attributes) error {
+// an eventDefinition-scoped definition linked to it, and returns the
+// definition's id.
+func (w *wtx) defineEvent(project, name string, a userdata.Attributes) (string, error) {
 	if _, err := w.exec(`INSERT INTO event_definitions (id, project_id, code_name, display_name, created_at)
 		VALUES (?, ?, ?, ?, ?) ON CONFLICT (project_id, code_name) DO NOTHING`,
 		userdata.NewID(), project, name, userdata.EventDisplayName(name), micros(w.now)); err != nil {
-		return err
+		return "", err
+	}
+	var id string
+	if err := w.q.QueryRowContext(w.ctx, "SELECT id FROM event_definitions WHERE project_id = ? AND code_name = ?", project, name).Scan(&id); err != nil {
+		return "", err
 	}
 	keys := a.Keys()
 	if len(keys) == 0 {
-		return nil
+		return id, nil
 	}
 	if err := w.ensureDefinitions(project, userdata.ScopeEvent, a); err != nil {
-		return err
+		return "", err
 	}
-	args := []any{project, name, project, int(userdata.ScopeEvent)}
+	args := []any{id, project, int(userdata.ScopeEvent)}
 	for _, k := range keys {
 		args = append(args, k)
 	}
 	_, err := w.exec(`INSERT INTO event_definition_attributes (event_definition_id, attribute_definition_id)
-		SELECT e.id, d.id FROM event_definitions e, attribute_definitions d
-		WHERE e.project_id = ? AND e.code_name = ? AND d.project_id = ? AND d.scope = ?
+		SELECT ?, d.id FROM attribute_definitions d
+		WHERE d.project_id = ? AND d.scope = ?
 		AND d.code_name IN (?`+strings.Repeat(", ?", len(keys)-1)+`)
 		ON CONFLICT DO NOTHING`, args...)
-	return err
+	return id, err
 }
 
 // eventColumns are the columns scanEvent reads: the user and company are

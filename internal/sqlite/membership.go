@@ -40,6 +40,9 @@ func (w *wtx) join(tn userdata.Tenant, userID, companyID string, attrs userdata.
 			VALUES (?, ?, ?, ?, ?, ?)`, m.ID, tn.EnvironmentID, userID, companyID, string(m.Attributes), micros(w.now)); err != nil {
 			return m, err
 		}
+		if err := w.recordMembership(tn.EnvironmentID, nil, &m); err != nil {
+			return m, err
+		}
 	case err != nil:
 		return m, err
 	default:
@@ -50,6 +53,11 @@ func (w *wtx) join(tn userdata.Tenant, userID, companyID string, attrs userdata.
 		m.CreatedAt = fromMicros(created)
 		if changed {
 			if _, err := w.exec("UPDATE memberships SET attributes = ? WHERE id = ?", string(m.Attributes), m.ID); err != nil {
+				return m, err
+			}
+			before := m
+			before.Attributes = stored
+			if err := w.recordMembership(tn.EnvironmentID, &before, &m); err != nil {
 				return m, err
 			}
 		}
@@ -83,22 +91,27 @@ func (s *Store) UpsertMembership(ctx context.Context, tn userdata.Tenant, compan
 // DeleteMembership removes the membership linking two entities given by
 // external ids and returns its internal id.
 func (s *Store) DeleteMembership(ctx context.Context, tn userdata.Tenant, userID, companyID string) (string, error) {
-	var id string
+	var m userdata.Membership
 	err := s.write(ctx, func(w *wtx) error {
-		err := w.q.QueryRowContext(w.ctx, `SELECT m.id FROM memberships m
+		var created int64
+		var attrs []byte
+		err := w.q.QueryRowContext(w.ctx, `SELECT m.id, m.user_id, m.company_id, m.attributes, m.created_at FROM memberships m
 			JOIN users u ON u.id = m.user_id JOIN companies c ON c.id = m.company_id
 			WHERE u.environment_id = ? AND u.external_id = ? AND c.environment_id = ? AND c.external_id = ?`,
-			tn.EnvironmentID, userID, tn.EnvironmentID, companyID).Scan(&id)
+			tn.EnvironmentID, userID, tn.EnvironmentID, companyID).Scan(&m.ID, &m.UserID, &m.CompanyID, &attrs, &created)
 		if errors.Is(err, sql.ErrNoRows) {
 			return userdata.NotFound(userdata.ResourceMembership)
 		}
 		if err != nil {
 			return err
 		}
-		_, err = w.exec("DELETE FROM memberships WHERE id = ?", id)
-		return err
+		m.Attributes, m.CreatedAt = attrs, fromMicros(created)
+		if _, err = w.exec("DELETE FROM memberships WHERE id = ?", m.ID); err != nil {
+			return err
+		}
+		return w.recordMembership(tn.EnvironmentID, &m, nil)
 	})
-	return id, err
+	return m.ID, err
 }
 
 // memberSide says how to read memberships from one side: the column that

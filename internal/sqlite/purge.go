@@ -65,13 +65,15 @@ const (
 	qPurgeUsers       = `DELETE FROM users WHERE id IN (` + qPurgeFirstUsers + `) RETURNING external_id`
 	qPurgeCompanies   = `DELETE FROM companies WHERE id IN (SELECT id FROM companies WHERE environment_id = ?1 ORDER BY created_at, id LIMIT ?2) RETURNING external_id`
 	qPurgeKeys        = `DELETE FROM api_keys WHERE id IN (SELECT id FROM api_keys WHERE environment_id = ?1 LIMIT ?2)`
+	qPurgeChanges     = `DELETE FROM changes WHERE seq IN (SELECT seq FROM changes WHERE environment_id = ?1 LIMIT ?2)`
 	// qFinishPurge marks the environment purged when none of its rows is
 	// left: memberships, events and segment members reference users or
 	// companies, which are gone.
 	qFinishPurge = `UPDATE environments SET purged_at = ?2 WHERE id = ?1 AND purged_at IS NULL
 		AND NOT EXISTS (SELECT 1 FROM users WHERE environment_id = ?1)
 		AND NOT EXISTS (SELECT 1 FROM companies WHERE environment_id = ?1)
-		AND NOT EXISTS (SELECT 1 FROM api_keys WHERE environment_id = ?1)`
+		AND NOT EXISTS (SELECT 1 FROM api_keys WHERE environment_id = ?1)
+		AND NOT EXISTS (SELECT 1 FROM changes WHERE environment_id = ?1)`
 )
 
 // purgeBatch removes one batch of the environment's rows in one write,
@@ -92,6 +94,7 @@ func (s *Store) purgeBatch(ctx context.Context, envID string) (int64, error) {
 			},
 			func() (int64, error) { return w.purgeEntities(companiesTable, qPurgeCompanies, envID) },
 			func() (int64, error) { return w.execCount(qPurgeKeys, envID, userdata.PurgeBatch) },
+			func() (int64, error) { return w.execCount(qPurgeChanges, envID, userdata.PurgeBatch) },
 		} {
 			if n, err = step(); err != nil || n > 0 {
 				return err
@@ -140,6 +143,9 @@ func (s *Store) finishPurge(ctx context.Context, envID string) (bool, error) {
 	var purged bool
 	err := s.write(ctx, func(w *wtx) error {
 		if _, err := w.exec(qFinishPurge, envID, micros(w.now)); err != nil {
+			return err
+		}
+		if _, err := w.exec("DELETE FROM changes_pruned WHERE environment_id = ?", envID); err != nil {
 			return err
 		}
 		err := w.q.QueryRowContext(w.ctx, "SELECT purged_at IS NOT NULL FROM environments WHERE id = ?", envID).Scan(&purged)

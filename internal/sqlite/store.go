@@ -46,6 +46,7 @@ type Store struct {
 	lock    *os.File         // the server lock, with Options.Exclusive
 	purger  *userdata.Purger // started with Options.Exclusive
 	stats   *statsKeeper     // started with Options.Exclusive
+	changes userdata.Signal  // commits that recorded changes, once durable
 
 	rows  *rowCache          // nil unless Options.Exclusive
 	batch map[rowKey]*entity // rows the current batch wrote; writer-owned

@@ -34,6 +34,7 @@ type wtx struct {
 	goneDefs []defKey
 	touched  []rowKey // rows written, for the row cache
 	changed  bool     // a statement of the write changed a row
+	recorded bool     // the write recorded a change in the log
 }
 
 // exec runs a statement of the write, noting whether it changed a row.
@@ -308,8 +309,13 @@ func (s *Store) syncer(idle chan<- struct{}) {
 		} else {
 			s.health.noteFault(err)
 		}
+		recorded := false
 		for _, j := range b.jobs {
+			recorded = recorded || j.w.recorded
 			j.done <- err
+		}
+		if err == nil && recorded {
+			s.changes.Notify()
 		}
 		idle <- struct{}{}
 	}

@@ -41,6 +41,7 @@ const (
 	CodeListedToken        Code = "listed_token"        // only a token without an environment list may create environments: 403 E1032
 	CodeRateLimited        Code = "rate_limited"        // over the rate limit: 429 E1013
 	CodeInvalidScope       Code = "invalid_scope"       // the scope filter of attribute definitions: 400 E1015
+	CodeCursorExpired      Code = "cursor_expired"      // a change feed cursor before pruned changes: 410 E1901
 )
 
 // Resources named by CodeNotFound and CodeConflict errors, with the wire

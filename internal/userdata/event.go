@@ -16,6 +16,9 @@ type Event struct {
 	CompanyID  string // external company id; "" for none
 	Attributes json.RawMessage
 	CreatedAt  time.Time
+	// DefinitionID is its event definition's id, when the store says
+	// (a change of the log holds it).
+	DefinitionID string
 }
 
 // EventInput is the body of POST /v1/events, decoded.

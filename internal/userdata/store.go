@@ -1,6 +1,9 @@
 package userdata
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // ImportResult is the outcome of one upsert of an import.
 type ImportResult struct {
@@ -273,8 +276,38 @@ type Store interface {
 	// TokenUseInterval old, by a write that the call does not wait for.
 	AuthenticateToken(ctx context.Context, hash string) (Principal, error)
 
+	ChangeLog
+
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources; in-flight calls finish first.
 	Close() error
+}
+
+// ChangeLog is the store's log of changes (webhooks.md §1, §4). Every
+// write that changes stored data records its changes in its own
+// transaction: UpsertUser, UpsertCompany, their imports and
+// UpsertMembership record the creation of each user, company and
+// membership they create, in the order they write them, and the update of
+// each whose attributes they change (with Change.Previous); DeleteUser,
+// DeleteCompany and DeleteMembership record the deletion, with the
+// object as it was (not the memberships a deletion cascades to); TrackEvent
+// records the event. A write that stores nothing new records nothing, nor
+// does an environment's deletion or purge (which removes its log).
+type ChangeLog interface {
+	// Changes returns the changes of the environment committed after
+	// q.After that q.Types selects, oldest first, at most q.Limit (1 or
+	// more). Following Next from any position yields every change
+	// committed after it exactly once, however many writers commit
+	// meanwhile. It returns CodeInvalidCursor for an After that is not a
+	// position, and CodeCursorExpired for one before changes of the
+	// environment that PruneChanges removed.
+	Changes(ctx context.Context, environmentID string, q ChangeQuery) (*ChangePage, error)
+	// ChangeSignal returns a channel that is closed when changes may have
+	// become readable since the call, soon after they commit, in this
+	// process or (for a shared database) another.
+	ChangeSignal() <-chan struct{}
+	// PruneChanges removes at most limit changes committed before before,
+	// oldest first, and returns how many it removed.
+	PruneChanges(ctx context.Context, before time.Time, limit int) (int64, error)
 }

@@ -75,6 +75,7 @@ var errorTable = map[errorKey]errorMapping{
 	{userdata.CodeOutOfScope, ""}:                                 {http.StatusForbidden, "E1029", "The environment is outside the token's environment list"},
 	{userdata.CodeListedToken, ""}:                                {http.StatusForbidden, "E1032", "A token with an environment list cannot create environments: the new environment would be outside its list. Use a token whose scopes are all project-level (definitions, environments)"},
 	{userdata.CodeRateLimited, ""}:                                {http.StatusTooManyRequests, "E1013", "Too many requests"},
+	{userdata.CodeCursorExpired, ""}:                              {http.StatusGone, "E1901", "Change cursor expired: read the current state again and resume from `after=now`"},
 	{userdata.CodeInvalidScope, ""}:                               {http.StatusBadRequest, "E1015", ""},
 	{userdata.CodeNotFound, userdata.ResourceAttributeDefinition}: {http.StatusNotFound, "E1022", "Attribute definition not found"},
 	{userdata.CodeNotFound, userdata.ResourceEventDefinition}:     {http.StatusNotFound, "E1024", "Event definition not found"},

@@ -82,6 +82,9 @@ func Run(t *testing.T, open Opener) {
 		{"OperationDefinitions", testOperationDefinitions},
 		{"EventOperations", testEventOperations},
 		{"ConcurrentOperations", testConcurrentOperations},
+		{"ChangeLog", testChangeLog},
+		{"ChangeFeed", testChangeFeed},
+		{"ChangesConcurrent", testChangesConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,243 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"tourd/internal/userdata"
+)
+
+// The change log (migration 0009): writes record their changes with
+// record, in their transaction; the writer signals the commits that
+// recorded any (see writer), and the feed reads the log in seq order.
+
+const qRecordChange = `INSERT INTO changes (id, environment_id, type, created_at, object_id, object_created_at,
+	user_id, company_id, definition_id, attributes, previous) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// record adds c, whose ID, Type, EnvironmentID, CreatedAt and object are
+// set, to the log.
+func (w *wtx) record(c *userdata.Change) error {
+	var objectID string
+	var created time.Time
+	var attrs []byte
+	var userID, companyID, definitionID sql.NullString
+	switch {
+	case c.User != nil:
+		objectID, created, attrs = c.User.ExternalID, c.User.CreatedAt, c.User.Attributes
+	case c.Company != nil:
+		objectID, created, attrs = c.Company.ExternalID, c.Company.CreatedAt, c.Company.Attributes
+	case c.Membership != nil:
+		m := c.Membership
+		objectID, created, attrs = m.ID, m.CreatedAt, m.Attributes
+		userID, companyID = sql.NullString{String: m.UserID, Valid: true}, sql.NullString{String: m.CompanyID, Valid: true}
+	case c.Event != nil:
+		e := c.Event
+		objectID, created, attrs = e.ID, e.CreatedAt, e.Attributes
+		userID = sql.NullString{String: e.UserID, Valid: true}
+		companyID = sql.NullString{String: e.CompanyID, Valid: e.CompanyID != ""}
+		definitionID = sql.NullString{String: e.DefinitionID, Valid: true}
+	}
+	var previous sql.NullString
+	if c.Previous != nil {
+		previous = sql.NullString{String: string(c.Previous), Valid: true}
+	}
+	if _, err := w.exec(qRecordChange, c.ID, c.EnvironmentID, c.Type, micros(c.CreatedAt), objectID, micros(created),
+		userID, companyID, definitionID, string(attrs), previous); err != nil {
+		return err
+	}
+	w.recorded = true
+	return nil
+}
+
+// recordEntity records the creation (before nil), update or deletion
+// (after nil) of a user or company of t; an update that changed nothing
+// is not a change.
+func (w *wtx) recordEntity(t *entityTable, envID string, before, after *entity) error {
+	kind := 0 // created
+	e := after
+	switch {
+	case before == nil:
+	case after == nil:
+		kind, e = 2, before
+	case string(before.attributes) == string(after.attributes):
+		return nil
+	default:
+		kind = 1
+	}
+	c := &userdata.Change{ID: userdata.NewChangeID(), Type: t.changeTypes[kind], EnvironmentID: envID, CreatedAt: w.now}
+	if t.scope == userdata.ScopeUser {
+		c.User = e.user()
+	} else {
+		c.Company = e.company()
+	}
+	if kind == 1 {
+		var err error
+		if c.Previous, err = userdata.PreviousAttributes(before.attributes, after.attributes); err != nil {
+			return err
+		}
+	}
+	return w.record(c)
+}
+
+// recordMembership records the creation (before nil), update or removal
+// (after nil) of a membership; an update that changed nothing is not a
+// change.
+func (w *wtx) recordMembership(envID string, before, after *userdata.Membership) error {
+	typ, m := userdata.ChangeMembershipCreated, after
+	switch {
+	case before == nil:
+	case after == nil:
+		typ, m = userdata.ChangeMembershipDeleted, before
+	case string(before.Attributes) == string(after.Attributes):
+		return nil
+	default:
+		typ = userdata.ChangeMembershipUpdated
+	}
+	c := &userdata.Change{ID: userdata.NewChangeID(), Type: typ, EnvironmentID: envID, CreatedAt: w.now, Membership: m}
+	if typ == userdata.ChangeMembershipUpdated {
+		var err error
+		if c.Previous, err = userdata.PreviousAttributes(before.Attributes, after.Attributes); err != nil {
+			return err
+		}
+	}
+	return w.record(c)
+}
+
+// changeColumns are the columns scanChange reads.
+const changeColumns = "seq, id, type, created_at, object_id, object_created_at, user_id, company_id, definition_id, attributes, previous"
+
+// scanChange reads a change of the environment envID and its position.
+func scanChange(r scanner, envID string) (*userdata.Change, int64, error) {
+	var seq, at, objectAt int64
+	var objectID string
+	var userID, companyID, definitionID, previous sql.NullString
+	var attrs []byte
+	c := &userdata.Change{EnvironmentID: envID}
+	if err := r.Scan(&seq, &c.ID, &c.Type, &at, &objectID, &objectAt, &userID, &companyID, &definitionID, &attrs, &previous); err != nil {
+		return nil, 0, err
+	}
+	c.CreatedAt = fromMicros(at)
+	created := fromMicros(objectAt)
+	switch {
+	case strings.HasPrefix(c.Type, "user."):
+		c.User = &userdata.User{ExternalID: objectID, Attributes: attrs, CreatedAt: created}
+	case strings.HasPrefix(c.Type, "company."):
+		c.Company = &userdata.Company{ExternalID: objectID, Attributes: attrs, CreatedAt: created}
+	case strings.HasPrefix(c.Type, "membership."):
+		c.Membership = &userdata.Membership{ID: objectID, UserID: userID.String, CompanyID: companyID.String, Attributes: attrs, CreatedAt: created}
+	default:
+		c.Event = &userdata.Event{ID: objectID, Name: strings.TrimPrefix(c.Type, userdata.ChangeEventTracked), UserID: userID.String,
+			CompanyID: companyID.String, DefinitionID: definitionID.String, Attributes: attrs, CreatedAt: created}
+	}
+	if previous.Valid {
+		c.Previous = []byte(previous.String)
+	}
+	return c, seq, nil
+}
+
+// Changes returns a page of the environment's change log (webhooks.md §4).
+func (s *Store) Changes(ctx context.Context, envID string, q userdata.ChangeQuery) (*userdata.ChangePage, error) {
+	after, err := s.changePosition(ctx, envID, q.After)
+	if err != nil {
+		return nil, err
+	}
+	where, args := typeWhere(q.Types)
+	rows, err := s.r.QueryContext(ctx, "SELECT "+changeColumns+" FROM changes WHERE environment_id = ? AND seq > ? AND "+where+" ORDER BY seq LIMIT ?",
+		append(append([]any{envID, after}, args...), q.Limit)...)
+	if err != nil {
+		return nil, s.fault(err)
+	}
+	defer rows.Close()
+	page := &userdata.ChangePage{Changes: []*userdata.Change{}}
+	for rows.Next() {
+		c, seq, err := scanChange(rows, envID)
+		if err != nil {
+			return nil, s.fault(err)
+		}
+		page.Changes, after = append(page.Changes, c), seq
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fault(err)
+	}
+	page.Next = strconv.FormatInt(after, 10)
+	return page, nil
+}
+
+// typeWhere returns the condition that f selects a change's type.
+func typeWhere(f userdata.TypeFilter) (string, []any) {
+	var terms []string
+	var args []any
+	if len(f.Exact) > 0 {
+		terms = append(terms, "type IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(f.Exact)), ", ")+")")
+		for _, t := range f.Exact {
+			args = append(args, t)
+		}
+	}
+	if len(f.Prefixes) > 0 {
+		var prefixes []string
+		for _, p := range f.Prefixes {
+			prefixes = append(prefixes, "substr(type, 1, ?) = ?")
+			args = append(args, len(p), p)
+		}
+		terms = append(terms, "(("+strings.Join(prefixes, " OR ")+") AND type <> ?)")
+		args = append(args, userdata.PageViewed)
+	}
+	if len(terms) == 0 {
+		return "FALSE", nil
+	}
+	return "(" + strings.Join(terms, " OR ") + ")", args
+}
+
+// ChangeSignal returns a channel closed once a commit that recorded
+// changes is durable.
+func (s *Store) ChangeSignal() <-chan struct{} { return s.changes.C() }
+
+// changePosition returns the seq a cursor of the feed stands for: "" the
+// start of the log, "now" its end. It returns CodeInvalidCursor for a
+// cursor that is not a position, and CodeCursorExpired for one before
+// changes of the environment that were pruned.
+func (s *Store) changePosition(ctx context.Context, envID, cursor string) (int64, error) {
+	var pruned int64
+	err := s.r.QueryRowContext(ctx, "SELECT through FROM changes_pruned WHERE environment_id = ?", envID).Scan(&pruned)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, s.fault(err)
+	}
+	switch cursor {
+	case "":
+		return pruned, nil
+	case userdata.CursorNow:
+		var head int64
+		err := s.r.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM changes").Scan(&head)
+		return head, s.fault(err)
+	}
+	seq, err := strconv.ParseInt(cursor, 10, 64)
+	if err != nil || seq < 0 || strconv.FormatInt(seq, 10) != cursor {
+		return 0, userdata.Errorf(userdata.CodeInvalidCursor, "invalid cursor")
+	}
+	if seq < pruned {
+		return 0, userdata.Errorf(userdata.CodeCursorExpired, "expired cursor")
+	}
+	return seq, nil
+}
+
+// PruneChanges removes at most limit changes committed before before,
+// oldest first, and notes the newest position pruned from each
+// environment. It returns how many it removed.
+func (s *Store) PruneChanges(ctx context.Context, before time.Time, limit int) (int64, error) {
+	var n int64
+	err := s.write(ctx, func(w *wtx) error {
+		if _, err := w.exec(`INSERT INTO changes_pruned (environment_id, through)
+			SELECT environment_id, max(seq) FROM (SELECT environment_id, seq FROM changes WHERE created_at < ? ORDER BY seq LIMIT ?) GROUP BY environment_id
+			ON CONFLICT (environment_id) DO UPDATE SET through = max(through, excluded.through)`, micros(before), limit); err != nil {
+			return err
+		}
+		var err error
+		n, err = w.execCount("DELETE FROM changes WHERE seq IN (SELECT seq FROM changes WHERE created_at < ? ORDER BY seq LIMIT ?)", micros(before), limit)
+		return err
+	})
+	return n, s.fault(err)
+}

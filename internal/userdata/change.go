@@ -1,0 +1,150 @@
+package userdata
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The types of changes (webhooks.md §1). An event's type is
+// ChangeEventTracked followed by its codeName.
+const (
+	ChangeUserCreated       = "user.created"
+	ChangeUserUpdated       = "user.updated"
+	ChangeUserDeleted       = "user.deleted"
+	ChangeCompanyCreated    = "company.created"
+	ChangeCompanyUpdated    = "company.updated"
+	ChangeCompanyDeleted    = "company.deleted"
+	ChangeMembershipCreated = "membership.created"
+	ChangeMembershipUpdated = "membership.updated"
+	ChangeMembershipDeleted = "membership.deleted"
+	ChangeEventTracked      = "event.tracked."
+)
+
+// A Change is one committed change of an environment's data, as the change
+// log keeps it: what the feed serves and webhooks deliver. It holds the
+// object as of the change, never re-read.
+type Change struct {
+	ID            string // "whmsg_" and 32 hex digits
+	Type          string
+	EnvironmentID string
+	CreatedAt     time.Time
+	// The object changed: one of these, as the type says. A membership's
+	// UserID and CompanyID are internal ids, as everywhere; an event's are
+	// external.
+	User       *User
+	Company    *Company
+	Membership *Membership
+	Event      *Event
+	// Previous, of an updated change, is a JSON object of the value before
+	// the change of each key that the change set to another value or
+	// removed (PreviousAttributes); nil for other changes.
+	Previous json.RawMessage
+}
+
+// NewChangeID returns a new change id: "whmsg_" and 32 random hex digits.
+func NewChangeID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return "whmsg_" + hex.EncodeToString(b[:])
+}
+
+// PreviousAttributes returns the attributes of before that after does not
+// hold with the same value (changed or removed), as one JSON object in key
+// order: the previousAttributes of an updated change. Keys that after adds
+// are not in it. Both must be JSON objects.
+func PreviousAttributes(before, after json.RawMessage) (json.RawMessage, error) {
+	old, err := splitObject(before)
+	if err != nil {
+		return nil, err
+	}
+	now, err := splitObject(after)
+	if err != nil {
+		return nil, err
+	}
+	find := fieldFinder(now)
+	prev := old[:0:0]
+	for _, f := range old {
+		if i := find(f.key); i < 0 || !bytes.Equal(now[i].value, f.value) {
+			prev = append(prev, f)
+		}
+	}
+	return appendObject(make([]byte, 0, len(before)), prev), nil
+}
+
+// CursorNow is the feed's cursor for the end of the log: the changes after
+// it are those committed later.
+const CursorNow = "now"
+
+// PageViewed is the type of page_viewed events, which only an exact type
+// selects (webhooks.md §2).
+const PageViewed = ChangeEventTracked + "page_viewed"
+
+// A TypeFilter selects changes by type: those of Exact, and those whose
+// type begins with one of Prefixes, but for PageViewed. The zero filter
+// selects nothing; AllChanges selects every change but PageViewed.
+type TypeFilter struct {
+	Exact    []string
+	Prefixes []string
+}
+
+// AllChanges is the filter of "*".
+var AllChanges = TypeFilter{Prefixes: []string{""}}
+
+// Match reports whether f selects changes of type t.
+func (f TypeFilter) Match(t string) bool {
+	if slices.Contains(f.Exact, t) {
+		return true
+	}
+	return t != PageViewed && slices.ContainsFunc(f.Prefixes, func(p string) bool { return strings.HasPrefix(t, p) })
+}
+
+// ChangeQuery asks for a page of an environment's change log.
+type ChangeQuery struct {
+	// After is a position from an earlier page's Next: the page holds the
+	// changes committed after it; "" reads from the oldest change kept,
+	// CursorNow from the latest.
+	After string
+	Limit int
+	Types TypeFilter
+}
+
+// ChangePage is a page of the change log.
+type ChangePage struct {
+	Changes []*Change // oldest first, never nil
+	// Next is the position after the last change read, or the query's
+	// (the latest, for CursorNow) when there was none.
+	Next string
+}
+
+// A Signal wakes those waiting for something that happens again and again,
+// such as a commit that recorded changes. The zero Signal is ready to use.
+type Signal struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+// C returns a channel that is closed at the next Notify.
+func (s *Signal) C() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ch == nil {
+		s.ch = make(chan struct{})
+	}
+	return s.ch
+}
+
+// Notify wakes every waiter on a channel C returned.
+func (s *Signal) Notify() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ch != nil {
+		close(s.ch)
+		s.ch = nil
+	}
+}
