@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -53,6 +54,7 @@ type api struct {
 // checks: what its handler needs.
 type request struct {
 	*http.Request
+	w         http.ResponseWriter
 	p         userdata.Principal
 	projectID string
 	// env is the path's environment on the routes of an environment's
@@ -75,8 +77,8 @@ type handler func(a *api, rq *request) (int, any, error)
 // route is one row of the route table.
 type route struct {
 	method string
-	path   string // under /v2/projects/{projectId}
-	cap    userdata.Capability
+	path   string              // under /v2/projects/{projectId}
+	cap    userdata.Capability // the capability the route needs; "a|b" for either
 	h      handler
 }
 
@@ -118,6 +120,8 @@ var routes = []route{
 	{"DELETE", "/segments/{id}", "segment:delete", (*api).deleteSegment},
 	{"PUT", envPath + "/segments/{id}/members/{externalId}", "segment:update", (*api).putSegmentMember},
 	{"DELETE", envPath + "/segments/{id}/members/{externalId}", "segment:update", (*api).deleteSegmentMember},
+	// Either capability reads a part of the feed (see listChanges).
+	{"GET", envPath + "/changes", "user:read|company:read", (*api).listChanges},
 }
 
 // projectPath starts every routed path.
@@ -161,7 +165,7 @@ func (a *api) dispatch(methods map[string]route) http.Handler {
 
 // serve runs the checks of v2.md §3, in order, and then the handler.
 func (a *api) serve(w http.ResponseWriter, r *http.Request, rt route) (int, any, error) {
-	rq := &request{Request: r, projectID: r.PathValue("projectId")}
+	rq := &request{Request: r, w: w, projectID: r.PathValue("projectId")}
 	// The body of every method is read and parsed: a body over the limit
 	// or malformed JSON answers before anything else, on a GET or a DELETE
 	// too (only PUT, POST and PATCH use it). The request still counts in
@@ -193,7 +197,7 @@ func (a *api) serve(w http.ResponseWriter, r *http.Request, rt route) (int, any,
 	if rq.projectID != p.ProjectID {
 		return 0, nil, &userdata.Error{Code: userdata.CodeWrongProject}
 	}
-	if !p.Can(rt.cap) {
+	if !slices.ContainsFunc(strings.Split(string(rt.cap), "|"), func(c string) bool { return p.Can(userdata.Capability(c)) }) {
 		return 0, nil, userdata.Errorf(userdata.CodeMissingCapability, "The token lacks the capability this route needs: %s", rt.cap)
 	}
 	if strings.HasPrefix(rt.path, envPath) {

@@ -75,6 +75,7 @@ var docRoutes = map[string]docRoute{
 	"DELETE " + docP + "/segments/{id}":                       {"segment:delete", "204"},
 	"PUT " + docE + "/segments/{id}/members/{externalId}":     {"segment:update", "204"},
 	"DELETE " + docE + "/segments/{id}/members/{externalId}":  {"segment:update", "204"},
+	"GET " + docE + "/changes":                                {"user:read|company:read", "200"},
 	"GET /v2/openapi.json":                                    {"", "200"},
 }
 
@@ -87,6 +88,7 @@ var docCapabilities = []string{
 	"event:read", "event:create", "event:update", "event:delete",
 	"environment:read", "environment:manage",
 	"segment:read", "segment:create", "segment:update", "segment:delete",
+	"user:read|company:read", // the change feed: either, by type (webhooks.md §4)
 }
 
 // docConflicts lists the routes that can answer 409 (v2.md §8, §9;
@@ -111,12 +113,12 @@ var docNoNotFound = []string{
 // document answer (v2.md §3, §5 to §10; segments.md §4 for E1025), but
 // E0000, a 500 or a 503.
 var docCodeStatus = map[string]string{
-	"E1017": "400", "E1015": "400",
+	"E1017": "400", "E1015": "400", "E1007": "400",
 	"E1010": "401", "E1020": "401",
 	"E1000": "403", "E1011": "403", "E1012": "403", "E1019": "403", "E1029": "403", "E1032": "403",
 	"E1001": "404", "E1002": "404", "E1003": "404", "E1022": "404", "E1024": "404", "E1025": "404", "E1026": "404",
 	"E1023": "409", "E1030": "409", "E1036": "409", "E1037": "409", "E0023": "409",
-	"E1018": "413", "E1013": "429",
+	"E1018": "413", "E1013": "429", "E1901": "410",
 }
 
 // docRaw reads the document.
@@ -348,6 +350,9 @@ func TestV2DocRoutes(t *testing.T) {
 		}
 		if slices.Contains(docConflicts, where) {
 			want = append(want, "409")
+		}
+		if where == "GET "+docE+"/changes" {
+			want = append(want, "410") // an expired cursor (webhooks.md §4)
 		}
 		// Every method's body is read: one over the limit is 413, on a
 		// GET or a DELETE too.

@@ -15,6 +15,7 @@ import (
 
 	"tourd/internal/apiv2"
 	"tourd/internal/buildinfo"
+	"tourd/internal/feed"
 	"tourd/internal/httpapi"
 	"tourd/internal/httpapi/wire"
 	"tourd/internal/ratelimit"
@@ -39,12 +40,15 @@ type serveConfig struct {
 	shutdownTimeout time.Duration
 	// v2 is the configuration of the v2 API: its rate limits.
 	v2 apiv2.Config
+	// changesRetention is how long the change log keeps a change.
+	changesRetention time.Duration
 }
 
 // serveFlags are the flags of serveConfig as given, checked by config.
 type serveFlags struct {
 	maxConns, idleTimeout, streamIdleTimeout, shutdownTimeout string
 	rateLimit, rateLimitAnon, trustedProxies                  string
+	changesRetention                                          string
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet, getenv func(string) string, cfg *serveConfig) {
@@ -60,6 +64,8 @@ func (f *serveFlags) register(fs *flag.FlagSet, getenv func(string) string, cfg 
 		"v2 requests a personal token may make per minute, on each node; 0 turns the limit off (TOURD_RATE_LIMIT)")
 	fs.StringVar(&f.rateLimitAnon, "rate-limit-anon", envOr(getenv, "TOURD_RATE_LIMIT_ANON", strconv.Itoa(apiv2.DefaultRateLimitAnon)),
 		"v2 requests without a valid token a client address may make per minute, on each node; 0 turns the limit off (TOURD_RATE_LIMIT_ANON)")
+	fs.StringVar(&f.changesRetention, "changes-retention", envOr(getenv, "TOURD_CHANGES_RETENTION", feed.DefaultRetention.String()),
+		"how long the change feed keeps a change; older cursors are 410 E1901 (TOURD_CHANGES_RETENTION)")
 	fs.StringVar(&f.trustedProxies, "trusted-proxies", getenv("TOURD_TRUSTED_PROXIES"),
 		"comma-separated CIDRs of proxies whose X-Forwarded-For names the client address of the v2 rate limit (TOURD_TRUSTED_PROXIES)")
 }
@@ -78,6 +84,7 @@ func (f *serveFlags) config(cfg *serveConfig) error {
 		{"--idle-timeout", f.idleTimeout, &cfg.idleTimeout},
 		{"--stream-idle-timeout", f.streamIdleTimeout, &cfg.streamIdleTimeout},
 		{"--shutdown-timeout", f.shutdownTimeout, &cfg.shutdownTimeout},
+		{"--changes-retention", f.changesRetention, &cfg.changesRetention},
 	} {
 		v, err := time.ParseDuration(d.value)
 		if err != nil || v <= 0 {
@@ -166,6 +173,10 @@ func serve(ctx context.Context, cfg serveConfig, store userdata.Store, ln net.Li
 		ErrorLog:          api.ErrorLog(),
 	}
 	srv.RegisterOnShutdown(api.StopStreams)
+	pctx, stopPruning := context.WithCancel(context.Background())
+	pruned := make(chan struct{})
+	go func() { defer close(pruned); feed.Prune(pctx, store, cfg.changesRetention, log) }()
+	defer stopPruning()
 	log.Info("serving", "max_conns", cfg.maxConns, "idle_timeout", cfg.idleTimeout,
 		"stream_idle_timeout", cfg.streamIdleTimeout, "shutdown_timeout", cfg.shutdownTimeout)
 	errc := make(chan error, 1)
@@ -187,6 +198,8 @@ func serve(ctx context.Context, cfg serveConfig, store userdata.Store, ln net.Li
 	if serveErr == nil {
 		<-errc // http.ErrServerClosed
 	}
+	stopPruning()
+	<-pruned
 	closed := make(chan error, 1)
 	go func() { closed <- store.Close() }()
 	select {

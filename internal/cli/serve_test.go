@@ -21,6 +21,7 @@ import (
 
 	"tourd/internal/apiv2"
 	"tourd/internal/backendtest"
+	"tourd/internal/feed"
 	"tourd/internal/httpapi"
 	"tourd/internal/httpapi/wire"
 	"tourd/internal/userdata"
@@ -28,7 +29,8 @@ import (
 
 // testConfig is a serve configuration for tests: generous bounds unless a
 // test shortens one.
-var testConfig = serveConfig{maxConns: 100, idleTimeout: time.Minute, streamIdleTimeout: time.Minute, shutdownTimeout: 30 * time.Second}
+var testConfig = serveConfig{maxConns: 100, idleTimeout: time.Minute, streamIdleTimeout: time.Minute, shutdownTimeout: 30 * time.Second,
+	changesRetention: feed.DefaultRetention}
 
 // running is serve running in the test, on loopback.
 type running struct {
@@ -278,6 +280,11 @@ func TestServeFlags(t *testing.T) {
 					TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.1/32")}}
 			},
 		},
+		{
+			env:  map[string]string{"TOURD_CHANGES_RETENTION": "48h"},
+			want: func(c *serveConfig) { c.changesRetention = 48 * time.Hour },
+		},
+		{args: []string{"--changes-retention", "0"}, err: `--changes-retention must be a positive duration`},
 		{args: []string{"--rate-limit", "-1"}, err: `--rate-limit must be a number of requests per minute, or 0 for no limit, not "-1"`},
 		{env: map[string]string{"TOURD_RATE_LIMIT_ANON": "many"}, err: `--rate-limit-anon must be a number`},
 		{args: []string{"--trusted-proxies", "10.0.0.0/33"}, err: `--trusted-proxies: `},

@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"tourd/internal/feed"
 	"tourd/internal/httpapi/wire"
 	"tourd/internal/userdata"
 )
@@ -64,6 +65,19 @@ type route struct {
 // they run without the server's read and write deadlines, but a stream
 // that sends nothing for Server.StreamIdleTimeout fails (see streamBody).
 var streams = map[string]bool{"POST /v1/users/import": true, "POST /v1/companies/import": true}
+
+// longPolls are the routes that may hold their answer for up to
+// feed.MaxWait seconds (see LongPoll).
+var longPolls = map[string]bool{"GET /v1/changes": true}
+
+// LongPoll lets the request w answers hold its answer for up to
+// feed.MaxWait seconds, moving the server's write deadline past that, and
+// returns a channel closed when the server begins to shut down, when a
+// held request should answer at once.
+func (s *Server) LongPoll(w http.ResponseWriter) <-chan struct{} {
+	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(feed.MaxWait*time.Second + time.Minute))
+	return s.draining
+}
 
 // errStopped is what a stream's body reads once StopStreams was called.
 var errStopped = errors.New("httpapi: the server is shutting down")
@@ -166,6 +180,7 @@ var routes = []route{
 	{"GET", "/v1/event-definitions", (*Server).listEventDefinitions},
 	{"POST", "/v1/events", (*Server).trackEvent},
 	{"GET", "/v1/events", (*Server).listEvents},
+	{"GET", "/v1/changes", (*Server).listChanges},
 }
 
 // New returns a Server over store. docURL is the envelope's doc_url; ""
@@ -280,6 +295,9 @@ func (s *Server) dispatch(methods map[string]handler) http.Handler {
 		}
 		if streams[r.Method+" "+r.Pattern] {
 			defer s.startStream(w, r)()
+		}
+		if longPolls[r.Method+" "+r.Pattern] {
+			s.LongPoll(w)
 		}
 		status, body, err := h(s, r, t)
 		if err != nil {

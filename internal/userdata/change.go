@@ -148,3 +148,85 @@ func (s *Signal) Notify() {
 		s.ch = nil
 	}
 }
+
+// The families of change types (webhooks.md §2): a type's family is what
+// precedes its last dot, event.tracked for every event.
+var changeFamilies = []string{"user", "company", "membership", "event.tracked"}
+
+// changeTypes are the types of the families but event.tracked.
+var changeTypes = []string{
+	ChangeUserCreated, ChangeUserUpdated, ChangeUserDeleted,
+	ChangeCompanyCreated, ChangeCompanyUpdated, ChangeCompanyDeleted,
+	ChangeMembershipCreated, ChangeMembershipUpdated, ChangeMembershipDeleted,
+}
+
+// MaxTopics and MaxTopicLength bound a list of topics.
+const (
+	MaxTopics      = 100
+	MaxTopicLength = 200
+)
+
+// ParseTopics returns the filter of a list of topics (webhooks.md §2),
+// the field named field: "*" (every type but PageViewed), a family (its
+// types, those added to it later too, but PageViewed), a type, or
+// event.tracked.<codeName>; "content" and "content.published" are
+// accepted and select nothing. It returns a CodeInvalid error for a list
+// of no topics or more than MaxTopics, or a topic that is empty, longer
+// than MaxTopicLength or none of those.
+func ParseTopics(field string, topics []string) (TypeFilter, error) {
+	var f TypeFilter
+	if len(topics) == 0 || len(topics) > MaxTopics {
+		return f, Errorf(CodeInvalid, "%s must hold 1 to %d topics", field, MaxTopics)
+	}
+	for i, t := range topics {
+		switch {
+		case t == "" || len(t) > MaxTopicLength:
+			return f, Errorf(CodeInvalid, "%s[%d] must be 1 to %d characters", field, i, MaxTopicLength)
+		case t == "*":
+			f.Prefixes = append(f.Prefixes, "")
+		case slices.Contains(changeFamilies, t):
+			f.Prefixes = append(f.Prefixes, t+".")
+		case slices.Contains(changeTypes, t) || strings.HasPrefix(t, ChangeEventTracked) && len(t) > len(ChangeEventTracked):
+			f.Exact = append(f.Exact, t)
+		case t == "content" || t == "content.published":
+		default:
+			return f, Errorf(CodeInvalid, "%s[%d]: unknown topic %q: topics are *, user, company, membership, event.tracked, "+
+				"a type such as user.created, or event.tracked.<codeName>", field, i, t)
+		}
+	}
+	slices.Sort(f.Exact)
+	slices.Sort(f.Prefixes)
+	f.Exact, f.Prefixes = slices.Compact(f.Exact), slices.Compact(f.Prefixes)
+	return f, nil
+}
+
+// Families returns the families whose types f may select, in the order
+// of changeFamilies.
+func (f TypeFilter) Families() []string {
+	var out []string
+	for _, fam := range changeFamilies {
+		if slices.ContainsFunc(f.Exact, func(t string) bool { return ChangeFamily(t) == fam }) ||
+			slices.ContainsFunc(f.Prefixes, func(p string) bool { return p == "" || p == fam+"." }) {
+			out = append(out, fam)
+		}
+	}
+	return out
+}
+
+// FamiliesFilter returns the filter of the families fams, as topics.
+func FamiliesFilter(fams []string) TypeFilter {
+	var f TypeFilter
+	for _, fam := range fams {
+		f.Prefixes = append(f.Prefixes, fam+".")
+	}
+	return f
+}
+
+// ChangeFamily returns the family of the change type t.
+func ChangeFamily(t string) string {
+	if strings.HasPrefix(t, ChangeEventTracked) {
+		return "event.tracked"
+	}
+	fam, _, _ := strings.Cut(t, ".")
+	return fam
+}

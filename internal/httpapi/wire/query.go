@@ -87,20 +87,26 @@ func (q Query) List(name string, splitCommas bool) ([]string, error) {
 
 // Limit reads the limit parameter: a plain decimal integer in 1..100.
 func (q Query) Limit() (int, error) {
-	v, present, err := q.Single("limit")
+	return q.Int("limit", userdata.DefaultLimit, 1, userdata.MaxLimit)
+}
+
+// Int reads an integer parameter: plain decimal digits, in min..max; def
+// when absent.
+func (q Query) Int(name string, def, min, max int) (int, error) {
+	v, present, err := q.Single(name)
 	if err != nil || !present {
-		return userdata.DefaultLimit, err
+		return def, err
 	}
 	digits := strings.TrimPrefix(v, "-")
 	if digits == "" || strings.Trim(digits, "0123456789") != "" {
-		return 0, userdata.Errorf(userdata.CodeInvalid, "limit must be an integer number")
+		return 0, userdata.Errorf(userdata.CodeInvalid, "%s must be an integer number", name)
 	}
 	n, err := strconv.Atoi(v)
 	switch {
-	case v[0] == '-' || n < 1:
-		return 0, userdata.Errorf(userdata.CodeInvalid, "limit must not be less than 1")
-	case err != nil || n > userdata.MaxLimit:
-		return 0, userdata.Errorf(userdata.CodeInvalid, "limit must not be greater than %d", userdata.MaxLimit)
+	case v[0] == '-' && n != 0 || n < min:
+		return 0, userdata.Errorf(userdata.CodeInvalid, "%s must not be less than %d", name, min)
+	case err != nil || n > max:
+		return 0, userdata.Errorf(userdata.CodeInvalid, "%s must not be greater than %d", name, max)
 	}
 	return n, nil
 }
