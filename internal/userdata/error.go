@@ -41,6 +41,10 @@ const (
 	CodeListedToken        Code = "listed_token"        // only a token without an environment list may create environments: 403 E1032
 	CodeRateLimited        Code = "rate_limited"        // over the rate limit: 429 E1013
 	CodeInvalidScope       Code = "invalid_scope"       // the scope filter of attribute definitions: 400 E1015
+
+	// CodeRefusedURL refuses a webhook URL that tourd will not send to
+	// (a private or loopback address …; package webhook): v2's 400 E0054.
+	CodeRefusedURL Code = "refused_url"
 )
 
 // Resources named by CodeNotFound and CodeConflict errors, with the wire
@@ -56,6 +60,7 @@ const (
 	ResourceAttributeDefinition = "attributeDefinition" // v2: E1022 (not found), E1023 (conflict)
 	ResourceEventDefinition     = "eventDefinition"     // v2: E1024 (not found), E1023 (conflict)
 	ResourceSegment             = "segment"             // v2: E1025 (not found)
+	ResourceWebhook             = "webhook"             // v2: E0061 (not found)
 )
 
 // Error is the one error type of the domain. Message is safe to show to
