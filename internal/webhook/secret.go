@@ -126,8 +126,9 @@ func (k *Keyring) has(id string) bool {
 	return false
 }
 
-// Encrypts reports whether the keyring seals secrets with a key.
-func (k *Keyring) Encrypts() bool { return k.current != nil }
+// Encrypts reports whether the keyring seals secrets with a key (a nil
+// Keyring does not).
+func (k *Keyring) Encrypts() bool { return k != nil && k.current != nil }
 
 // Seal returns the form of secret to store: sealed with the current key,
 // or secret itself when there is none.
