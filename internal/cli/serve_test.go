@@ -282,8 +282,10 @@ func TestServeFlags(t *testing.T) {
 			},
 		},
 		{
-			env:  map[string]string{"TOURD_WEBHOOK_ALLOW_PRIVATE": "1", "TOURD_SECRET_KEY": key},
-			want: func(c *serveConfig) { c.v2.WebhookGuard, c.v2.Secrets = &webhook.Guard{AllowPrivate: true}, keyring(t, key) },
+			env: map[string]string{"TOURD_WEBHOOK_ALLOW_PRIVATE": "1", "TOURD_SECRET_KEY": key},
+			want: func(c *serveConfig) {
+				c.v2.WebhookGuard, c.v2.Secrets = &webhook.Guard{AllowPrivate: true}, keyring(t, key)
+			},
 		},
 		{
 			args: []string{"--webhook-allow-private=false"},
