@@ -35,6 +35,7 @@ func Run(t *testing.T, open Opener) {
 		{"SegmentMembers", testSegmentMembers},
 		{"SegmentMembersPurge", testSegmentMembersPurge},
 		{"WebhookCRUD", testWebhookCRUD},
+		{"WebhookBreaker", testWebhookBreaker},
 		{"ListWebhooks", testListWebhooks},
 		{"WebhooksPurge", testWebhooksPurge},
 		{"Audience", testAudience},

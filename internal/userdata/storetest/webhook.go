@@ -1,9 +1,11 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -119,6 +121,62 @@ func testWebhookCRUD(t *testing.T, s userdata.Store) {
 	wantCode(t, "UpdateWebhook(deleted)", err, userdata.CodeNotFound, userdata.ResourceWebhook)
 	if got := listWebhooks(t, s, tn, 10); len(got) != 1 || got[0].ID != disabled.ID {
 		t.Errorf("ListWebhooks after a deletion: %+v", got)
+	}
+}
+
+// webhookBreaker is a store whose tests can set a webhook's breaker, as
+// both backends' can (export_test.go): deliveries will.
+type webhookBreaker interface {
+	BreakWebhook(ctx context.Context, id string, failures int, at time.Time) error
+}
+
+// The breaker's state reads back; a change keeps it, but a new URL
+// resets the breaker and enabling the webhook again also clears
+// AutoDisabledAt.
+func testWebhookBreaker(t *testing.T, s userdata.Store) {
+	ctx := t.Context()
+	tn := Tenant(t, s, "p", "e")
+	b, ok := s.(webhookBreaker)
+	if !ok {
+		t.Fatalf("%T has no BreakWebhook", s)
+	}
+	wh := createWebhook(t, s, tn, hook("https://a.example.com/"))
+	at := time.Date(2026, 5, 1, 10, 0, 0, 123456000, time.UTC)
+	if err := b.BreakWebhook(ctx, wh.ID, 214, at); err != nil {
+		t.Fatal(err)
+	}
+	broken, err := s.GetWebhook(ctx, tn, wh.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	until := at.Add(time.Hour)
+	want := *wh
+	want.Enabled, want.ConsecutiveFailures, want.CooldownUntil, want.AutoDisabledAt, want.FailingSince = false, 214, &until, &at, &at
+	if diff := cmp.Diff(&want, broken); diff != "" {
+		t.Fatalf("GetWebhook of a broken webhook (-want +got):\n%s", diff)
+	}
+	if l := listWebhooks(t, s, tn, 10); len(l) != 1 || !cmp.Equal(l[0], broken) {
+		t.Errorf("ListWebhooks of a broken webhook: %+v, want %+v", l, broken)
+	}
+	for _, u := range []userdata.WebhookUpdate{
+		{Description: ptr("kept"), Topics: []string{"user"}, Enabled: ptr(false)},
+		{URL: ptr("https://b.example.com/")},
+		{Enabled: ptr(true)},
+	} {
+		got, err := s.UpdateWebhook(ctx, tn, wh.ID, &u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := broken.Apply(&u); !cmp.Equal(got, want) {
+			t.Errorf("UpdateWebhook(%+v) = %+v, want %+v", u, got, want)
+		}
+		if read, err := s.GetWebhook(ctx, tn, wh.ID); err != nil || !cmp.Equal(read, got) {
+			t.Errorf("GetWebhook after UpdateWebhook(%+v) = %+v, %v; want %+v", u, read, err, got)
+		}
+		broken = got
+	}
+	if broken.ConsecutiveFailures != 0 || broken.CooldownUntil != nil || broken.AutoDisabledAt != nil || broken.FailingSince != nil || !broken.Enabled {
+		t.Errorf("enabled again: %+v, want a clear breaker", broken)
 	}
 }
 
