@@ -3,7 +3,6 @@ package apiv2
 import (
 	"net/http"
 	"net/url"
-	"time"
 
 	"tourd/internal/httpapi/wire"
 	"tourd/internal/userdata"
@@ -32,20 +31,11 @@ type webhookJSON struct {
 func newWebhook(wh *userdata.Webhook) webhookJSON {
 	out := webhookJSON{ID: wh.ID, Object: "webhook", CreatedAt: userdata.FormatTime(wh.CreatedAt), URL: wh.URL,
 		Topics: wh.Topics, Enabled: wh.Enabled, ConsecutiveFailures: wh.ConsecutiveFailures,
-		CooldownUntil: formatTime(wh.CooldownUntil), AutoDisabledAt: formatTime(wh.AutoDisabledAt)}
+		CooldownUntil: userdata.FormatOptionalTime(wh.CooldownUntil), AutoDisabledAt: userdata.FormatOptionalTime(wh.AutoDisabledAt)}
 	if wh.Description != "" {
 		out.Description = &wh.Description
 	}
 	return out
-}
-
-// formatTime formats an optional time: nil is null.
-func formatTime(t *time.Time) *string {
-	if t == nil {
-		return nil
-	}
-	s := userdata.FormatTime(*t)
-	return &s
 }
 
 // webhookAnswer answers with the object of wh and its signing secret,
@@ -86,17 +76,10 @@ func (a *api) getWebhook(rq *request) (int, any, error) {
 	return webhookAnswer(http.StatusOK, wh, a.secrets.Open(wh.Secret))
 }
 
-// webhookKeys are the members of the bodies of POST and PATCH.
-var webhookKeys = []string{"url", "topics", "enabled", "description"}
-
 // createWebhook answers POST E/webhooks: the body (400 E1017), then the
 // URL's addresses (400 E0054); 201 with the new secret.
 func (a *api) createWebhook(rq *request) (int, any, error) {
-	o, err := rq.object(webhookKeys...)
-	if err != nil {
-		return 0, nil, err
-	}
-	u, target, err := webhookUpdate(o)
+	u, target, err := webhookBody(rq)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -129,11 +112,7 @@ func (a *api) createWebhook(rq *request) (int, any, error) {
 // webhook (404 E0061), then a new URL's addresses (400 E0054), as
 // Usertour checks them. Its answer has no secret.
 func (a *api) updateWebhook(rq *request) (int, any, error) {
-	o, err := rq.object(webhookKeys...)
-	if err != nil {
-		return 0, nil, err
-	}
-	u, target, err := webhookUpdate(o)
+	u, target, err := webhookBody(rq)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -170,11 +149,15 @@ func (a *api) rotateWebhookSecret(rq *request) (int, any, error) {
 	return webhookAnswer(http.StatusOK, wh, secret)
 }
 
-// webhookUpdate decodes the members of a POST or PATCH body, each absent
-// or valid (Usertour's CreateWebhookBodyDto, UpdateWebhookBodyDto): the
-// url's form, the topics' grammar, the description's length. It also
-// returns the url parsed, nil when absent.
-func webhookUpdate(o wire.Object) (*userdata.WebhookUpdate, *url.URL, error) {
+// webhookBody decodes the body of a POST or PATCH, a closed object whose
+// members are each absent or valid (Usertour's CreateWebhookBodyDto,
+// UpdateWebhookBodyDto): the url's form, the topics' grammar, the
+// description's length. It also returns the url parsed, nil when absent.
+func webhookBody(rq *request) (*userdata.WebhookUpdate, *url.URL, error) {
+	o, err := rq.object("url", "topics", "enabled", "description")
+	if err != nil {
+		return nil, nil, err
+	}
 	var u userdata.WebhookUpdate
 	var target *url.URL
 	raw, err := optional(o, "url")

@@ -2,12 +2,9 @@ package apiv2_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http/httptest"
-	"net/netip"
 	"regexp"
 	"strings"
 	"testing"
@@ -17,25 +14,12 @@ import (
 	"tourd/internal/httpapi"
 	"tourd/internal/userdata"
 	"tourd/internal/webhook"
+	"tourd/internal/webhook/webhooktest"
 )
 
-// hookNames resolves the host names of the webhook tests, which never ask
-// a real DNS server; the others do not exist.
-type hookNames map[string][]string
-
-func (h hookNames) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
-	addrs, ok := h[host]
-	if !ok {
-		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
-	}
-	var out []netip.Addr
-	for _, a := range addrs {
-		out = append(out, netip.MustParseAddr(a))
-	}
-	return out, nil
-}
-
-var testHookNames = hookNames{
+// testHookNames resolves the host names of the webhook tests, which never
+// ask a real DNS server; the others do not exist.
+var testHookNames = webhooktest.Resolver{
 	"hooks.example.com":    {"93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"},
 	"internal.example.com": {"10.0.4.17"},
 	"rebind.example.com":   {"93.184.215.14", "127.0.0.1"},
@@ -50,16 +34,6 @@ func webhookConfig(allowPrivate bool, keys *webhook.Keyring) apiv2.Config {
 func webhookEnv(t *testing.T, b backendtest.Backend, keys *webhook.Keyring) *env {
 	t.Helper()
 	return newEnv(t, b, webhookConfig(false, keys))
-}
-
-// keys returns the keyring of the given keys.
-func keys(t *testing.T, current string, old ...string) *webhook.Keyring {
-	t.Helper()
-	k, err := webhook.NewKeyring(current, old...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
 }
 
 // webhookObject matches the wire form of a webhook, in Usertour's key
@@ -230,7 +204,7 @@ func TestWebhookSecretsAtRest(t *testing.T) {
 		server := func(k *webhook.Keyring) *env {
 			return &env{t: t, srv: serveOn(t, plain.store, webhookConfig(false, k)), store: plain.store, a: plain.a, a0: plain.a0}
 		}
-		sealed := server(keys(t, key))
+		sealed := server(webhooktest.Keyring(t, key))
 		created := sealed.call("POST", hooks, tok, `{"url":"https://hooks.example.com/b","topics":["*"]}`).want(t, 201)
 		secret, id := created["secret"].(string), created["id"].(string)
 		stored, err := plain.store.GetWebhook(t.Context(), userdata.Tenant{ProjectID: plain.a.ID, EnvironmentID: plain.a0}, id)
@@ -244,10 +218,10 @@ func TestWebhookSecretsAtRest(t *testing.T) {
 			k          *webhook.Keyring
 			want, plan any
 		}{
-			"the key":            {keys(t, key), secret, before["secret"]},
-			"another key":        {keys(t, other), "", before["secret"]},
+			"the key":            {webhooktest.Keyring(t, key), secret, before["secret"]},
+			"another key":        {webhooktest.Keyring(t, other), "", before["secret"]},
 			"no key":             {nil, "", before["secret"]},
-			"the key as old key": {keys(t, other, key), secret, before["secret"]},
+			"the key as old key": {webhooktest.Keyring(t, other, key), secret, before["secret"]},
 		} {
 			s := server(tt.k)
 			if got := s.call("GET", hooks+"/"+id, tok, "").want(t, 200)["secret"]; got != tt.want {
@@ -257,7 +231,7 @@ func TestWebhookSecretsAtRest(t *testing.T) {
 				t.Errorf("%s: a secret stored before the key: %v, want %v", name, got, tt.plan)
 			}
 		}
-		mended := server(keys(t, other))
+		mended := server(webhooktest.Keyring(t, other))
 		fresh := mended.call("POST", hooks+"/"+id+"/rotate-secret", tok, "").want(t, 200)["secret"]
 		if got := mended.call("GET", hooks+"/"+id, tok, "").want(t, 200)["secret"]; got != fresh || !secretForm.MatchString(fmt.Sprint(got)) {
 			t.Errorf("after rotate-secret with the new key: %v, want %v", got, fresh)

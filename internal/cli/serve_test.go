@@ -25,6 +25,7 @@ import (
 	"tourd/internal/httpapi/wire"
 	"tourd/internal/userdata"
 	"tourd/internal/webhook"
+	"tourd/internal/webhook/webhooktest"
 )
 
 // testConfig is a serve configuration for tests: generous bounds unless a
@@ -284,13 +285,13 @@ func TestServeFlags(t *testing.T) {
 		{
 			env: map[string]string{"TOURD_WEBHOOK_ALLOW_PRIVATE": "1", "TOURD_SECRET_KEY": key},
 			want: func(c *serveConfig) {
-				c.v2.WebhookGuard, c.v2.Secrets = &webhook.Guard{AllowPrivate: true}, keyring(t, key)
+				c.v2.WebhookGuard, c.v2.Secrets = &webhook.Guard{AllowPrivate: true}, webhooktest.Keyring(t, key)
 			},
 		},
 		{
 			args: []string{"--webhook-allow-private=false"},
 			env:  map[string]string{"TOURD_WEBHOOK_ALLOW_PRIVATE": "true", "TOURD_SECRET_KEY_OLD": key},
-			want: func(c *serveConfig) { c.v2.Secrets = keyring(t, "", key) },
+			want: func(c *serveConfig) { c.v2.Secrets = webhooktest.Keyring(t, "", key) },
 		},
 		{env: map[string]string{"TOURD_WEBHOOK_ALLOW_PRIVATE": "yes"}, err: `--webhook-allow-private must be 1 or 0 (true or false), not "yes"`},
 		{env: map[string]string{"TOURD_SECRET_KEY": "s3cr3t"}, err: `TOURD_SECRET_KEY: the key must be 32 bytes, written as 64 hexadecimal characters or in base64`},
@@ -327,16 +328,6 @@ func TestServeFlags(t *testing.T) {
 			t.Errorf("%v %v (-want +got):\n%s", tt.args, tt.env, diff)
 		}
 	}
-}
-
-// keyring returns the keyring of the keys given.
-func keyring(t *testing.T, current string, old ...string) *webhook.Keyring {
-	t.Helper()
-	k, err := webhook.NewKeyring(current, old...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
 }
 
 // sameKeyring reports whether two keyrings seal alike and open what the

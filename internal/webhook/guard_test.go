@@ -1,7 +1,6 @@
 package webhook_test
 
 import (
-	"context"
 	"errors"
 	"net"
 	"net/netip"
@@ -11,6 +10,7 @@ import (
 
 	"tourd/internal/userdata"
 	"tourd/internal/webhook"
+	"tourd/internal/webhook/webhooktest"
 )
 
 func TestParseURL(t *testing.T) {
@@ -53,22 +53,7 @@ func TestForbidden(t *testing.T) {
 	}
 }
 
-// fakeResolver resolves the names it knows; the others do not exist.
-type fakeResolver map[string][]string
-
-func (f fakeResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
-	addrs, ok := f[host]
-	if !ok {
-		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
-	}
-	var out []netip.Addr
-	for _, a := range addrs {
-		out = append(out, netip.MustParseAddr(a))
-	}
-	return out, nil
-}
-
-var resolver = fakeResolver{
+var resolver = webhooktest.Resolver{
 	"hooks.example.com":    {"93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"},
 	"internal.example.com": {"10.0.0.7"},
 	"mixed.example.com":    {"93.184.215.14", "127.0.0.1"},

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"tourd/internal/webhook"
+	"tourd/internal/webhook/webhooktest"
 )
 
 func TestNewSecret(t *testing.T) {
@@ -22,16 +23,6 @@ func TestNewSecret(t *testing.T) {
 	}
 }
 
-// keyring returns a keyring of the given keys, failing the test on error.
-func keyring(t *testing.T, current string, old ...string) *webhook.Keyring {
-	t.Helper()
-	k, err := webhook.NewKeyring(current, old...)
-	if err != nil {
-		t.Fatalf("NewKeyring: %v", err)
-	}
-	return k
-}
-
 // Two keys, each in the forms a key may take.
 var (
 	keyA    = strings.Repeat("0123456789abcdef", 4)
@@ -41,7 +32,7 @@ var (
 
 // Without a key, a secret is stored as it is.
 func TestKeyringPlain(t *testing.T) {
-	for name, k := range map[string]*webhook.Keyring{"zero": {}, "no key": keyring(t, "")} {
+	for name, k := range map[string]*webhook.Keyring{"zero": {}, "no key": webhooktest.Keyring(t, "")} {
 		secret := webhook.NewSecret()
 		if got := k.Seal(secret); got != secret {
 			t.Errorf("%s: Seal = %q, want the secret", name, got)
@@ -52,7 +43,7 @@ func TestKeyringPlain(t *testing.T) {
 		if k.Encrypts() {
 			t.Errorf("%s: Encrypts", name)
 		}
-		if got := k.Open(keyring(t, keyA).Seal(secret)); got != "" {
+		if got := k.Open(webhooktest.Keyring(t, keyA).Seal(secret)); got != "" {
 			t.Errorf("%s: Open(sealed) = %q, want \"\"", name, got)
 		}
 	}
@@ -61,7 +52,7 @@ func TestKeyringPlain(t *testing.T) {
 // With a key, a secret is sealed, differently each time, opened by any
 // form of the key; secrets stored before the key was set still read.
 func TestKeyringSeal(t *testing.T) {
-	k := keyring(t, keyA)
+	k := webhooktest.Keyring(t, keyA)
 	if !k.Encrypts() {
 		t.Error("a keyring with a key does not encrypt")
 	}
@@ -72,7 +63,7 @@ func TestKeyringSeal(t *testing.T) {
 	}
 	for _, form := range []string{keyA, strings.ToUpper(keyA), " " + keyA + "\n", base64.StdEncoding.EncodeToString(rawA),
 		base64.RawStdEncoding.EncodeToString(rawA), base64.URLEncoding.EncodeToString(rawA), base64.RawURLEncoding.EncodeToString(rawA)} {
-		if got := keyring(t, form).Open(one); got != secret {
+		if got := webhooktest.Keyring(t, form).Open(one); got != secret {
 			t.Errorf("Open with the key written %q = %q, want the secret", form, got)
 		}
 	}
@@ -84,7 +75,7 @@ func TestKeyringSeal(t *testing.T) {
 // A stored form no key of the keyring can open reads as "": the key that
 // sealed it is gone, or the stored form is damaged.
 func TestKeyringCannotOpen(t *testing.T) {
-	k := keyring(t, keyA)
+	k := webhooktest.Keyring(t, keyA)
 	sealed := k.Seal("whsec_x")
 	prefix, payload := sealed[:len("enc1:")+9], sealed[len("enc1:")+9:]
 	raw, err := base64.RawURLEncoding.DecodeString(payload)
@@ -93,7 +84,7 @@ func TestKeyringCannotOpen(t *testing.T) {
 	}
 	raw[len(raw)-1] ^= 1
 	for name, stored := range map[string]string{
-		"another key":       keyring(t, keyB).Seal("whsec_x"),
+		"another key":       webhooktest.Keyring(t, keyB).Seal("whsec_x"),
 		"a flipped bit":     prefix + base64.RawURLEncoding.EncodeToString(raw),
 		"not base64":        prefix + "!!!",
 		"too short":         prefix + "AAAA",
@@ -111,19 +102,19 @@ func TestKeyringCannotOpen(t *testing.T) {
 // Rotating the key: the old one, given as an old key, still opens what it
 // sealed; the new one seals. Without a current key, old keys still open.
 func TestKeyringRotation(t *testing.T) {
-	before := keyring(t, keyA).Seal("whsec_before")
-	k := keyring(t, keyB, keyA, keyA)
+	before := webhooktest.Keyring(t, keyA).Seal("whsec_before")
+	k := webhooktest.Keyring(t, keyB, keyA, keyA)
 	if got := k.Open(before); got != "whsec_before" {
 		t.Errorf("Open(sealed with the old key) = %q", got)
 	}
 	after := k.Seal("whsec_after")
-	if got := keyring(t, keyB).Open(after); got != "whsec_after" {
+	if got := webhooktest.Keyring(t, keyB).Open(after); got != "whsec_after" {
 		t.Errorf("the rotated keyring did not seal with the new key: %q", got)
 	}
-	if got := keyring(t, keyA).Open(after); got != "" {
+	if got := webhooktest.Keyring(t, keyA).Open(after); got != "" {
 		t.Errorf("the old key opens what the new one sealed: %q", got)
 	}
-	plain := keyring(t, "", keyA)
+	plain := webhooktest.Keyring(t, "", keyA)
 	if got := plain.Seal("whsec_p"); got != "whsec_p" {
 		t.Errorf("without a current key, Seal = %q", got)
 	}
