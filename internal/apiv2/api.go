@@ -1,11 +1,11 @@
 // Package apiv2 serves the project-scoped v2 API (v2.md): personal tokens
 // with capability scopes and environment lists, rate limits, and the
 // routes of users, companies, memberships, definitions, environments,
-// segments (segments.md) and webhook endpoints (webhooks.md). It is a second face of the domain beside v1
-// (package httpapi): its handlers call the same userdata.Store methods and
-// share v1's wire helpers (package wire), and its routes are registered on
-// v1's server, which gives them request ids, logs, metrics and panic
-// recovery.
+// segments (segments.md) and webhook endpoints (webhooks.md). It is a
+// second face of the domain beside v1 (package httpapi): its handlers
+// call the same userdata.Store methods and share v1's wire helpers
+// (package wire), and its routes are registered on v1's server, which
+// gives them request ids, logs, metrics and panic recovery.
 package apiv2
 
 import (
