@@ -1,11 +1,11 @@
 // Package apiv2 serves the project-scoped v2 API (v2.md): personal tokens
 // with capability scopes and environment lists, rate limits, and the
-// routes of users, companies, memberships, definitions, environments and
-// segments (segments.md). It is a second face of the domain beside v1
-// (package httpapi): its handlers call the same userdata.Store methods and
-// share v1's wire helpers (package wire), and its routes are registered on
-// v1's server, which gives them request ids, logs, metrics and panic
-// recovery.
+// routes of users, companies, memberships, definitions, environments,
+// segments (segments.md) and webhook endpoints (webhooks.md). It is a
+// second face of the domain beside v1 (package httpapi): its handlers
+// call the same userdata.Store methods and share v1's wire helpers
+// (package wire), and its routes are registered on v1's server, which
+// gives them request ids, logs, metrics and panic recovery.
 package apiv2
 
 import (
@@ -21,9 +21,10 @@ import (
 	"tourd/internal/httpapi/wire"
 	"tourd/internal/ratelimit"
 	"tourd/internal/userdata"
+	"tourd/internal/webhook"
 )
 
-// Config is what an operator may set (v2.md §10).
+// Config is what an operator may set (v2.md §10, webhooks.md §2, §3).
 type Config struct {
 	// RateLimit is how many requests a token may make per minute, and
 	// RateLimitAnon how many a client address may make without a valid
@@ -32,6 +33,13 @@ type Config struct {
 	// TrustedProxies are the proxies whose X-Forwarded-For is believed
 	// (ratelimit.ClientIP).
 	TrustedProxies []netip.Prefix
+	// WebhookGuard says which addresses webhooks may reach
+	// (TOURD_WEBHOOK_ALLOW_PRIVATE); nil is the zero Guard: public
+	// addresses only, names resolved by the system's resolver.
+	WebhookGuard *webhook.Guard
+	// Secrets keeps webhooks' signing secrets at rest (TOURD_SECRET_KEY);
+	// nil stores them as they are.
+	Secrets *webhook.Keyring
 }
 
 // Defaults of Config (v2.md §10).
@@ -47,6 +55,8 @@ type api struct {
 	tokens  *ratelimit.Limiter // per token
 	anon    *ratelimit.Limiter // per client address, for requests without a valid token
 	trusted []netip.Prefix
+	guard   *webhook.Guard
+	secrets *webhook.Keyring
 }
 
 // request is a v2 request that passed authentication, the project and
@@ -122,6 +132,12 @@ var routes = []route{
 	{"DELETE", envPath + "/segments/{id}/members/{externalId}", "segment:update", (*api).deleteSegmentMember},
 	// Either capability reads a part of the feed (see listChanges).
 	{"GET", envPath + "/changes", "user:read|company:read", (*api).listChanges},
+	{"GET", envPath + "/webhooks", "webhook:read", (*api).listWebhooks},
+	{"POST", envPath + "/webhooks", "webhook:manage", (*api).createWebhook},
+	{"GET", envPath + "/webhooks/{id}", "webhook:read", (*api).getWebhook},
+	{"PATCH", envPath + "/webhooks/{id}", "webhook:manage", (*api).updateWebhook},
+	{"DELETE", envPath + "/webhooks/{id}", "webhook:manage", (*api).deleteWebhook},
+	{"POST", envPath + "/webhooks/{id}/rotate-secret", "webhook:manage", (*api).rotateWebhookSecret},
 }
 
 // projectPath starts every routed path.
@@ -130,7 +146,14 @@ const projectPath = "/v2/projects/{projectId}"
 // Register serves the v2 routes, and GET /v2/openapi.json, on srv.
 func Register(srv *httpapi.Server, store userdata.Store, cfg Config) {
 	a := &api{srv: srv, store: store, trusted: cfg.TrustedProxies,
-		tokens: ratelimit.New(cfg.RateLimit, time.Minute), anon: ratelimit.New(cfg.RateLimitAnon, time.Minute)}
+		tokens: ratelimit.New(cfg.RateLimit, time.Minute), anon: ratelimit.New(cfg.RateLimitAnon, time.Minute),
+		guard: cfg.WebhookGuard, secrets: cfg.Secrets}
+	if a.guard == nil {
+		a.guard = &webhook.Guard{}
+	}
+	if a.secrets == nil {
+		a.secrets = &webhook.Keyring{}
+	}
 	byPath := map[string]map[string]route{}
 	var paths []string
 	for _, rt := range routes {

@@ -60,6 +60,12 @@ var matrix = []matrixRoute{
 	{"PUT", "/environments/{E}/segments/{id}/members/{userId}", "segment:update", ""},
 	{"DELETE", "/environments/{E}/segments/{id}/members/{userId}", "segment:update", ""},
 	{"GET", "/environments/{E}/changes", "user:read|company:read", ""},
+	{"GET", "/environments/{E}/webhooks", "webhook:read", ""},
+	{"POST", "/environments/{E}/webhooks", "webhook:manage", `{"url":"https://93.184.215.14/hook","topics":["*"]}`},
+	{"GET", "/environments/{E}/webhooks/{id}", "webhook:read", ""},
+	{"PATCH", "/environments/{E}/webhooks/{id}", "webhook:manage", `{"description":"X"}`},
+	{"DELETE", "/environments/{E}/webhooks/{id}", "webhook:manage", ""},
+	{"POST", "/environments/{E}/webhooks/{id}/rotate-secret", "webhook:manage", ""},
 }
 
 // caps returns the capabilities of which the route needs one.
@@ -193,6 +199,9 @@ func (e *env) fixture(rt matrixRoute) string {
 		e.call("PUT", en(e.a, e.a0, "/users/u1"), all, "").want(e.t, 200)
 		sg := e.call("POST", p(e.a, "/segments"), all, `{"name":"F","bizType":"user","kind":"manual"}`).want(e.t, 201)
 		return sg["id"].(string)
+	case strings.Contains(rt.path, "/webhooks/"):
+		wh := e.call("POST", en(e.a, e.a0, "/webhooks"), all, `{"url":"https://93.184.215.14/hook","topics":["*"]}`).want(e.t, 201)
+		return wh["id"].(string)
 	case rt.path == "/environments/{id}":
 		if rt.method == http.MethodDelete {
 			env, err := e.store.CreateEnvironment(e.t.Context(), e.a.ID, "doomed")

@@ -523,6 +523,49 @@ func TestV2OpenAPIConformance(t *testing.T) {
 		c.run(nil, v2call{method: "GET", path: P("/segments/" + power + "?environmentId=" + e.a0), token: e.token(e.a, "segment:read", e.a1),
 			status: 403, code: "E1029"})
 
+		// Webhooks: created, read with and without webhook:manage (the
+		// secret), changed, rotated; then their refusals.
+		hook := c.run(nil, v2call{method: "POST", path: E("/webhooks"), token: all, status: 201, valid: true,
+			body: `{"url":"https://93.184.215.14/tourd","topics":["user","company.deleted","event.tracked.invoice_paid"],"description":"CRM sync"}`}).body["id"].(string)
+		c.run(nil, v2call{method: "POST", path: E("/webhooks"), token: all, status: 201, valid: true,
+			body: `{"url":"http://[2606:4700::1111]:8080/hooks","topics":["*","event.tracked.page_viewed"],"enabled":false}`})
+		c.walk(all, E("/webhooks?limit=1"))
+		reader := e.token(e.a, "webhook:read", e.a0)
+		for _, k := range []v2call{
+			{method: "GET", path: E("/webhooks"), status: 200, valid: true},
+			{method: "GET", path: E("/webhooks?cursor=garbage&orderBy=ignored"), status: 200},
+			{method: "GET", path: E("/webhooks/" + hook), status: 200, valid: true},
+			{method: "GET", path: E("/webhooks/" + hook), token: reader, status: 200, valid: true},
+			{method: "PATCH", path: E("/webhooks/" + hook), body: `{"description":"CRM sync (prod)"}`, status: 200, valid: true},
+			{method: "PATCH", path: E("/webhooks/" + hook), body: `{"enabled":false}`, status: 200, valid: true},
+			{method: "PATCH", path: E("/webhooks/" + hook), body: `{"enabled":true,"url":"https://93.184.215.15/v2","topics":["membership"],"description":""}`, status: 200, valid: true},
+			{method: "PATCH", path: E("/webhooks/" + hook), body: `{}`, status: 200, valid: true},
+			{method: "POST", path: E("/webhooks/" + hook + "/rotate-secret"), status: 200, valid: true},
+			{method: "POST", path: E("/webhooks"), body: `{"url":"ftp://93.184.215.14/","topics":["*"]}`, status: 400, code: "E1017"},
+			{method: "POST", path: E("/webhooks"), body: `{"url":"https://93.184.215.14/","topics":[]}`, status: 400, code: "E1017"},
+			{method: "POST", path: E("/webhooks"), body: `{"url":"https://93.184.215.14/","topics":["user.archived"]}`, status: 400, code: "E1017"},
+			{method: "POST", path: E("/webhooks"), body: `{"topics":["*"]}`, status: 400, code: "E1017"},
+			{method: "POST", path: E("/webhooks"), body: `{"url":"https://93.184.215.14/"}`, status: 400, code: "E1017"},
+			{method: "POST", path: E("/webhooks"), body: `{"url":"https://93.184.215.14/","topics":["*"],"secret":"whsec_x"}`, status: 400, code: "E1017", issues: 1},
+			{method: "POST", path: E("/webhooks"), body: `{"url":"https://93.184.215.14/","topics":["*"],"enabled":"yes"}`, status: 400, code: "E1017"},
+			{method: "POST", path: E("/webhooks"), body: `{"url":"https://93.184.215.14/","topics":["*"],"description":"` + strings.Repeat("d", 201) + `"}`, status: 400, code: "E1017"},
+			{method: "POST", path: E("/webhooks"), body: `{"url":"https://127.0.0.1/hook","topics":["*"]}`, status: 400, code: "E0054"},
+			{method: "PATCH", path: E("/webhooks/" + hook), body: `{"url":"http://[::1]/"}`, status: 400, code: "E0054"},
+			{method: "PATCH", path: E("/webhooks/" + hook), body: `{"topics":null}`, status: 400, code: "E1017"},
+			{method: "PATCH", path: E("/webhooks/" + hook), body: `{"id":"x","secret":"whsec_x"}`, status: 400, code: "E1017", issues: 2},
+			{method: "GET", path: E("/webhooks?limit=101"), status: 400, code: "E1017"},
+			{method: "GET", path: E("/webhooks/nope"), status: 404, code: "E0061"},
+			{method: "PATCH", path: E("/webhooks/nope"), body: `{"description":"X"}`, status: 404, code: "E0061"},
+			{method: "PATCH", path: E("/webhooks/nope"), body: `{"url":"https://127.0.0.1/"}`, status: 404, code: "E0061"},
+			{method: "DELETE", path: E("/webhooks/nope"), status: 404, code: "E0061"},
+			{method: "POST", path: E("/webhooks/nope/rotate-secret"), status: 404, code: "E0061"},
+		} {
+			if k.token == "" {
+				k.token = all
+			}
+			c.run(nil, k)
+		}
+
 		// Errors of validation (400), with issues for unknown keys.
 		long := strings.Repeat("a", 1025)
 		for _, k := range []v2call{
@@ -713,6 +756,7 @@ func TestV2OpenAPIConformance(t *testing.T) {
 			{method: "DELETE", path: P("/attribute-definitions/" + format), status: 204, valid: true},
 			{method: "DELETE", path: P("/environments/" + qa), token: project, status: 204, valid: true},
 			{method: "DELETE", path: P("/segments/" + power), status: 204, valid: true},
+			{method: "DELETE", path: E("/webhooks/" + hook), status: 204, valid: true},
 		} {
 			if k.token == "" {
 				k.token = all
@@ -776,11 +820,14 @@ func TestV2OpenAPIConformance(t *testing.T) {
 			{"PUT", P("/segments"), "GET, POST"},
 			{"PUT", P("/segments/x"), "DELETE, GET, PATCH"},
 			{"GET", E("/segments/x/members/usr_1"), "DELETE, PUT"},
+			{"PUT", E("/webhooks"), "GET, POST"},
+			{"POST", E("/webhooks/x"), "DELETE, GET, PATCH"},
+			{"GET", E("/webhooks/x/rotate-secret"), "POST"},
 			{"POST", "/v2/openapi.json", "GET"},
 		} {
 			c.undocumented(v2call{method: u.method, path: u.path, token: all, status: 405, code: "E1033"}, u.allow)
 		}
-		for _, path := range []string{P("/segments/x/members"), E("/webhooks"), "/v2/nope", P("/users"), E("/companies/acme/memberships")} {
+		for _, path := range []string{P("/segments/x/members"), E("/nope"), E("/webhooks/x/nope"), "/v2/nope", P("/users"), E("/companies/acme/memberships")} {
 			c.undocumented(v2call{method: "GET", path: path, token: all, status: 404, code: "E1033"}, "")
 		}
 

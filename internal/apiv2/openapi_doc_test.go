@@ -41,7 +41,7 @@ type docRoute struct {
 }
 
 // docRoutes is every route the document describes, by "METHOD path", and
-// no other: webhooks are not served yet.
+// no other.
 var docRoutes = map[string]docRoute{
 	"GET " + docE + "/users":                                  {"user:read", "200"},
 	"GET " + docE + "/users/{id}":                             {"user:read", "200"},
@@ -76,11 +76,17 @@ var docRoutes = map[string]docRoute{
 	"PUT " + docE + "/segments/{id}/members/{externalId}":     {"segment:update", "204"},
 	"DELETE " + docE + "/segments/{id}/members/{externalId}":  {"segment:update", "204"},
 	"GET " + docE + "/changes":                                {"user:read|company:read", "200"},
+	"GET " + docE + "/webhooks":                               {"webhook:read", "200"},
+	"POST " + docE + "/webhooks":                              {"webhook:manage", "201"},
+	"GET " + docE + "/webhooks/{id}":                          {"webhook:read", "200"},
+	"PATCH " + docE + "/webhooks/{id}":                        {"webhook:manage", "200"},
+	"DELETE " + docE + "/webhooks/{id}":                       {"webhook:manage", "204"},
+	"POST " + docE + "/webhooks/{id}/rotate-secret":           {"webhook:manage", "200"},
 	"GET /v2/openapi.json":                                    {"", "200"},
 }
 
 // docCapabilities are the capabilities of the routes the document
-// describes (v2.md §4, less webhook:*).
+// describes (v2.md §4).
 var docCapabilities = []string{
 	"user:read", "user:write", "user:delete",
 	"company:read", "company:write", "company:delete",
@@ -89,6 +95,7 @@ var docCapabilities = []string{
 	"environment:read", "environment:manage",
 	"segment:read", "segment:create", "segment:update", "segment:delete",
 	"user:read|company:read", // the change feed: either, by type (webhooks.md §4)
+	"webhook:read", "webhook:manage",
 }
 
 // docConflicts lists the routes that can answer 409 (v2.md §8, §9;
@@ -110,13 +117,13 @@ var docNoNotFound = []string{
 }
 
 // docCodeStatus is the status of each error code the routes of the
-// document answer (v2.md §3, §5 to §10; segments.md §4 for E1025), but
-// E0000, a 500 or a 503.
+// document answer (v2.md §3, §5 to §10; segments.md §4 for E1025;
+// webhooks.md §2 for E0054 and E0061), but E0000, a 500 or a 503.
 var docCodeStatus = map[string]string{
-	"E1017": "400", "E1015": "400", "E1007": "400",
+	"E1017": "400", "E1015": "400", "E1007": "400", "E0054": "400",
 	"E1010": "401", "E1020": "401",
 	"E1000": "403", "E1011": "403", "E1012": "403", "E1019": "403", "E1029": "403", "E1032": "403",
-	"E1001": "404", "E1002": "404", "E1003": "404", "E1022": "404", "E1024": "404", "E1025": "404", "E1026": "404",
+	"E1001": "404", "E1002": "404", "E1003": "404", "E1022": "404", "E1024": "404", "E1025": "404", "E1026": "404", "E0061": "404",
 	"E1023": "409", "E1030": "409", "E1036": "409", "E1037": "409", "E0023": "409",
 	"E1018": "413", "E1013": "429", "E1901": "410",
 }
@@ -361,9 +368,9 @@ func TestV2DocRoutes(t *testing.T) {
 		if !slices.Equal(statuses, want) {
 			t.Errorf("%s answers %v, want %v", where, statuses, want)
 		}
-		// A PUT of a segment member has no body.
+		// A PUT of a segment member and rotate-secret have no body.
 		hasBody := (strings.HasPrefix(where, "PUT") || strings.HasPrefix(where, "POST") || strings.HasPrefix(where, "PATCH")) &&
-			!strings.HasSuffix(where, "/members/{externalId}")
+			!strings.HasSuffix(where, "/members/{externalId}") && !strings.HasSuffix(where, "/rotate-secret")
 		if (op.RequestBody != nil) != hasBody {
 			t.Errorf("%s: request body %v, want %v", where, op.RequestBody != nil, hasBody)
 		}
@@ -541,7 +548,8 @@ func TestV2DocAnswers(t *testing.T) {
 
 // The objects have exactly the keys of the contract: v1's, plus predefined
 // on definitions, attributes on event definitions, the environment's eight
-// keys, and the segment's (conditions and memberCount optional).
+// keys, the segment's (conditions and memberCount optional) and the
+// webhook's (secret optional).
 func TestV2DocObjects(t *testing.T) {
 	m := docModel(t, docRaw(t))
 	for name, keys := range map[string]string{
@@ -558,6 +566,8 @@ func TestV2DocObjects(t *testing.T) {
 		"AttributeDefinitionList": "results next previous", "EventDefinitionList": "results next previous",
 		"EnvironmentList": "results next previous",
 		"Segment":         "id object name bizType kind conditions memberCount createdAt updatedAt", "SegmentList": "results next previous",
+		"Webhook":     "id object createdAt url topics enabled description consecutiveFailures cooldownUntil autoDisabledAt secret",
+		"WebhookList": "results next previous",
 	} {
 		proxy := m.Components.Schemas.GetOrZero(name)
 		if proxy == nil {
@@ -570,7 +580,8 @@ func TestV2DocObjects(t *testing.T) {
 			t.Errorf("schema %s has %v, want %v", name, got, want)
 		}
 		wantRequired := slices.DeleteFunc(slices.Clone(want), func(k string) bool {
-			return name == "Membership" && (k == "company" || k == "user") || name == "Segment" && (k == "conditions" || k == "memberCount")
+			return name == "Membership" && (k == "company" || k == "user") || name == "Segment" && (k == "conditions" || k == "memberCount") ||
+				name == "Webhook" && k == "secret"
 		})
 		if !slices.Equal(slices.Sorted(slices.Values(s.Required)), slices.Sorted(slices.Values(wantRequired))) {
 			t.Errorf("schema %s requires %v, want %v", name, s.Required, wantRequired)

@@ -155,13 +155,13 @@ func TestExpiry(t *testing.T) {
 	e.call("GET", en(e.a, e.a0, "/users"), tok, "").wantError(t, 401, "E1020")
 }
 
-// TestUnknownV2Routes: webhooks are not served yet, nor segment members
-// without an environment; a wrong method on a known path is 405 with
-// Allow; neither is rate limited.
+// TestUnknownV2Routes: paths tourd does not serve (segment members
+// without an environment, an unknown action of a webhook) are 404; a
+// wrong method on a known path is 405 with Allow; neither is rate limited.
 func TestUnknownV2Routes(t *testing.T) {
 	e := newEnv(t, backendtest.SQLite, limits(1, 1))
 	tok := e.all()
-	for _, path := range []string{p(e.a, "/segments/x/members"), en(e.a, e.a0, "/webhooks"), "/v2/nope", p(e.a, "/users")} {
+	for _, path := range []string{p(e.a, "/segments/x/members"), en(e.a, e.a0, "/webhooks/x/nope"), "/v2/nope", p(e.a, "/users")} {
 		res := e.call("GET", path, tok, "")
 		res.wantError(t, 404, "E1033")
 		if res.header.Get("X-RateLimit-Limit") != "" {

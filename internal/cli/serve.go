@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"strconv"
+	"strings"
 	"time"
 
 	"tourd/internal/apiv2"
@@ -21,6 +22,7 @@ import (
 	"tourd/internal/ratelimit"
 	"tourd/internal/sqlite"
 	"tourd/internal/userdata"
+	"tourd/internal/webhook"
 )
 
 // defaultShutdownTimeout is the default of --shutdown-timeout.
@@ -38,7 +40,8 @@ type serveConfig struct {
 	// shutdownTimeout bounds the shutdown after ctx is done: in-flight
 	// requests finishing, then the database closing.
 	shutdownTimeout time.Duration
-	// v2 is the configuration of the v2 API: its rate limits.
+	// v2 is the configuration of the v2 API: its rate limits, and what
+	// webhooks may reach and how their secrets are kept.
 	v2 apiv2.Config
 	// changesRetention is how long the change log keeps a change.
 	changesRetention time.Duration
@@ -49,6 +52,11 @@ type serveFlags struct {
 	maxConns, idleTimeout, streamIdleTimeout, shutdownTimeout string
 	rateLimit, rateLimitAnon, trustedProxies                  string
 	changesRetention                                          string
+	webhookAllowPrivate                                       string
+	// secretKey and secretKeyOld are TOURD_SECRET_KEY and
+	// TOURD_SECRET_KEY_OLD: environment variables only, since a flag's
+	// value shows in the process list.
+	secretKey, secretKeyOld string
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet, getenv func(string) string, cfg *serveConfig) {
@@ -68,6 +76,9 @@ func (f *serveFlags) register(fs *flag.FlagSet, getenv func(string) string, cfg 
 		"how long the change feed keeps a change; older cursors are 410 E1901 (TOURD_CHANGES_RETENTION)")
 	fs.StringVar(&f.trustedProxies, "trusted-proxies", getenv("TOURD_TRUSTED_PROXIES"),
 		"comma-separated CIDRs of proxies whose X-Forwarded-For names the client address of the v2 rate limit (TOURD_TRUSTED_PROXIES)")
+	fs.StringVar(&f.webhookAllowPrivate, "webhook-allow-private", envOr(getenv, "TOURD_WEBHOOK_ALLOW_PRIVATE", "0"),
+		"1 lets webhooks reach private, loopback and link-local addresses (TOURD_WEBHOOK_ALLOW_PRIVATE)")
+	f.secretKey, f.secretKeyOld = getenv("TOURD_SECRET_KEY"), getenv("TOURD_SECRET_KEY_OLD")
 }
 
 // config checks the flags and sets them in cfg.
@@ -107,6 +118,21 @@ func (f *serveFlags) config(cfg *serveConfig) error {
 	}
 	if cfg.v2.TrustedProxies, err = ratelimit.ParsePrefixes(f.trustedProxies); err != nil {
 		return fmt.Errorf("--trusted-proxies: %v", err)
+	}
+	allow, err := strconv.ParseBool(f.webhookAllowPrivate)
+	if err != nil {
+		return fmt.Errorf("--webhook-allow-private must be 1 or 0 (true or false), not %q", f.webhookAllowPrivate)
+	}
+	cfg.v2.WebhookGuard = &webhook.Guard{AllowPrivate: allow}
+	var old []string
+	if f.secretKeyOld != "" {
+		old = strings.Split(f.secretKeyOld, ",")
+	}
+	if _, err := webhook.NewKeyring(f.secretKey); err != nil {
+		return fmt.Errorf("TOURD_SECRET_KEY: %v", err)
+	}
+	if cfg.v2.Secrets, err = webhook.NewKeyring(f.secretKey, old...); err != nil {
+		return fmt.Errorf("TOURD_SECRET_KEY_OLD: %v", err)
 	}
 	return nil
 }
@@ -178,7 +204,8 @@ func serve(ctx context.Context, cfg serveConfig, store userdata.Store, ln net.Li
 	go func() { defer close(pruned); feed.Prune(pctx, store, cfg.changesRetention, log) }()
 	defer stopPruning()
 	log.Info("serving", "max_conns", cfg.maxConns, "idle_timeout", cfg.idleTimeout,
-		"stream_idle_timeout", cfg.streamIdleTimeout, "shutdown_timeout", cfg.shutdownTimeout)
+		"stream_idle_timeout", cfg.streamIdleTimeout, "shutdown_timeout", cfg.shutdownTimeout,
+		"webhook_secrets_encrypted", cfg.v2.Secrets.Encrypts(), "webhook_allow_private", cfg.v2.WebhookGuard != nil && cfg.v2.WebhookGuard.AllowPrivate)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(api.Listener(ln)) }()
 	var serveErr error

@@ -25,6 +25,8 @@ import (
 	"tourd/internal/httpapi"
 	"tourd/internal/httpapi/wire"
 	"tourd/internal/userdata"
+	"tourd/internal/webhook"
+	"tourd/internal/webhook/webhooktest"
 )
 
 // testConfig is a serve configuration for tests: generous bounds unless a
@@ -247,7 +249,9 @@ func TestServeFlags(t *testing.T) {
 	def := testConfig
 	def.maxConns, def.idleTimeout, def.streamIdleTimeout = httpapi.DefaultMaxConns(), 2*time.Minute, time.Minute
 	def.addr, def.docURL = "127.0.0.1:8080", wire.DefaultDocURL
-	def.v2 = apiv2.Config{RateLimit: apiv2.DefaultRateLimit, RateLimitAnon: apiv2.DefaultRateLimitAnon}
+	def.v2 = apiv2.Config{RateLimit: apiv2.DefaultRateLimit, RateLimitAnon: apiv2.DefaultRateLimitAnon,
+		WebhookGuard: &webhook.Guard{}, Secrets: &webhook.Keyring{}}
+	key := strings.Repeat("ab", 32)
 	for _, tt := range []struct {
 		args []string
 		env  map[string]string
@@ -276,8 +280,8 @@ func TestServeFlags(t *testing.T) {
 			args: []string{"--rate-limit", "0", "--trusted-proxies", "10.0.0.0/8, 192.168.1.1"},
 			env:  map[string]string{"TOURD_RATE_LIMIT": "5", "TOURD_RATE_LIMIT_ANON": "7"},
 			want: func(c *serveConfig) {
-				c.v2 = apiv2.Config{RateLimit: 0, RateLimitAnon: 7,
-					TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.1/32")}}
+				c.v2.RateLimit, c.v2.RateLimitAnon = 0, 7
+				c.v2.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.1.1/32")}
 			},
 		},
 		{
@@ -285,6 +289,20 @@ func TestServeFlags(t *testing.T) {
 			want: func(c *serveConfig) { c.changesRetention = 48 * time.Hour },
 		},
 		{args: []string{"--changes-retention", "0"}, err: `--changes-retention must be a positive duration`},
+		{
+			env: map[string]string{"TOURD_WEBHOOK_ALLOW_PRIVATE": "1", "TOURD_SECRET_KEY": key},
+			want: func(c *serveConfig) {
+				c.v2.WebhookGuard, c.v2.Secrets = &webhook.Guard{AllowPrivate: true}, webhooktest.Keyring(t, key)
+			},
+		},
+		{
+			args: []string{"--webhook-allow-private=false"},
+			env:  map[string]string{"TOURD_WEBHOOK_ALLOW_PRIVATE": "true", "TOURD_SECRET_KEY_OLD": key},
+			want: func(c *serveConfig) { c.v2.Secrets = webhooktest.Keyring(t, "", key) },
+		},
+		{env: map[string]string{"TOURD_WEBHOOK_ALLOW_PRIVATE": "yes"}, err: `--webhook-allow-private must be 1 or 0 (true or false), not "yes"`},
+		{env: map[string]string{"TOURD_SECRET_KEY": "s3cr3t"}, err: `TOURD_SECRET_KEY: the key must be 32 bytes, written as 64 hexadecimal characters or in base64`},
+		{env: map[string]string{"TOURD_SECRET_KEY": key, "TOURD_SECRET_KEY_OLD": key + ",s3cr3t"}, err: `TOURD_SECRET_KEY_OLD: old key 2 of 2 must be 32 bytes`},
 		{args: []string{"--rate-limit", "-1"}, err: `--rate-limit must be a number of requests per minute, or 0 for no limit, not "-1"`},
 		{env: map[string]string{"TOURD_RATE_LIMIT_ANON": "many"}, err: `--rate-limit-anon must be a number`},
 		{args: []string{"--trusted-proxies", "10.0.0.0/33"}, err: `--trusted-proxies: `},
@@ -303,8 +321,8 @@ func TestServeFlags(t *testing.T) {
 		}
 		err := f.config(&got)
 		if tt.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.err) {
-				t.Errorf("%v %v: error %v, want %q", tt.args, tt.env, err, tt.err)
+			if err == nil || !strings.Contains(err.Error(), tt.err) || strings.Contains(err.Error(), "s3cr3t") {
+				t.Errorf("%v %v: error %v, want %q, without the key", tt.args, tt.env, err, tt.err)
 			}
 			continue
 		}
@@ -312,8 +330,15 @@ func TestServeFlags(t *testing.T) {
 		tt.want(&want)
 		if err != nil {
 			t.Errorf("%v %v: %v", tt.args, tt.env, err)
-		} else if diff := cmp.Diff(want, got, cmp.AllowUnexported(serveConfig{}), cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })); diff != "" {
+		} else if diff := cmp.Diff(want, got, cmp.AllowUnexported(serveConfig{}), cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }),
+			cmp.Comparer(sameKeyring)); diff != "" {
 			t.Errorf("%v %v (-want +got):\n%s", tt.args, tt.env, diff)
 		}
 	}
+}
+
+// sameKeyring reports whether two keyrings seal alike and open what the
+// other seals.
+func sameKeyring(a, b *webhook.Keyring) bool {
+	return a.Encrypts() == b.Encrypts() && a.Open(b.Seal("whsec_x")) == "whsec_x" && b.Open(a.Seal("whsec_y")) == "whsec_y"
 }

@@ -32,20 +32,12 @@ type tokenJSON struct {
 
 func newTokenJSON(t *userdata.Token) tokenJSON {
 	out := tokenJSON{ID: t.ID, Name: t.Name, ProjectID: t.ProjectID, Prefix: t.Prefix, Environments: t.Environments,
-		CreatedAt: userdata.FormatTime(t.CreatedAt), ExpiresAt: formatOptional(t.ExpiresAt),
-		LastUsedAt: formatOptional(t.LastUsedAt), RevokedAt: formatOptional(t.RevokedAt)}
+		CreatedAt: userdata.FormatTime(t.CreatedAt), ExpiresAt: userdata.FormatOptionalTime(t.ExpiresAt),
+		LastUsedAt: userdata.FormatOptionalTime(t.LastUsedAt), RevokedAt: userdata.FormatOptionalTime(t.RevokedAt)}
 	for _, c := range t.Scopes {
 		out.Scopes = append(out.Scopes, string(c))
 	}
 	return out
-}
-
-func formatOptional(t *time.Time) *string {
-	if t == nil {
-		return nil
-	}
-	s := userdata.FormatTime(*t)
-	return &s
 }
 
 func runTokens(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

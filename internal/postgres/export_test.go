@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -69,4 +70,13 @@ func (s *Store) SegmentMemberRows(ctx context.Context, segmentID string) ([]stri
 		FROM segment_members m LEFT JOIN users u ON u.id = m.user_id LEFT JOIN companies c ON c.id = m.company_id
 		WHERE m.segment_id = $1 ORDER BY m.environment_id, m.created_at, m.entity_id`, segmentID)
 	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// BreakWebhook sets a webhook's breaker as deliveries failing since at
+// would leave it: failures attempts failed in a row, cooling down until
+// an hour after at, disabled at at.
+func (s *Store) BreakWebhook(ctx context.Context, id string, failures int, at time.Time) error {
+	_, err := s.pool.Exec(ctx, `UPDATE webhooks SET enabled = false, consecutive_failures = $2, cooldown_until = $3, auto_disabled_at = $4,
+		failing_since = $4 WHERE id = $1`, id, failures, at.Add(time.Hour), at)
+	return err
 }

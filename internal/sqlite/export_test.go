@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // SegmentMemberRows returns the rows of a segment's members in every
@@ -26,4 +27,15 @@ func (s *Store) SegmentMemberRows(ctx context.Context, segmentID string) ([]stri
 		out = append(out, r)
 	}
 	return out, errors.Join(rows.Err(), rows.Close())
+}
+
+// BreakWebhook sets a webhook's breaker as deliveries failing since at
+// would leave it: failures attempts failed in a row, cooling down until
+// an hour after at, disabled at at.
+func (s *Store) BreakWebhook(ctx context.Context, id string, failures int, at time.Time) error {
+	return s.write(ctx, func(w *wtx) error {
+		_, err := w.exec(`UPDATE webhooks SET enabled = 0, consecutive_failures = ?2, cooldown_until = ?3, auto_disabled_at = ?4,
+			failing_since = ?4 WHERE id = ?1`, id, failures, micros(at.Add(time.Hour)), micros(at))
+		return err
+	})
 }

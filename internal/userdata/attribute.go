@@ -325,3 +325,13 @@ func SeedAttributes(now time.Time) json.RawMessage {
 func FormatTime(t time.Time) string {
 	return t.UTC().Format("2006-01-02T15:04:05.000Z")
 }
+
+// FormatOptionalTime formats an optional time as FormatTime does: nil
+// (null on the wire) stays nil.
+func FormatOptionalTime(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := FormatTime(*t)
+	return &s
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // The types of changes (webhooks.md §1). An event's type is
@@ -150,17 +151,20 @@ func (s *Signal) Notify() {
 }
 
 // The families of change types (webhooks.md §2): a type's family is what
-// precedes its last dot, event.tracked for every event.
+// precedes its last dot, event.tracked for every event. content is a
+// family of Usertour's that tourd accepts and never records.
 var changeFamilies = []string{"user", "company", "membership", "event.tracked"}
 
-// changeTypes are the types of the families but event.tracked.
-var changeTypes = []string{
+// ChangeTypes are the types of the families but event.tracked, in the
+// order of webhooks.md §1.
+var ChangeTypes = []string{
 	ChangeUserCreated, ChangeUserUpdated, ChangeUserDeleted,
 	ChangeCompanyCreated, ChangeCompanyUpdated, ChangeCompanyDeleted,
 	ChangeMembershipCreated, ChangeMembershipUpdated, ChangeMembershipDeleted,
 }
 
-// MaxTopics and MaxTopicLength bound a list of topics.
+// MaxTopics and MaxTopicLength (in characters) bound a list of topics
+// (Usertour's CreateWebhookBodyDto).
 const (
 	MaxTopics      = 100
 	MaxTopicLength = 200
@@ -169,29 +173,33 @@ const (
 // ParseTopics returns the filter of a list of topics (webhooks.md §2),
 // the field named field: "*" (every type but PageViewed), a family (its
 // types, those added to it later too, but PageViewed), a type, or
-// event.tracked.<codeName>; "content" and "content.published" are
-// accepted and select nothing. It returns a CodeInvalid error for a list
-// of no topics or more than MaxTopics, or a topic that is empty, longer
-// than MaxTopicLength or none of those.
+// event.tracked.<codeName> (that type alone); "content" and
+// "content.published" are accepted and select nothing. It returns a
+// CodeInvalid error, with Usertour's messages, for a list of no topics or
+// more than MaxTopics, or a topic that is empty, longer than
+// MaxTopicLength or none of those.
 func ParseTopics(field string, topics []string) (TypeFilter, error) {
 	var f TypeFilter
-	if len(topics) == 0 || len(topics) > MaxTopics {
-		return f, Errorf(CodeInvalid, "%s must hold 1 to %d topics", field, MaxTopics)
+	switch {
+	case len(topics) == 0:
+		return f, Errorf(CodeInvalid, "At least one topic subscription is required.")
+	case len(topics) > MaxTopics:
+		return f, Errorf(CodeInvalid, "At most %d topic subscriptions per endpoint.", MaxTopics)
 	}
 	for i, t := range topics {
-		switch {
-		case t == "" || len(t) > MaxTopicLength:
-			return f, Errorf(CodeInvalid, "%s[%d] must be 1 to %d characters", field, i, MaxTopicLength)
+		switch n := utf8.RuneCountInString(t); {
+		case n == 0 || n > MaxTopicLength:
+			return f, Errorf(CodeInvalid, "%s[%d] must be 1 to %d characters long", field, i, MaxTopicLength)
 		case t == "*":
 			f.Prefixes = append(f.Prefixes, "")
 		case slices.Contains(changeFamilies, t):
 			f.Prefixes = append(f.Prefixes, t+".")
-		case slices.Contains(changeTypes, t) || strings.HasPrefix(t, ChangeEventTracked) && len(t) > len(ChangeEventTracked):
+		case slices.Contains(ChangeTypes, t) || strings.HasPrefix(t, ChangeEventTracked) && n > len(ChangeEventTracked):
 			f.Exact = append(f.Exact, t)
 		case t == "content" || t == "content.published":
 		default:
-			return f, Errorf(CodeInvalid, "%s[%d]: unknown topic %q: topics are *, user, company, membership, event.tracked, "+
-				"a type such as user.created, or event.tracked.<codeName>", field, i, t)
+			return f, Errorf(CodeInvalid, `Invalid topic subscription %q — expected "*", a family name ("user", "company", "membership", "event.tracked", "content"), `+
+				`"event.tracked.<codeName>", or an exact topic such as %q / %q.`, t, ChangeUserUpdated, ChangeMembershipDeleted)
 		}
 	}
 	slices.Sort(f.Exact)

@@ -42,6 +42,10 @@ const (
 	CodeRateLimited        Code = "rate_limited"        // over the rate limit: 429 E1013
 	CodeInvalidScope       Code = "invalid_scope"       // the scope filter of attribute definitions: 400 E1015
 	CodeCursorExpired      Code = "cursor_expired"      // a change feed cursor before pruned changes: 410 E1901
+
+	// CodeRefusedURL refuses a webhook URL that tourd will not send to
+	// (a private or loopback address …; package webhook): v2's 400 E0054.
+	CodeRefusedURL Code = "refused_url"
 )
 
 // Resources named by CodeNotFound and CodeConflict errors, with the wire
@@ -57,6 +61,7 @@ const (
 	ResourceAttributeDefinition = "attributeDefinition" // v2: E1022 (not found), E1023 (conflict)
 	ResourceEventDefinition     = "eventDefinition"     // v2: E1024 (not found), E1023 (conflict)
 	ResourceSegment             = "segment"             // v2: E1025 (not found)
+	ResourceWebhook             = "webhook"             // v2: E0061 (not found)
 )
 
 // Error is the one error type of the domain. Message is safe to show to

@@ -189,6 +189,26 @@ type Store interface {
 	// company that is not a member changes nothing.
 	RemoveSegmentMember(ctx context.Context, t Tenant, segmentID, externalID string) error
 
+	// ListWebhooks returns a page of the webhooks of t's environment; p's
+	// Sort is by SortCreatedAt. It returns CodeInvalidCursor when the
+	// cursor is not a webhook of the environment or selects an empty page.
+	ListWebhooks(ctx context.Context, t Tenant, p PageRequest) (*List[*Webhook], error)
+	// GetWebhook returns a webhook of t's environment. It returns
+	// CodeNotFound for ResourceWebhook when the environment has no webhook
+	// with that id.
+	GetWebhook(ctx context.Context, t Tenant, id string) (*Webhook, error)
+	// CreateWebhook adds a webhook to t's environment, with a clear
+	// breaker; the input must have passed Validate.
+	CreateWebhook(ctx context.Context, t Tenant, in *WebhookInput) (*Webhook, error)
+	// UpdateWebhook applies u to a webhook of t's environment
+	// (Webhook.Apply) and returns it; the update must have passed
+	// Validate. It returns CodeNotFound for ResourceWebhook as GetWebhook;
+	// on error nothing changes.
+	UpdateWebhook(ctx context.Context, t Tenant, id string, u *WebhookUpdate) (*Webhook, error)
+	// DeleteWebhook deletes a webhook of t's environment. It returns
+	// CodeNotFound for ResourceWebhook as GetWebhook.
+	DeleteWebhook(ctx context.Context, t Tenant, id string) error
+
 	// TrackEvent records an event of a user (§15.4), creating its event
 	// definition, and eventDefinition-scoped attribute definitions linked
 	// to it, when missing. It returns CodeNotFound for ResourceUser or
@@ -242,11 +262,11 @@ type Store interface {
 	// it is gone from every lookup of every process sharing the database
 	// (Environment, ListEnvironments, ListProjects, Authenticate of its
 	// keys, as RevokeKey revokes), and its rows (users, companies,
-	// memberships, events, segment members, keys) are removed in the
-	// background, in bounded batches, by the store that purges (each
-	// PostgreSQL store; on SQLite, the one holding the server lock), which
-	// resumes an unfinished purge when it opens. Personal tokens listing it keep
-	// their other environments. It returns CodeNotFound for
+	// memberships, events, segment members, webhooks, keys) are removed
+	// in the background, in bounded batches, by the store that purges
+	// (each PostgreSQL store; on SQLite, the one holding the server lock),
+	// which resumes an unfinished purge when it opens. Personal tokens
+	// listing it keep their other environments. It returns CodeNotFound for
 	// ResourceEnvironment when the project has no such live environment
 	// and CodePrimaryEnvironment for the project's primary.
 	DeleteEnvironment(ctx context.Context, projectID, id string) error

@@ -125,6 +125,17 @@ func (o Object) Str(name string) (string, error) {
 	return v, CheckNoNUL(name, v)
 }
 
+// Bool decodes a boolean member.
+func (o Object) Bool(name string) (bool, error) {
+	switch string(o[name]) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, userdata.Errorf(userdata.CodeInvalid, "%s must be a boolean", name)
+}
+
 // Attributes decodes an attribute map: absent or null is none, anything but
 // an object is an error. Operation objects become *userdata.Op values
 // (userdata.ParseOperations); with eventsOnly only set is allowed.

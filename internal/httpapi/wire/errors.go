@@ -85,6 +85,10 @@ var errorTable = map[errorKey]errorMapping{
 	{userdata.CodePredefined, ""}:                                 {http.StatusConflict, "E1036", "Predefined definitions cannot be modified or deleted — create your own definition instead."},
 	{userdata.CodePrimaryEnvironment, ""}:                         {http.StatusConflict, "E0023", ""},
 	{userdata.CodeBuiltIn, ""}:                                    {http.StatusConflict, "E1037", "The built-in \"all\" segment cannot be modified or deleted — create a condition segment if you need a filtered audience."},
+
+	// v2 webhooks (webhooks.md §2).
+	{userdata.CodeNotFound, userdata.ResourceWebhook}: {http.StatusNotFound, "E0061", "Webhook not found."},
+	{userdata.CodeRefusedURL, ""}:                     {http.StatusBadRequest, "E0054", "This URL must be a publicly reachable HTTP(S) address"},
 }
 
 var internalError = errorMapping{http.StatusInternalServerError, "E0000", "An unexpected error occurred"}
