@@ -10,6 +10,7 @@ package apiv2
 
 import (
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"tourd/internal/deliver"
 	"tourd/internal/httpapi"
 	"tourd/internal/httpapi/wire"
 	"tourd/internal/ratelimit"
@@ -40,6 +42,9 @@ type Config struct {
 	// Secrets keeps webhooks' signing secrets at rest (TOURD_SECRET_KEY);
 	// nil stores them as they are.
 	Secrets *webhook.Keyring
+	// Deliverer sends the messages of POST E/webhooks/{id}/test; nil is
+	// one made of WebhookGuard and Secrets that logs nothing.
+	Deliverer *deliver.Deliverer
 }
 
 // Defaults of Config (v2.md §10).
@@ -50,13 +55,14 @@ const (
 
 // api serves the v2 routes.
 type api struct {
-	srv     *httpapi.Server
-	store   userdata.Store
-	tokens  *ratelimit.Limiter // per token
-	anon    *ratelimit.Limiter // per client address, for requests without a valid token
-	trusted []netip.Prefix
-	guard   *webhook.Guard
-	secrets *webhook.Keyring
+	srv       *httpapi.Server
+	store     userdata.Store
+	tokens    *ratelimit.Limiter // per token
+	anon      *ratelimit.Limiter // per client address, for requests without a valid token
+	trusted   []netip.Prefix
+	guard     *webhook.Guard
+	secrets   *webhook.Keyring
+	deliverer *deliver.Deliverer
 }
 
 // request is a v2 request that passed authentication, the project and
@@ -138,6 +144,9 @@ var routes = []route{
 	{"PATCH", envPath + "/webhooks/{id}", "webhook:manage", (*api).updateWebhook},
 	{"DELETE", envPath + "/webhooks/{id}", "webhook:manage", (*api).deleteWebhook},
 	{"POST", envPath + "/webhooks/{id}/rotate-secret", "webhook:manage", (*api).rotateWebhookSecret},
+	{"POST", envPath + "/webhooks/{id}/test", "webhook:manage", (*api).testWebhook},
+	{"GET", envPath + "/webhooks/{id}/deliveries", "webhook:read", (*api).listDeliveries},
+	{"POST", envPath + "/webhooks/{id}/messages/{messageId}/resend", "webhook:manage", (*api).resendMessage},
 }
 
 // projectPath starts every routed path.
@@ -147,12 +156,15 @@ const projectPath = "/v2/projects/{projectId}"
 func Register(srv *httpapi.Server, store userdata.Store, cfg Config) {
 	a := &api{srv: srv, store: store, trusted: cfg.TrustedProxies,
 		tokens: ratelimit.New(cfg.RateLimit, time.Minute), anon: ratelimit.New(cfg.RateLimitAnon, time.Minute),
-		guard: cfg.WebhookGuard, secrets: cfg.Secrets}
+		guard: cfg.WebhookGuard, secrets: cfg.Secrets, deliverer: cfg.Deliverer}
 	if a.guard == nil {
 		a.guard = &webhook.Guard{}
 	}
 	if a.secrets == nil {
 		a.secrets = &webhook.Keyring{}
+	}
+	if a.deliverer == nil {
+		a.deliverer = deliver.New(store, deliver.Config{Guard: a.guard, Secrets: a.secrets}, slog.New(slog.DiscardHandler))
 	}
 	byPath := map[string]map[string]route{}
 	var paths []string

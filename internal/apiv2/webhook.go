@@ -3,6 +3,7 @@ package apiv2
 import (
 	"net/http"
 	"net/url"
+	"slices"
 
 	"tourd/internal/httpapi/wire"
 	"tourd/internal/userdata"
@@ -190,4 +191,98 @@ func webhookBody(rq *request) (*userdata.WebhookUpdate, *url.URL, error) {
 		return nil, nil, err
 	}
 	return &u, target, u.Validate()
+}
+
+// deliveryJSON is a delivery of a message to a webhook (webhooks.md §2):
+// the message's id and type, where it stands, and its attempts.
+type deliveryJSON struct {
+	ID            string        `json:"id"`
+	Object        string        `json:"object"`
+	Type          string        `json:"type"`
+	Status        string        `json:"status"`
+	CreatedAt     string        `json:"createdAt"`
+	NextAttemptAt *string       `json:"nextAttemptAt"`
+	Attempts      []attemptJSON `json:"attempts"`
+}
+
+// attemptJSON is one attempt of a delivery.
+type attemptJSON struct {
+	Attempt        int     `json:"attempt"`
+	CreatedAt      string  `json:"createdAt"`
+	Success        bool    `json:"success"`
+	ResponseStatus *int    `json:"responseStatus"`
+	Error          *string `json:"error"`
+	DurationMs     int64   `json:"durationMs"`
+	ResponseBody   *string `json:"responseBody"`
+}
+
+// newDelivery returns the object of d.
+func newDelivery(d *userdata.Delivery) deliveryJSON {
+	out := deliveryJSON{ID: d.ID, Object: "webhookDelivery", Type: d.Type, Status: string(d.Status),
+		CreatedAt: userdata.FormatTime(d.CreatedAt), NextAttemptAt: userdata.FormatOptionalTime(d.NextAt), Attempts: []attemptJSON{}}
+	for _, a := range d.Log {
+		aj := attemptJSON{Attempt: a.Number, CreatedAt: userdata.FormatTime(a.At), Success: a.OK, DurationMs: a.Duration.Milliseconds()}
+		if a.HTTPStatus != 0 {
+			aj.ResponseStatus = &a.HTTPStatus
+		}
+		if a.Error != "" {
+			aj.Error = &a.Error
+		}
+		if a.Response != "" {
+			aj.ResponseBody = &a.Response
+		}
+		out.Attempts = append(out.Attempts, aj)
+	}
+	return out
+}
+
+// deliveryStatuses are the values of the status filter of the deliveries.
+var deliveryStatuses = []userdata.DeliveryStatus{userdata.DeliveryPending, userdata.DeliverySucceeded, userdata.DeliveryFailed}
+
+// listDeliveries answers GET E/webhooks/{id}/deliveries: the webhook's
+// deliveries, newest first, of one status if status is given.
+func (a *api) listDeliveries(rq *request) (int, any, error) {
+	q, err := wire.ParseQuery(rq.URL.RawQuery)
+	if err != nil {
+		return 0, nil, err
+	}
+	p := userdata.PageRequest{Sort: []userdata.Sort{{Field: userdata.SortCreatedAt, Desc: true}}, IDFollowsSort: true}
+	if p.Limit, err = q.Limit(); err != nil {
+		return 0, nil, err
+	}
+	if p.Cursor, _, err = q.Single("cursor"); err != nil {
+		return 0, nil, err
+	}
+	status, _, err := q.Single("status")
+	if err != nil {
+		return 0, nil, err
+	}
+	if status != "" && !slices.Contains(deliveryStatuses, userdata.DeliveryStatus(status)) {
+		return 0, nil, userdata.Errorf(userdata.CodeInvalid, "status must be one of pending, succeeded, failed, not %q", status)
+	}
+	l, err := a.store.ListDeliveries(rq.Context(), rq.tenant(), rq.PathValue("id"), userdata.DeliveryStatus(status), p)
+	return listAnswer(rq, q, l, err, p.Limit, newDelivery)
+}
+
+// resendMessage answers POST E/webhooks/{id}/messages/{messageId}/resend:
+// the webhook (404 E0061), which must be enabled (400 E1017), its
+// delivery of the message (404 E0062), which must be settled (400 E1017);
+// 202 with the delivery, queued for one more attempt.
+func (a *api) resendMessage(rq *request) (int, any, error) {
+	d, err := a.deliverer.Resend(rq.Context(), rq.tenant(), rq.PathValue("id"), rq.PathValue("messageId"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusAccepted, newDelivery(d), nil
+}
+
+// testWebhook answers POST E/webhooks/{id}/test: a webhook.test message
+// sent now (404 E0061; 400 E1017 when the webhook is disabled); 200 with
+// its delivery, whatever the receiver answered.
+func (a *api) testWebhook(rq *request) (int, any, error) {
+	d, err := a.deliverer.SendTest(rq.Context(), rq.tenant(), rq.PathValue("id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, newDelivery(d), nil
 }

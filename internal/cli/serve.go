@@ -16,6 +16,7 @@ import (
 
 	"tourd/internal/apiv2"
 	"tourd/internal/buildinfo"
+	"tourd/internal/deliver"
 	"tourd/internal/feed"
 	"tourd/internal/httpapi"
 	"tourd/internal/httpapi/wire"
@@ -43,8 +44,12 @@ type serveConfig struct {
 	// v2 is the configuration of the v2 API: its rate limits, and what
 	// webhooks may reach and how their secrets are kept.
 	v2 apiv2.Config
-	// changesRetention is how long the change log keeps a change.
+	// changesRetention is how long the change log keeps a change, and
+	// the deliveries of webhooks are kept.
 	changesRetention time.Duration
+	// deliver tunes the deliverer of webhooks: its retry schedule and
+	// concurrency (its guard and secrets are v2's).
+	deliver deliver.Config
 }
 
 // serveFlags are the flags of serveConfig as given, checked by config.
@@ -52,7 +57,8 @@ type serveFlags struct {
 	maxConns, idleTimeout, streamIdleTimeout, shutdownTimeout string
 	rateLimit, rateLimitAnon, trustedProxies                  string
 	changesRetention                                          string
-	webhookAllowPrivate                                       string
+	webhookAllowPrivate, webhookRetrySchedule                 string
+	webhookConcurrency                                        string
 	// secretKey and secretKeyOld are TOURD_SECRET_KEY and
 	// TOURD_SECRET_KEY_OLD: environment variables only, since a flag's
 	// value shows in the process list.
@@ -78,7 +84,20 @@ func (f *serveFlags) register(fs *flag.FlagSet, getenv func(string) string, cfg 
 		"comma-separated CIDRs of proxies whose X-Forwarded-For names the client address of the v2 rate limit (TOURD_TRUSTED_PROXIES)")
 	fs.StringVar(&f.webhookAllowPrivate, "webhook-allow-private", envOr(getenv, "TOURD_WEBHOOK_ALLOW_PRIVATE", "0"),
 		"1 lets webhooks reach private, loopback and link-local addresses (TOURD_WEBHOOK_ALLOW_PRIVATE)")
+	fs.StringVar(&f.webhookRetrySchedule, "webhook-retry-schedule", envOr(getenv, "TOURD_WEBHOOK_RETRY_SCHEDULE", formatSchedule(deliver.DefaultSchedule)),
+		"comma-separated delays between the attempts of a webhook delivery, one attempt more than delays (TOURD_WEBHOOK_RETRY_SCHEDULE)")
+	fs.StringVar(&f.webhookConcurrency, "webhook-concurrency", envOr(getenv, "TOURD_WEBHOOK_CONCURRENCY", strconv.Itoa(deliver.DefaultConcurrency)),
+		"most webhook deliveries this node sends at once, to all receivers (TOURD_WEBHOOK_CONCURRENCY)")
 	f.secretKey, f.secretKeyOld = getenv("TOURD_SECRET_KEY"), getenv("TOURD_SECRET_KEY_OLD")
+}
+
+// formatSchedule writes a retry schedule as ParseSchedule reads it.
+func formatSchedule(s []time.Duration) string {
+	parts := make([]string, len(s))
+	for i, d := range s {
+		parts[i] = d.String()
+	}
+	return strings.Join(parts, ",")
 }
 
 // config checks the flags and sets them in cfg.
@@ -134,6 +153,13 @@ func (f *serveFlags) config(cfg *serveConfig) error {
 	if cfg.v2.Secrets, err = webhook.NewKeyring(f.secretKey, old...); err != nil {
 		return fmt.Errorf("TOURD_SECRET_KEY_OLD: %v", err)
 	}
+	if cfg.deliver.Schedule, err = deliver.ParseSchedule(f.webhookRetrySchedule); err != nil {
+		return fmt.Errorf("--webhook-retry-schedule %v", err)
+	}
+	if cfg.deliver.Concurrency, err = strconv.Atoi(f.webhookConcurrency); err != nil || cfg.deliver.Concurrency < 1 {
+		return fmt.Errorf("--webhook-concurrency must be a positive integer, not %q", f.webhookConcurrency)
+	}
+	cfg.deliver.Guard, cfg.deliver.Secrets, cfg.deliver.Retention = cfg.v2.WebhookGuard, cfg.v2.Secrets, cfg.changesRetention
 	return nil
 }
 
@@ -188,6 +214,8 @@ func serve(ctx context.Context, cfg serveConfig, store userdata.Store, ln net.Li
 	api := httpapi.New(store, log, cfg.docURL)
 	api.StreamIdleTimeout = cfg.streamIdleTimeout
 	api.MaxConns = cfg.maxConns
+	deliverer := deliver.New(store, cfg.deliver, log)
+	cfg.v2.Deliverer = deliverer
 	apiv2.Register(api, store, cfg.v2)
 	srv := &http.Server{
 		Handler:           api,
@@ -203,6 +231,10 @@ func serve(ctx context.Context, cfg serveConfig, store userdata.Store, ln net.Li
 	pruned := make(chan struct{})
 	go func() { defer close(pruned); feed.Prune(pctx, store, cfg.changesRetention, log) }()
 	defer stopPruning()
+	dctx, stopDelivering := context.WithCancel(context.Background())
+	delivered := make(chan struct{})
+	go func() { defer close(delivered); deliverer.Run(dctx) }()
+	defer stopDelivering()
 	log.Info("serving", "max_conns", cfg.maxConns, "idle_timeout", cfg.idleTimeout,
 		"stream_idle_timeout", cfg.streamIdleTimeout, "shutdown_timeout", cfg.shutdownTimeout,
 		"webhook_secrets_encrypted", cfg.v2.Secrets.Encrypts(), "webhook_allow_private", cfg.v2.WebhookGuard != nil && cfg.v2.WebhookGuard.AllowPrivate)
@@ -227,6 +259,13 @@ func serve(ctx context.Context, cfg serveConfig, store userdata.Store, ln net.Li
 	}
 	stopPruning()
 	<-pruned
+	stopDelivering() // attempts under way are abandoned: sent again when their leases end
+	select {
+	case <-delivered:
+	case <-sctx.Done():
+		log.Error("shutdown timed out: the webhook deliverer did not stop; exiting without closing the database", "timeout", cfg.shutdownTimeout)
+		return fmt.Errorf("shutdown timed out after %s: the webhook deliverer did not stop", cfg.shutdownTimeout)
+	}
 	closed := make(chan error, 1)
 	go func() { closed <- store.Close() }()
 	select {

@@ -211,7 +211,7 @@ func (s *Store) changePosition(ctx context.Context, envID, cursor string) (int64
 		return pruned, nil
 	case userdata.CursorNow:
 		var head int64
-		err := s.r.QueryRowContext(ctx, "SELECT coalesce(max(seq), 0) FROM changes").Scan(&head)
+		err := s.r.QueryRowContext(ctx, qHead).Scan(&head)
 		return head, s.fault(err)
 	}
 	seq, err := strconv.ParseInt(cursor, 10, 64)
@@ -224,19 +224,27 @@ func (s *Store) changePosition(ctx context.Context, envID, cursor string) (int64
 	return seq, nil
 }
 
+// qPrunable selects the seq of the changes PruneChanges removes: at most
+// ?2 committed before ?1, oldest first, but those that an enabled webhook
+// of their environment has yet to fan out.
+const qPrunable = `SELECT c.environment_id, c.seq FROM changes c WHERE c.created_at < ?1
+	AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.environment_id = c.environment_id AND w.enabled AND CAST(w.fanout_cursor AS INTEGER) < c.seq)
+	ORDER BY c.seq LIMIT ?2`
+
 // PruneChanges removes at most limit changes committed before before,
-// oldest first, and notes the newest position pruned from each
-// environment. It returns how many it removed.
+// oldest first, but those an enabled webhook has yet to fan out, and
+// notes the newest position pruned from each environment. It returns how
+// many it removed.
 func (s *Store) PruneChanges(ctx context.Context, before time.Time, limit int) (int64, error) {
 	var n int64
 	err := s.write(ctx, func(w *wtx) error {
 		if _, err := w.exec(`INSERT INTO changes_pruned (environment_id, through)
-			SELECT environment_id, max(seq) FROM (SELECT environment_id, seq FROM changes WHERE created_at < ? ORDER BY seq LIMIT ?) GROUP BY environment_id
+			SELECT environment_id, max(seq) FROM (`+qPrunable+`) GROUP BY environment_id
 			ON CONFLICT (environment_id) DO UPDATE SET through = max(through, excluded.through)`, micros(before), limit); err != nil {
 			return err
 		}
 		var err error
-		n, err = w.execCount("DELETE FROM changes WHERE seq IN (SELECT seq FROM changes WHERE created_at < ? ORDER BY seq LIMIT ?)", micros(before), limit)
+		n, err = w.execCount("DELETE FROM changes WHERE seq IN (SELECT seq FROM ("+qPrunable+"))", micros(before), limit)
 		return err
 	})
 	return n, s.fault(err)

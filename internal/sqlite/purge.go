@@ -54,7 +54,8 @@ func (s *Store) pendingPurges(ctx context.Context) ([]userdata.DeletedEnvironmen
 // members are found through the segments of the environment's project, on
 // segment_members_list); then the memberships of the first users, then
 // those users once they have none left (a user's removal would otherwise
-// take all of them at once); then companies, keys and webhooks.
+// take all of them at once); then companies, keys, the deliveries of the
+// environment's webhooks and the webhooks.
 const (
 	qPurgeEvents         = `DELETE FROM events WHERE id IN (SELECT id FROM events WHERE environment_id = ?1 LIMIT ?2)`
 	qPurgeSegmentMembers = `DELETE FROM segment_members WHERE rowid IN (SELECT m.rowid FROM segments s
@@ -66,7 +67,9 @@ const (
 	qPurgeCompanies   = `DELETE FROM companies WHERE id IN (SELECT id FROM companies WHERE environment_id = ?1 ORDER BY created_at, id LIMIT ?2) RETURNING external_id`
 	qPurgeKeys        = `DELETE FROM api_keys WHERE id IN (SELECT id FROM api_keys WHERE environment_id = ?1 LIMIT ?2)`
 	qPurgeChanges     = `DELETE FROM changes WHERE seq IN (SELECT seq FROM changes WHERE environment_id = ?1 LIMIT ?2)`
-	qPurgeWebhooks    = `DELETE FROM webhooks WHERE id IN (SELECT id FROM webhooks WHERE environment_id = ?1 LIMIT ?2)`
+	qPurgeDeliveries  = `DELETE FROM deliveries WHERE rowid IN (SELECT d.rowid FROM webhooks w JOIN deliveries d ON d.webhook_id = w.id
+		WHERE w.environment_id = ?1 LIMIT ?2)`
+	qPurgeWebhooks = `DELETE FROM webhooks WHERE id IN (SELECT id FROM webhooks WHERE environment_id = ?1 LIMIT ?2)`
 	// qFinishPurge marks the environment purged when none of its rows is
 	// left: memberships, events and segment members reference users or
 	// companies, which are gone.
@@ -97,6 +100,7 @@ func (s *Store) purgeBatch(ctx context.Context, envID string) (int64, error) {
 			func() (int64, error) { return w.purgeEntities(companiesTable, qPurgeCompanies, envID) },
 			func() (int64, error) { return w.execCount(qPurgeKeys, envID, userdata.PurgeBatch) },
 			func() (int64, error) { return w.execCount(qPurgeChanges, envID, userdata.PurgeBatch) },
+			func() (int64, error) { return w.execCount(qPurgeDeliveries, envID, userdata.PurgeBatch) },
 			func() (int64, error) { return w.execCount(qPurgeWebhooks, envID, userdata.PurgeBatch) },
 		} {
 			if n, err = step(); err != nil || n > 0 {

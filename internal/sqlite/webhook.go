@@ -11,16 +11,17 @@ import (
 
 // webhookColumns are the columns scanWebhook reads.
 const webhookColumns = `id, environment_id, url, topics, enabled, description, secret,
-	consecutive_failures, cooldown_until, auto_disabled_at, failing_since, created_at`
+	consecutive_failures, cooldown_until, auto_disabled_at, failing_since, created_at, cooldowns`
 
-func scanWebhook(r scanner) (*userdata.Webhook, error) {
+// scanWebhook reads a webhook's columns, and extra ones into extra.
+func scanWebhook(r scanner, extra ...any) (*userdata.Webhook, error) {
 	var wh userdata.Webhook
 	var topics string
 	var description sql.NullString
 	var cooldown, disabled, failing sql.NullInt64
 	var created int64
-	if err := r.Scan(&wh.ID, &wh.EnvironmentID, &wh.URL, &topics, &wh.Enabled, &description, &wh.Secret,
-		&wh.ConsecutiveFailures, &cooldown, &disabled, &failing, &created); err != nil {
+	if err := r.Scan(append([]any{&wh.ID, &wh.EnvironmentID, &wh.URL, &topics, &wh.Enabled, &description, &wh.Secret,
+		&wh.ConsecutiveFailures, &cooldown, &disabled, &failing, &created, &wh.Cooldowns}, extra...)...); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(topics), &wh.Topics); err != nil {
@@ -47,7 +48,7 @@ func readWebhook(ctx context.Context, q querier, envID, id string) (*userdata.We
 func webhookArgs(wh *userdata.Webhook) []any {
 	topics, _ := json.Marshal(wh.Topics) // strings always encode
 	return []any{wh.ID, wh.EnvironmentID, wh.URL, string(topics), wh.Enabled, sql.NullString{String: wh.Description, Valid: wh.Description != ""},
-		wh.Secret, wh.ConsecutiveFailures, nullMicros(wh.CooldownUntil), nullMicros(wh.AutoDisabledAt), nullMicros(wh.FailingSince), micros(wh.CreatedAt)}
+		wh.Secret, wh.ConsecutiveFailures, nullMicros(wh.CooldownUntil), nullMicros(wh.AutoDisabledAt), nullMicros(wh.FailingSince), micros(wh.CreatedAt), wh.Cooldowns}
 }
 
 // ListWebhooks returns a page of the environment's webhooks.
@@ -69,13 +70,15 @@ func (s *Store) GetWebhook(ctx context.Context, tn userdata.Tenant, id string) (
 	return wh, s.fault(err)
 }
 
-// CreateWebhook adds a webhook to the environment.
+// CreateWebhook adds a webhook to the environment, its fan-out cursor at
+// the head of the change log.
 func (s *Store) CreateWebhook(ctx context.Context, tn userdata.Tenant, in *userdata.WebhookInput) (*userdata.Webhook, error) {
 	var wh *userdata.Webhook
 	err := s.write(ctx, func(w *wtx) error {
 		wh = &userdata.Webhook{ID: userdata.NewID(), EnvironmentID: tn.EnvironmentID, URL: in.URL, Topics: in.Topics,
 			Enabled: in.Enabled, Description: in.Description, Secret: in.Secret, CreatedAt: w.now}
-		_, err := w.exec("INSERT INTO webhooks ("+webhookColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", webhookArgs(wh)...)
+		_, err := w.exec("INSERT INTO webhooks ("+webhookColumns+", fanout_cursor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ("+qHead+"))",
+			webhookArgs(wh)...)
 		return err
 	})
 	if err != nil {
@@ -85,10 +88,17 @@ func (s *Store) CreateWebhook(ctx context.Context, tn userdata.Tenant, in *userd
 }
 
 // qUpdateWebhook writes a webhook's row from webhookArgs, whose id and
-// environment (?1, ?2) find it.
+// environment (?1, ?2) find it; enabling it (?5 when the row is not)
+// moves its fan-out cursor to the head of the change log.
 const qUpdateWebhook = `UPDATE webhooks SET url = ?3, topics = ?4, enabled = ?5, description = ?6, secret = ?7,
-	consecutive_failures = ?8, cooldown_until = ?9, auto_disabled_at = ?10, failing_since = ?11, created_at = ?12
+	consecutive_failures = ?8, cooldown_until = ?9, auto_disabled_at = ?10, failing_since = ?11, created_at = ?12, cooldowns = ?13,
+	fanout_cursor = CASE WHEN ?5 AND NOT enabled THEN (` + qHead + `) ELSE fanout_cursor END
 	WHERE id = ?1 AND environment_id = ?2`
+
+// qHead is the head of the change log: the position of the last change
+// recorded, committed or in the writer's transaction (AUTOINCREMENT keeps
+// it when that change is pruned).
+const qHead = `SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0)`
 
 // UpdateWebhook changes a webhook of the environment.
 func (s *Store) UpdateWebhook(ctx context.Context, tn userdata.Tenant, id string, u *userdata.WebhookUpdate) (*userdata.Webhook, error) {
@@ -108,13 +118,18 @@ func (s *Store) UpdateWebhook(ctx context.Context, tn userdata.Tenant, id string
 	return wh, nil
 }
 
-// DeleteWebhook deletes a webhook of the environment.
+// DeleteWebhook deletes a webhook of the environment, leaving its
+// deliveries to PruneDeliveries.
 func (s *Store) DeleteWebhook(ctx context.Context, tn userdata.Tenant, id string) error {
 	return s.write(ctx, func(w *wtx) error {
 		n, err := w.execCount("DELETE FROM webhooks WHERE environment_id = ? AND id = ?", tn.EnvironmentID, id)
-		if err == nil && n == 0 {
+		switch {
+		case err != nil:
+			return err
+		case n == 0:
 			return userdata.NotFound(userdata.ResourceWebhook)
 		}
+		_, err = w.exec("INSERT INTO deleted_webhooks (id) VALUES (?) ON CONFLICT DO NOTHING", id)
 		return err
 	})
 }

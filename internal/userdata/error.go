@@ -62,6 +62,7 @@ const (
 	ResourceEventDefinition     = "eventDefinition"     // v2: E1024 (not found), E1023 (conflict)
 	ResourceSegment             = "segment"             // v2: E1025 (not found)
 	ResourceWebhook             = "webhook"             // v2: E0061 (not found)
+	ResourceWebhookMessage      = "webhookMessage"      // v2: E0062 (not found)
 )
 
 // Error is the one error type of the domain. Message is safe to show to

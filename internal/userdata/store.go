@@ -297,6 +297,7 @@ type Store interface {
 	AuthenticateToken(ctx context.Context, hash string) (Principal, error)
 
 	ChangeLog
+	Deliveries
 
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
@@ -328,6 +329,8 @@ type ChangeLog interface {
 	// process or (for a shared database) another.
 	ChangeSignal() <-chan struct{}
 	// PruneChanges removes at most limit changes committed before before,
-	// oldest first, and returns how many it removed.
+	// oldest first, and returns how many it removed. It keeps those that
+	// an enabled webhook of their environment has yet to fan out (that
+	// follow its Fanout.Cursor), whatever their age.
 	PruneChanges(ctx context.Context, before time.Time, limit int) (int64, error)
 }

@@ -22,11 +22,13 @@ type Webhook struct {
 	// Secret is the signing secret in its stored form
 	// (webhook.Keyring.Seal), which the store keeps as it is given.
 	Secret string
-	// The circuit breaker's state, which deliveries keep: how many
-	// attempts failed in a row, until when deliveries wait, when the
-	// endpoint was disabled for failing, and since when it has failed
-	// without a success; nil for never.
+	// The circuit breaker's state, which deliveries keep (NoteAttempt):
+	// how many attempts failed in a row, how many cooldowns that streak
+	// began, until when deliveries wait, when the endpoint was disabled
+	// for failing, and since when it has failed without a success; nil
+	// for never.
 	ConsecutiveFailures int
+	Cooldowns           int
 	CooldownUntil       *time.Time
 	AutoDisabledAt      *time.Time
 	FailingSince        *time.Time
@@ -83,7 +85,7 @@ func checkWebhookDescription(d string) error {
 
 // Apply returns w with u applied. Re-enabling a disabled endpoint, or
 // giving it another URL, resets its breaker (ConsecutiveFailures,
-// CooldownUntil, FailingSince): the new target owes nothing to the old
+// Cooldowns, CooldownUntil, FailingSince): the new target owes nothing to the old
 // one's failures. Re-enabling also clears AutoDisabledAt, which follows
 // the enabled switch (Usertour's rules).
 func (w *Webhook) Apply(u *WebhookUpdate) *Webhook {
@@ -105,7 +107,7 @@ func (w *Webhook) Apply(u *WebhookUpdate) *Webhook {
 	}
 	reEnabled := out.Enabled && !w.Enabled
 	if reEnabled || out.URL != w.URL {
-		out.ConsecutiveFailures, out.CooldownUntil, out.FailingSince = 0, nil, nil
+		out.ConsecutiveFailures, out.Cooldowns, out.CooldownUntil, out.FailingSince = 0, 0, nil, nil
 	}
 	if reEnabled {
 		out.AutoDisabledAt = nil

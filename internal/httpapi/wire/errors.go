@@ -87,8 +87,9 @@ var errorTable = map[errorKey]errorMapping{
 	{userdata.CodeBuiltIn, ""}:                                    {http.StatusConflict, "E1037", "The built-in \"all\" segment cannot be modified or deleted — create a condition segment if you need a filtered audience."},
 
 	// v2 webhooks (webhooks.md §2).
-	{userdata.CodeNotFound, userdata.ResourceWebhook}: {http.StatusNotFound, "E0061", "Webhook not found."},
-	{userdata.CodeRefusedURL, ""}:                     {http.StatusBadRequest, "E0054", "This URL must be a publicly reachable HTTP(S) address"},
+	{userdata.CodeNotFound, userdata.ResourceWebhook}:        {http.StatusNotFound, "E0061", "Webhook not found."},
+	{userdata.CodeNotFound, userdata.ResourceWebhookMessage}: {http.StatusNotFound, "E0062", "Webhook message not found."},
+	{userdata.CodeRefusedURL, ""}:                            {http.StatusBadRequest, "E0054", "This URL must be a publicly reachable HTTP(S) address"},
 }
 
 var internalError = errorMapping{http.StatusInternalServerError, "E0000", "An unexpected error occurred"}
