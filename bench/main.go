@@ -386,6 +386,8 @@ func (b *bench) runCeilingLoads(ctx context.Context, rep *report, c creds) error
 	}
 	log.Printf("ceiling server ready on %s (pid %d)", addr, srv.pid())
 	b.runLoads(ctx, rep, srv, c)
+	log.Printf("tourd: feed long-poll latency, %d samples", feedSamples)
+	rep.feed = measureFeed(ctx, srv.baseURL(), c.key)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -425,6 +427,8 @@ func (b *bench) runTourdLoads(ctx context.Context, rep *report, bin string, c cr
 		return fmt.Errorf("seed: %w (server log: %s)", err, srv.logPath)
 	}
 	b.runLoads(ctx, rep, srv, c)
+	log.Printf("tourd: feed long-poll latency, %d samples", feedSamples)
+	rep.feed = measureFeed(ctx, srv.baseURL(), c.key)
 	if err := ctx.Err(); err != nil {
 		return err
 	}

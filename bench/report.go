@@ -18,6 +18,7 @@ type report struct {
 	nproc       int
 
 	rows []row
+	feed *feedResult // nil when not measured
 }
 
 // row is the result of one load against one target.
@@ -46,6 +47,9 @@ func (r row) problem() string {
 
 // ok reports whether every row completed without errors.
 func (rep *report) ok() bool {
+	if rep.feed != nil && rep.feed.err != nil {
+		return false
+	}
 	for _, r := range rep.rows {
 		if r.problem() != "" {
 			return false
@@ -104,6 +108,9 @@ func (rep *report) print(w io.Writer) {
 			continue
 		}
 		fmt.Fprintf(w, "%s / %s (%s): %.1f%%\n", v2PutLoad, v1UpsertLoad, target, 100*v2.wrk.ReqPerSec/v1.wrk.ReqPerSec)
+	}
+	if rep.feed != nil {
+		rep.feed.print(w)
 	}
 }
 

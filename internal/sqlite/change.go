@@ -224,6 +224,12 @@ func (s *Store) changePosition(ctx context.Context, envID, cursor string) (int64
 	return seq, nil
 }
 
+// qPruneable selects the seq of the changes PruneChanges may remove: of
+// the first ?2 in seq order, those committed before ?1, but the newest
+// change of the log, which keeps seq from going back (migration 0009).
+const qPruneable = `SELECT seq, environment_id FROM (SELECT seq, environment_id, created_at FROM changes ORDER BY seq LIMIT ?2)
+	WHERE created_at < ?1 AND seq < (SELECT max(seq) FROM changes)`
+
 // PruneChanges removes at most limit changes committed before before,
 // oldest first, and notes the newest position pruned from each
 // environment. It returns how many it removed.
@@ -231,12 +237,12 @@ func (s *Store) PruneChanges(ctx context.Context, before time.Time, limit int) (
 	var n int64
 	err := s.write(ctx, func(w *wtx) error {
 		if _, err := w.exec(`INSERT INTO changes_pruned (environment_id, through)
-			SELECT environment_id, max(seq) FROM (SELECT environment_id, seq FROM changes WHERE created_at < ? ORDER BY seq LIMIT ?) GROUP BY environment_id
+			SELECT environment_id, max(seq) FROM (`+qPruneable+`) WHERE TRUE GROUP BY environment_id
 			ON CONFLICT (environment_id) DO UPDATE SET through = max(through, excluded.through)`, micros(before), limit); err != nil {
 			return err
 		}
 		var err error
-		n, err = w.execCount("DELETE FROM changes WHERE seq IN (SELECT seq FROM changes WHERE created_at < ? ORDER BY seq LIMIT ?)", micros(before), limit)
+		n, err = w.execCount(`DELETE FROM changes WHERE seq IN (SELECT seq FROM (`+qPruneable+`))`, micros(before), limit)
 		return err
 	})
 	return n, s.fault(err)
