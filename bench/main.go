@@ -441,7 +441,11 @@ func (b *bench) runLoads(ctx context.Context, rep *report, srv *server, c creds)
 	for _, ld := range loads {
 		log.Printf("%s: %s for %s (%d connections, %d wrk threads)", srv.name, ld.name, b.cfg.duration, b.cfg.connections, b.cfg.threads)
 		r := row{target: srv.name, load: ld.name}
+		cpu0, cpuErr := procCPU(srv.pid())
 		r.wrk, r.err = b.runLoad(ctx, srv, ld, c)
+		if cpu1, err := procCPU(srv.pid()); cpuErr == nil && err == nil && r.wrk != nil && r.wrk.Requests > 0 {
+			r.cpuPerReq = (cpu1 - cpu0) / time.Duration(r.wrk.Requests)
+		}
 		if ctx.Err() != nil {
 			r.wrk, r.err = nil, errors.New("interrupted")
 			rep.add(r)

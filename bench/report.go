@@ -27,6 +27,10 @@ type row struct {
 	load   string
 	wrk    *wrkResult // nil when the load could not be run or parsed
 	peakMB float64    // server's VmHWM after the load, 0 if unknown
+	// cpuPerReq is the server's CPU time (user and system) during the
+	// load over the requests wrk completed, 0 if unknown: a cost per
+	// request that a busy machine disturbs less than the rate.
+	cpuPerReq time.Duration
 	err    error      // why the load could not be run or parsed
 }
 
@@ -72,8 +76,8 @@ func (rep *report) find(target, load string) (row, bool) {
 func (rep *report) print(w io.Writer) {
 	fmt.Fprintf(w, "tourd bench: backend=%s users=%d connections=%d duration=%s wrk threads=%d  (GOMAXPROCS=%d nproc=%d)\n",
 		rep.backend, rep.users, rep.connections, rep.duration, rep.threads, rep.gomaxprocs, rep.nproc)
-	const rowFmt = "%-9s %-13s %-9s %-8s %-8s %-7s %-7s %s\n"
-	fmt.Fprintf(w, rowFmt, "target", "load", "req/s", "p50", "p99", "non2xx", "sockerr", "peakMB")
+	const rowFmt = "%-9s %-13s %-9s %-8s %-8s %-7s %-7s %-7s %s\n"
+	fmt.Fprintf(w, rowFmt, "target", "load", "req/s", "p50", "p99", "non2xx", "sockerr", "peakMB", "cpu/req")
 	for _, r := range rep.rows {
 		peak := "-"
 		if r.peakMB > 0 {
@@ -83,9 +87,13 @@ func (rep *report) print(w io.Writer) {
 			fmt.Fprintf(w, "%-9s %-13s FAILED: %s\n", r.target, r.load, r.problem())
 			continue
 		}
+		cpu := "-"
+		if r.cpuPerReq > 0 {
+			cpu = fmt.Sprintf("%.1fus", float64(r.cpuPerReq)/float64(time.Microsecond))
+		}
 		line := fmt.Sprintf(rowFmt, r.target, r.load,
 			fmt.Sprintf("%.1f", r.wrk.ReqPerSec), fmtLatency(r.wrk.P50), fmtLatency(r.wrk.P99),
-			fmt.Sprint(r.wrk.Non2xx), fmt.Sprint(r.wrk.SocketErrors.total()), peak)
+			fmt.Sprint(r.wrk.Non2xx), fmt.Sprint(r.wrk.SocketErrors.total()), peak, cpu)
 		if p := r.problem(); p != "" {
 			line = strings.TrimSuffix(line, "\n") + "  FAILED: " + p + "\n"
 		}
