@@ -17,8 +17,9 @@ type report struct {
 	gomaxprocs  int
 	nproc       int
 
-	rows []row
-	feed *feedResult // nil when not measured
+	rows    []row
+	feed    *feedResult    // nil when not measured
+	webhook *webhookResult // nil without -webhook
 }
 
 // row is the result of one load against one target.
@@ -31,7 +32,7 @@ type row struct {
 	// load over the requests wrk completed, 0 if unknown: a cost per
 	// request that a busy machine disturbs less than the rate.
 	cpuPerReq time.Duration
-	err    error      // why the load could not be run or parsed
+	err       error // why the load could not be run or parsed
 }
 
 // add appends a row.
@@ -51,7 +52,7 @@ func (r row) problem() string {
 
 // ok reports whether every row completed without errors.
 func (rep *report) ok() bool {
-	if rep.feed != nil && rep.feed.err != nil {
+	if rep.feed != nil && rep.feed.err != nil || rep.webhook != nil && rep.webhook.err != nil {
 		return false
 	}
 	for _, r := range rep.rows {
@@ -116,6 +117,9 @@ func (rep *report) print(w io.Writer) {
 			continue
 		}
 		fmt.Fprintf(w, "%s / %s (%s): %.1f%%\n", v2PutLoad, v1UpsertLoad, target, 100*v2.wrk.ReqPerSec/v1.wrk.ReqPerSec)
+	}
+	if rep.webhook != nil {
+		rep.webhook.print(w)
 	}
 	if rep.feed != nil {
 		rep.feed.print(w)
