@@ -156,3 +156,15 @@ func TestReportV2Ratio(t *testing.T) {
 		}
 	}
 }
+
+func TestParseProcCPU(t *testing.T) {
+	// utime 250 and stime 50 ticks, after a command name with a space and
+	// a parenthesis.
+	stat := "1234 (tourd (x) y) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 8 0 100 0 0"
+	if d, err := parseProcCPU(stat); err != nil || d != 3*time.Second {
+		t.Errorf("parseProcCPU = %v, %v; want 3s", d, err)
+	}
+	if _, err := parseProcCPU("1234 (x) S 1"); err == nil {
+		t.Error("parseProcCPU of a short line succeeded")
+	}
+}

@@ -90,6 +90,7 @@ type config struct {
 	// segments selects the segment bench instead of the wrk loads; the
 	// seg* fields are its settings.
 	segments   bool
+	webhook    bool // the loads run with a webhook endpoint (webhook.go)
 	segUsers   int
 	segManual  int
 	segRuns    int
@@ -123,6 +124,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&cfg.skipCeiling, "skip-ceiling", false, "do not run the ceiling server loads")
 	fs.BoolVar(&cfg.skipTourd, "skip-tourd", false, "do not build or run tourd (benchmark the ceiling server only)")
 	fs.BoolVar(&cfg.verbose, "v", false, "echo the raw wrk output")
+	fs.BoolVar(&cfg.webhook, "webhook", false, "run the loads with one webhook endpoint subscribed to every change, delivering to a receiver in the bench, and report the deliveries")
 	fs.BoolVar(&cfg.segments, "segments", false, "run the segment bench (segmentId filter and memberCount on a large data set) instead of the wrk loads")
 	fs.IntVar(&cfg.segUsers, "segment-users", 1_000_000, "segment bench: users to seed (companies: a tenth of them)")
 	fs.IntVar(&cfg.segManual, "segment-manual", 100_000, "segment bench: members of the manual segment (at most the users)")
@@ -346,7 +348,11 @@ func (b *bench) runAll(ctx context.Context, rep *report) error {
 		if c.project, c.environment, err = keyTenant(ctx, tourdBin, b.cfg.db); err != nil {
 			return err
 		}
-		if c.token, err = createToken(ctx, tourdBin, b.cfg.db, c.project, c.environment, loadScopes); err != nil {
+		scopes := loadScopes
+		if b.cfg.webhook {
+			scopes = webhookScopes
+		}
+		if c.token, err = createToken(ctx, tourdBin, b.cfg.db, c.project, c.environment, scopes); err != nil {
 			return err
 		}
 	}
@@ -386,6 +392,8 @@ func (b *bench) runCeilingLoads(ctx context.Context, rep *report, c creds) error
 	}
 	log.Printf("ceiling server ready on %s (pid %d)", addr, srv.pid())
 	b.runLoads(ctx, rep, srv, c)
+	log.Printf("tourd: feed long-poll latency, %d samples", feedSamples)
+	rep.feed = measureFeed(ctx, srv.baseURL(), c.key)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -401,7 +409,11 @@ func (b *bench) startTourd(ctx context.Context, bin string) (*server, error) {
 		return nil, err
 	}
 	b.started = true
-	srv, err := startServer("tourd", filepath.Join(b.tmp, "tourd.log"), addr, bin, "serve", "--addr", addr, "--db", b.cfg.db, "--rate-limit", "0")
+	args := []string{"serve", "--addr", addr, "--db", b.cfg.db, "--rate-limit", "0"}
+	if b.cfg.webhook {
+		args = append(args, "--webhook-allow-private", "1") // the receiver is on loopback
+	}
+	srv, err := startServer("tourd", filepath.Join(b.tmp, "tourd.log"), addr, bin, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -424,7 +436,23 @@ func (b *bench) runTourdLoads(ctx context.Context, rep *report, bin string, c cr
 	if err := seedUsers(ctx, srv.baseURL(), c.key, b.cfg.users, b.cfg.seedWorkers); err != nil {
 		return fmt.Errorf("seed: %w (server log: %s)", err, srv.logPath)
 	}
+	var recv *receiver
+	if b.cfg.webhook {
+		if recv, err = startReceiver(); err != nil {
+			return err
+		}
+		defer recv.srv.Close()
+		if err := createEndpoint(ctx, srv.baseURL(), c, recv.url); err != nil {
+			return fmt.Errorf("%w (server log: %s)", err, srv.logPath)
+		}
+		log.Printf("webhook endpoint delivering every change to %s", recv.url)
+	}
 	b.runLoads(ctx, rep, srv, c)
+	if recv != nil {
+		rep.webhook = recv.awaitDeliveries(ctx, 5*time.Second)
+	}
+	log.Printf("tourd: feed long-poll latency, %d samples", feedSamples)
+	rep.feed = measureFeed(ctx, srv.baseURL(), c.key)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -437,7 +465,11 @@ func (b *bench) runLoads(ctx context.Context, rep *report, srv *server, c creds)
 	for _, ld := range loads {
 		log.Printf("%s: %s for %s (%d connections, %d wrk threads)", srv.name, ld.name, b.cfg.duration, b.cfg.connections, b.cfg.threads)
 		r := row{target: srv.name, load: ld.name}
+		cpu0, cpuErr := procCPU(srv.pid())
 		r.wrk, r.err = b.runLoad(ctx, srv, ld, c)
+		if cpu1, err := procCPU(srv.pid()); cpuErr == nil && err == nil && r.wrk != nil && r.wrk.Requests > 0 {
+			r.cpuPerReq = (cpu1 - cpu0) / time.Duration(r.wrk.Requests)
+		}
 		if ctx.Err() != nil {
 			r.wrk, r.err = nil, errors.New("interrupted")
 			rep.add(r)

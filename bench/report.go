@@ -17,7 +17,9 @@ type report struct {
 	gomaxprocs  int
 	nproc       int
 
-	rows []row
+	rows    []row
+	feed    *feedResult    // nil when not measured
+	webhook *webhookResult // nil without -webhook
 }
 
 // row is the result of one load against one target.
@@ -26,7 +28,11 @@ type row struct {
 	load   string
 	wrk    *wrkResult // nil when the load could not be run or parsed
 	peakMB float64    // server's VmHWM after the load, 0 if unknown
-	err    error      // why the load could not be run or parsed
+	// cpuPerReq is the server's CPU time (user and system) during the
+	// load over the requests wrk completed, 0 if unknown: a cost per
+	// request that a busy machine disturbs less than the rate.
+	cpuPerReq time.Duration
+	err       error // why the load could not be run or parsed
 }
 
 // add appends a row.
@@ -46,6 +52,9 @@ func (r row) problem() string {
 
 // ok reports whether every row completed without errors.
 func (rep *report) ok() bool {
+	if rep.feed != nil && rep.feed.err != nil || rep.webhook != nil && rep.webhook.err != nil {
+		return false
+	}
 	for _, r := range rep.rows {
 		if r.problem() != "" {
 			return false
@@ -68,8 +77,8 @@ func (rep *report) find(target, load string) (row, bool) {
 func (rep *report) print(w io.Writer) {
 	fmt.Fprintf(w, "tourd bench: backend=%s users=%d connections=%d duration=%s wrk threads=%d  (GOMAXPROCS=%d nproc=%d)\n",
 		rep.backend, rep.users, rep.connections, rep.duration, rep.threads, rep.gomaxprocs, rep.nproc)
-	const rowFmt = "%-9s %-13s %-9s %-8s %-8s %-7s %-7s %s\n"
-	fmt.Fprintf(w, rowFmt, "target", "load", "req/s", "p50", "p99", "non2xx", "sockerr", "peakMB")
+	const rowFmt = "%-9s %-13s %-9s %-8s %-8s %-7s %-7s %-7s %s\n"
+	fmt.Fprintf(w, rowFmt, "target", "load", "req/s", "p50", "p99", "non2xx", "sockerr", "peakMB", "cpu/req")
 	for _, r := range rep.rows {
 		peak := "-"
 		if r.peakMB > 0 {
@@ -79,9 +88,13 @@ func (rep *report) print(w io.Writer) {
 			fmt.Fprintf(w, "%-9s %-13s FAILED: %s\n", r.target, r.load, r.problem())
 			continue
 		}
+		cpu := "-"
+		if r.cpuPerReq > 0 {
+			cpu = fmt.Sprintf("%.1fus", float64(r.cpuPerReq)/float64(time.Microsecond))
+		}
 		line := fmt.Sprintf(rowFmt, r.target, r.load,
 			fmt.Sprintf("%.1f", r.wrk.ReqPerSec), fmtLatency(r.wrk.P50), fmtLatency(r.wrk.P99),
-			fmt.Sprint(r.wrk.Non2xx), fmt.Sprint(r.wrk.SocketErrors.total()), peak)
+			fmt.Sprint(r.wrk.Non2xx), fmt.Sprint(r.wrk.SocketErrors.total()), peak, cpu)
 		if p := r.problem(); p != "" {
 			line = strings.TrimSuffix(line, "\n") + "  FAILED: " + p + "\n"
 		}
@@ -104,6 +117,12 @@ func (rep *report) print(w io.Writer) {
 			continue
 		}
 		fmt.Fprintf(w, "%s / %s (%s): %.1f%%\n", v2PutLoad, v1UpsertLoad, target, 100*v2.wrk.ReqPerSec/v1.wrk.ReqPerSec)
+	}
+	if rep.webhook != nil {
+		rep.webhook.print(w)
+	}
+	if rep.feed != nil {
+		rep.feed.print(w)
 	}
 }
 

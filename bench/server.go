@@ -358,3 +358,33 @@ func parseProcMem(r io.Reader, fields ...string) (map[string]float64, error) {
 	}
 	return m, nil
 }
+
+// procCPU returns the CPU time (user and system) process pid has used,
+// from /proc/<pid>/stat.
+func procCPU(pid int) (time.Duration, error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	return parseProcCPU(string(raw))
+}
+
+// parseProcCPU reads utime and stime, in clock ticks of 1/100 s, from a
+// /proc/<pid>/stat line: fields 14 and 15, counted after the command
+// name, which is in parentheses and may hold spaces.
+func parseProcCPU(stat string) (time.Duration, error) {
+	i := strings.LastIndexByte(stat, ')')
+	fields := strings.Fields(stat[i+1:]) // from field 3, the state
+	if i < 0 || len(fields) < 13 {
+		return 0, fmt.Errorf("unexpected /proc stat line %q", stat)
+	}
+	var ticks int64
+	for _, f := range fields[11:13] {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("unexpected /proc stat line %q", stat)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond, nil
+}

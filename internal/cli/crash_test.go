@@ -3,6 +3,7 @@ package cli_test
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -67,6 +68,47 @@ func TestCrashDurability(t *testing.T) {
 				t.Errorf("acknowledged write %s.%s lost in the crash", w.id, w.attr)
 			}
 		}
-		t.Logf("%d acknowledged writes, all present after SIGKILL and restart", len(acked.List()))
+		// Every acknowledged write recorded its change in the same
+		// transaction (webhooks.md §1): read the log whole and find, for
+		// each write, the change of its user where its key first appears;
+		// each change adds exactly one key, its write's.
+		seen := map[write]bool{}
+		keys := map[string]map[string]bool{}
+		after := ""
+		for {
+			code, page := s2.request(t, "GET", "/v1/changes?types=user&limit=1000&after="+url.QueryEscape(after), key, nil)
+			if code != 200 {
+				t.Fatalf("GET /v1/changes: %d %v", code, page)
+			}
+			results := page["results"].([]any)
+			for _, r := range results {
+				u := r.(map[string]any)["data"].(map[string]any)["user"].(map[string]any)
+				id, now := u["id"].(string), u["attributes"].(map[string]any)
+				added := 0
+				for k := range now {
+					if !keys[id][k] && strings.HasPrefix(k, "w") {
+						seen[write{id, k}] = true
+						added++
+					}
+				}
+				if added != 1 { // each write adds one key: a change that adds more stands for a lost one
+					t.Errorf("a change of %s adds %d keys: %v", id, added, now)
+				}
+				keys[id] = map[string]bool{}
+				for k := range now {
+					keys[id][k] = true
+				}
+			}
+			if len(results) == 0 {
+				break
+			}
+			after = page["next"].(string)
+		}
+		for _, w := range acked.List() {
+			if !seen[w] {
+				t.Errorf("acknowledged write %s.%s has no change in the log after the crash", w.id, w.attr)
+			}
+		}
+		t.Logf("%d acknowledged writes, all present, with their changes, after SIGKILL and restart", len(acked.List()))
 	})
 }

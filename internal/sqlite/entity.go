@@ -18,7 +18,7 @@ type entityTable struct {
 	resource                                      string
 	hasEmail                                      bool // the table keeps attributes.email in an email column
 	qGet, qInsert, qUpdate, qUpdateEmail, qDelete string
-	changeTypes                                   [3]string // created, updated, deleted
+	changeTypes                                   [3]string // by userdata.ChangeKind
 }
 
 func newEntityTable(table string, scope userdata.Scope, resource string, hasEmail bool, changeTypes [3]string) *entityTable {
@@ -83,9 +83,9 @@ func (t *entityTable) get(ctx context.Context, q querier, envID, externalID stri
 // so that the writer goroutine (which every write waits for) need not do
 // it. The writer uses it only if base is still the current row.
 type premerge struct {
-	base    *entity
-	merged  json.RawMessage
-	changed bool
+	base             *entity
+	merged, previous json.RawMessage
+	changed          bool
 }
 
 // premerge merges a into the cached row, if there is one.
@@ -97,11 +97,11 @@ func (s *Store) premerge(t *entityTable, envID, externalID string, a userdata.At
 	if base == nil {
 		return nil
 	}
-	merged, changed, err := a.Merge(base.attributes)
+	merged, previous, changed, err := a.MergeChange(base.attributes)
 	if err != nil {
 		return nil
 	}
-	return &premerge{base, merged, changed}
+	return &premerge{base, merged, previous, changed}
 }
 
 // upsert creates the entity with seeded timestamps, or merges a into the
@@ -127,21 +127,22 @@ func (t *entityTable) upsert(w *wtx, tn userdata.Tenant, externalID string, a us
 			e.rowid, err = res.LastInsertId()
 		}
 		if err == nil {
-			err = w.recordEntity(t, tn.EnvironmentID, nil, e)
+			w.recordEntity(t, tn.EnvironmentID, e, userdata.ChangeCreated, nil)
 		}
 	case err == nil:
 		e = &entity{rowid: old.rowid, id: old.id, externalID: externalID, createdAt: old.createdAt, email: old.email} // cached rows are never modified
 		var changed bool
+		var previous json.RawMessage
 		if pre != nil && pre.base == old {
-			e.attributes, changed = pre.merged, pre.changed
+			e.attributes, previous, changed = pre.merged, pre.previous, pre.changed
 		} else {
-			e.attributes, changed, err = a.Merge(old.attributes)
+			e.attributes, previous, changed, err = a.MergeChange(old.attributes)
 		}
 		if err == nil && changed {
 			err = t.update(w, e, old.email)
 		}
 		if err == nil && changed {
-			err = w.recordEntity(t, tn.EnvironmentID, old, e)
+			w.recordEntity(t, tn.EnvironmentID, e, userdata.ChangeUpdated, previous)
 		}
 	}
 	if err != nil {
@@ -186,7 +187,8 @@ func (t *entityTable) remove(w *wtx, envID, externalID string) error {
 		return err
 	}
 	w.wrote(t, envID, externalID, gone)
-	return w.recordEntity(t, envID, old, nil)
+	w.recordEntity(t, envID, old, userdata.ChangeDeleted, nil)
+	return nil
 }
 
 // entityColumns are the columns scanEntity reads.

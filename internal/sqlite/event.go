@@ -37,8 +37,9 @@ func (s *Store) TrackEvent(ctx context.Context, tn userdata.Tenant, in *userdata
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, ev.ID, tn.EnvironmentID, u.id, companyID, in.Name, string(ev.Attributes), micros(ev.CreatedAt)); err != nil {
 			return err
 		}
-		return w.record(&userdata.Change{ID: userdata.NewChangeID(), Type: userdata.ChangeEventTracked + in.Name,
+		w.record(&userdata.Change{ID: userdata.NewChangeID(), Type: userdata.ChangeEventTracked + in.Name,
 			EnvironmentID: tn.EnvironmentID, CreatedAt: w.now, Event: ev})
+		return nil
 	})
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"strings"
 
@@ -40,14 +41,13 @@ func (w *wtx) join(tn userdata.Tenant, userID, companyID string, attrs userdata.
 			VALUES (?, ?, ?, ?, ?, ?)`, m.ID, tn.EnvironmentID, userID, companyID, string(m.Attributes), micros(w.now)); err != nil {
 			return m, err
 		}
-		if err := w.recordMembership(tn.EnvironmentID, nil, &m); err != nil {
-			return m, err
-		}
+		w.recordMembership(tn.EnvironmentID, &m, userdata.ChangeMembershipCreated, nil)
 	case err != nil:
 		return m, err
 	default:
 		var changed bool
-		if m.Attributes, changed, err = attrs.Merge(stored); err != nil {
+		var previous json.RawMessage
+		if m.Attributes, previous, changed, err = attrs.MergeChange(stored); err != nil {
 			return m, err
 		}
 		m.CreatedAt = fromMicros(created)
@@ -55,11 +55,7 @@ func (w *wtx) join(tn userdata.Tenant, userID, companyID string, attrs userdata.
 			if _, err := w.exec("UPDATE memberships SET attributes = ? WHERE id = ?", string(m.Attributes), m.ID); err != nil {
 				return m, err
 			}
-			before := m
-			before.Attributes = stored
-			if err := w.recordMembership(tn.EnvironmentID, &before, &m); err != nil {
-				return m, err
-			}
+			w.recordMembership(tn.EnvironmentID, &m, userdata.ChangeMembershipUpdated, previous)
 		}
 	}
 	return m, w.ensureDefinitions(tn.ProjectID, userdata.ScopeMembership, attrs)
@@ -109,7 +105,8 @@ func (s *Store) DeleteMembership(ctx context.Context, tn userdata.Tenant, userID
 		if _, err = w.exec("DELETE FROM memberships WHERE id = ?", m.ID); err != nil {
 			return err
 		}
-		return w.recordMembership(tn.EnvironmentID, &m, nil)
+		w.recordMembership(tn.EnvironmentID, &m, userdata.ChangeMembershipDeleted, nil)
+		return nil
 	})
 	return m.ID, err
 }

@@ -95,10 +95,11 @@ const qUpdateWebhook = `UPDATE webhooks SET url = ?3, topics = ?4, enabled = ?5,
 	fanout_cursor = CASE WHEN ?5 AND NOT enabled THEN (` + qHead + `) ELSE fanout_cursor END
 	WHERE id = ?1 AND environment_id = ?2`
 
-// qHead is the head of the change log: the position of the last change
-// recorded, committed or in the writer's transaction (AUTOINCREMENT keeps
-// it when that change is pruned).
-const qHead = `SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0)`
+// qHead is the head of the change log: the position of its newest change,
+// which pruning keeps (migration 0009). In the writer's transaction, the
+// changes of its writes are not in the log yet: they are inserted at its
+// commit, so they follow the head read before.
+const qHead = `SELECT coalesce(max(seq), 0) FROM changes`
 
 // UpdateWebhook changes a webhook of the environment.
 func (s *Store) UpdateWebhook(ctx context.Context, tn userdata.Tenant, id string, u *userdata.WebhookUpdate) (*userdata.Webhook, error) {

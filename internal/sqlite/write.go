@@ -34,7 +34,7 @@ type wtx struct {
 	goneDefs []defKey
 	touched  []rowKey // rows written, for the row cache
 	changed  bool     // a statement of the write changed a row
-	recorded bool     // the write recorded a change in the log
+	changes  []any    // the rows of the changes it recorded, for insertChanges
 }
 
 // exec runs a statement of the write, noting whether it changed a row.
@@ -249,6 +249,14 @@ func (t *batchTx) commit() bool {
 		}
 		return false
 	}
+	if err := t.insertChanges(ok); err != nil {
+		t.ok = nil
+		t.rollback()
+		for _, j := range ok {
+			t.answer(j, fmt.Errorf("sqlite: record changes: %w", err))
+		}
+		return false
+	}
 	t.ok, t.open = nil, false
 	_, err = s.w.ExecContext(context.Background(), "COMMIT")
 	if s.rows != nil {
@@ -311,7 +319,7 @@ func (s *Store) syncer(idle chan<- struct{}) {
 		}
 		recorded := false
 		for _, j := range b.jobs {
-			recorded = recorded || j.w.recorded
+			recorded = recorded || len(j.w.changes) > 0
 			j.done <- err
 		}
 		if err == nil && recorded {

@@ -177,14 +177,26 @@ func (a Attributes) Keys() []string {
 // whether anything changed; an operation that cannot apply to the stored
 // value is a CodeInvalid error.
 func (a Attributes) Merge(stored json.RawMessage) (json.RawMessage, bool, error) {
-	return a.overlay(stored, true)
+	return a.overlay(stored, true, nil)
+}
+
+// MergeChange is Merge that also returns, when something changed, the
+// previous attributes of the change (PreviousAttributes of stored and the
+// merge), found on the way.
+func (a Attributes) MergeChange(stored json.RawMessage) (merged, previous json.RawMessage, changed bool, err error) {
+	var prev []field
+	merged, changed, err = a.overlay(stored, true, &prev)
+	if changed {
+		previous = appendObject(make([]byte, 0, 64), prev)
+	}
+	return merged, previous, changed, err
 }
 
 // Create returns the attributes of a new entity: seed (nil for none)
 // overlaid with the non-null values of a, operations applying as to
 // missing keys (or to the seeded ones). A null never deletes a seeded key.
 func (a Attributes) Create(seed json.RawMessage) (json.RawMessage, error) {
-	out, _, err := a.overlay(seed, false)
+	out, _, err := a.overlay(seed, false, nil)
 	if len(out) == 0 {
 		out = json.RawMessage("{}")
 	}
@@ -214,7 +226,10 @@ func fieldFinder(stored []field) func(string) int {
 	}
 }
 
-func (a Attributes) overlay(stored json.RawMessage, deleteNulls bool) (json.RawMessage, bool, error) {
+// overlay is Merge (deleteNulls) or Create. With prev, it appends to
+// *prev the stored fields it changes or removes, with their stored
+// values.
+func (a Attributes) overlay(stored json.RawMessage, deleteNulls bool, prev *[]field) (json.RawMessage, bool, error) {
 	fields := []field{}
 	if len(stored) > 0 {
 		var err error
@@ -233,6 +248,9 @@ func (a Attributes) overlay(stored json.RawMessage, deleteNulls bool) (json.RawM
 		i := find(k)
 		if v == nil {
 			if i >= 0 && deleteNulls {
+				if prev != nil {
+					*prev = append(*prev, fields[i])
+				}
 				fields[i].value = nil // removed below
 				changed = true
 			}
@@ -264,6 +282,9 @@ func (a Attributes) overlay(stored json.RawMessage, deleteNulls bool) (json.RawM
 			fields = append(fields, field{k, b})
 			changed = true
 		case !bytes.Equal(fields[i].value, b):
+			if prev != nil {
+				*prev = append(*prev, fields[i])
+			}
 			fields[i].value = b
 			changed = true
 		}

@@ -27,6 +27,16 @@ const (
 	ChangeEventTracked      = "event.tracked."
 )
 
+// ChangeKind is what a change did to its object.
+type ChangeKind int
+
+// The kinds of changes.
+const (
+	ChangeCreated ChangeKind = iota
+	ChangeUpdated
+	ChangeDeleted
+)
+
 // A Change is one committed change of an environment's data, as the change
 // log keeps it: what the feed serves and webhooks deliver. It holds the
 // object as of the change, never re-read.

@@ -32,4 +32,4 @@ CREATE TABLE deleted_webhooks (id TEXT PRIMARY KEY);
 -- head of the log.
 ALTER TABLE webhooks ADD COLUMN cooldowns INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE webhooks ADD COLUMN fanout_cursor TEXT NOT NULL DEFAULT '0';
-UPDATE webhooks SET fanout_cursor = coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0);
+UPDATE webhooks SET fanout_cursor = (SELECT coalesce(max(seq), 0) FROM changes);
