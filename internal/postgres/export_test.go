@@ -80,3 +80,10 @@ func (s *Store) BreakWebhook(ctx context.Context, id string, failures int, at ti
 		failing_since = $4 WHERE id = $1`, id, failures, at.Add(time.Hour), at)
 	return err
 }
+
+// CountDeliveries counts the deliveries of every webhook.
+func (s *Store) CountDeliveries(ctx context.Context) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, "SELECT count(*) FROM deliveries").Scan(&n)
+	return n, err
+}

@@ -39,3 +39,10 @@ func (s *Store) BreakWebhook(ctx context.Context, id string, failures int, at ti
 		return err
 	})
 }
+
+// CountDeliveries counts the deliveries of every webhook.
+func (s *Store) CountDeliveries(ctx context.Context) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM deliveries").Scan(&n)
+	return n, err
+}
