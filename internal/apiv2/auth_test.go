@@ -66,6 +66,9 @@ var matrix = []matrixRoute{
 	{"PATCH", "/environments/{E}/webhooks/{id}", "webhook:manage", `{"description":"X"}`},
 	{"DELETE", "/environments/{E}/webhooks/{id}", "webhook:manage", ""},
 	{"POST", "/environments/{E}/webhooks/{id}/rotate-secret", "webhook:manage", ""},
+	{"POST", "/environments/{E}/webhooks/{id}/test", "webhook:manage", ""},
+	{"GET", "/environments/{E}/webhooks/{id}/deliveries", "webhook:read", ""},
+	{"POST", "/environments/{E}/webhooks/{id}/messages/{messageId}/resend", "webhook:manage", ""},
 }
 
 // caps returns the capabilities of which the route needs one.
@@ -76,7 +79,7 @@ func (rt matrixRoute) one() string { return rt.caps()[0] }
 
 // path fills in the route's template.
 func (rt matrixRoute) fill(project *userdata.Project, envID, id string) string {
-	r := strings.NewReplacer("{E}", envID, "{id}", id, "{userId}", "u1")
+	r := strings.NewReplacer("{E}", envID, "{id}", id, "{userId}", "u1", "{messageId}", "whmsg_x")
 	return p(project, r.Replace(rt.path))
 }
 
@@ -201,7 +204,11 @@ func (e *env) fixture(rt matrixRoute) string {
 		return sg["id"].(string)
 	case strings.Contains(rt.path, "/webhooks/"):
 		wh := e.call("POST", en(e.a, e.a0, "/webhooks"), all, `{"url":"https://93.184.215.14/hook","topics":["*"]}`).want(e.t, 201)
-		return wh["id"].(string)
+		id := wh["id"].(string)
+		if strings.Contains(rt.path, "/messages/{messageId}") {
+			e.settledMessage(id, "whmsg_x")
+		}
+		return id
 	case rt.path == "/environments/{id}":
 		if rt.method == http.MethodDelete {
 			env, err := e.store.CreateEnvironment(e.t.Context(), e.a.ID, "doomed")
@@ -213,6 +220,21 @@ func (e *env) fixture(rt matrixRoute) string {
 		return e.a0
 	}
 	return ""
+}
+
+// settledMessage queues message id to webhook id of environment a0 of
+// project a, and records its one attempt, failed.
+func (e *env) settledMessage(webhookID, id string) {
+	e.t.Helper()
+	ctx, now := e.t.Context(), time.Now()
+	tn := userdata.Tenant{ProjectID: e.a.ID, EnvironmentID: e.a0}
+	d, err := e.store.QueueDelivery(ctx, tn, webhookID, &userdata.Message{ID: id, Type: "webhook.test", Body: []byte("{}")}, now, now)
+	if err == nil {
+		_, err = e.store.RecordAttempts(ctx, []*userdata.Result{{Delivery: d, Attempt: userdata.Attempt{Number: 1, At: now, Error: "refused"}, Status: userdata.DeliveryFailed}})
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 var codeNames atomic.Int64

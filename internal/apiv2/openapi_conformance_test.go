@@ -26,9 +26,11 @@ import (
 
 	"tourd/internal/apiv2"
 	"tourd/internal/backendtest"
+	"tourd/internal/deliver"
 	"tourd/internal/httpapi"
 	"tourd/internal/httpapi/openapitest"
 	"tourd/internal/userdata"
+	"tourd/internal/webhook"
 )
 
 // v2conformance sends real requests to a real server and validates each
@@ -360,7 +362,12 @@ var conformanceLimits = limits(1_000_000, 1_000_000)
 // it, each error code its examples show included.
 func TestV2OpenAPIConformance(t *testing.T) {
 	forBackends(t, func(t *testing.T, b backendtest.Backend) {
-		e := newEnv(t, b, conformanceLimits)
+		// The deliverer of test messages may reach the loopback receivers
+		// below, which webhooks made through the API may not.
+		store := b.Open(t)
+		cfg := conformanceLimits
+		cfg.Deliverer = deliver.New(store, deliver.Config{Guard: &webhook.Guard{AllowPrivate: true}}, backendtest.Discard)
+		e := newEnvOn(t, store, cfg)
 		c := newV2Conformance(t, e)
 		ctx := t.Context()
 		all := e.all()
@@ -559,6 +566,9 @@ func TestV2OpenAPIConformance(t *testing.T) {
 			{method: "PATCH", path: E("/webhooks/nope"), body: `{"url":"https://127.0.0.1/"}`, status: 404, code: "E0061"},
 			{method: "DELETE", path: E("/webhooks/nope"), status: 404, code: "E0061"},
 			{method: "POST", path: E("/webhooks/nope/rotate-secret"), status: 404, code: "E0061"},
+			{method: "POST", path: E("/webhooks/nope/test"), status: 404, code: "E0061"},
+			{method: "GET", path: E("/webhooks/nope/deliveries"), status: 404, code: "E0061"},
+			{method: "POST", path: E("/webhooks/nope/messages/whmsg_x/resend"), status: 404, code: "E0061"},
 		} {
 			if k.token == "" {
 				k.token = all
@@ -746,6 +756,48 @@ func TestV2OpenAPIConformance(t *testing.T) {
 			}
 		}
 
+		// Deliveries: test messages to receivers that answer 200 and 503,
+		// their list, resends; then their refusals.
+		tn := userdata.Tenant{ProjectID: e.a.ID, EnvironmentID: e.a0}
+		local := func(status int) string {
+			rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(status)
+				io.WriteString(w, http.StatusText(status))
+			}))
+			t.Cleanup(rc.Close)
+			wh, err := e.store.CreateWebhook(ctx, tn, &userdata.WebhookInput{URL: rc.URL, Topics: []string{"*"}, Enabled: true, Secret: webhook.NewSecret()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return wh.ID
+		}
+		up, down := local(200), local(503)
+		sent := c.run(nil, v2call{method: "POST", path: E("/webhooks/" + up + "/test"), token: all, status: 200, valid: true}).body["id"].(string)
+		c.run(nil, v2call{method: "POST", path: E("/webhooks/" + up + "/test"), token: all, status: 200, valid: true})
+		c.run(nil, v2call{method: "POST", path: E("/webhooks/" + down + "/test"), token: all, status: 200, valid: true})
+		c.walk(all, E("/webhooks/"+up+"/deliveries?limit=1"))
+		for _, k := range []v2call{
+			{method: "GET", path: E("/webhooks/" + up + "/deliveries"), status: 200, valid: true},
+			{method: "GET", path: E("/webhooks/" + up + "/deliveries"), token: reader, status: 200, valid: true},
+			{method: "GET", path: E("/webhooks/" + down + "/deliveries?status=failed"), status: 200, valid: true},
+			{method: "GET", path: E("/webhooks/" + up + "/deliveries?status=pending&cursor=garbage"), status: 200, valid: true},
+			{method: "POST", path: E("/webhooks/" + up + "/messages/" + sent + "/resend"), status: 202, valid: true},
+			{method: "POST", path: E("/webhooks/" + up + "/messages/" + sent + "/resend"), status: 400, code: "E1017"},
+			{method: "GET", path: E("/webhooks/" + up + "/deliveries?status=pending"), status: 200, valid: true},
+			{method: "GET", path: E("/webhooks/" + up + "/deliveries?status=done"), status: 400, code: "E1017"},
+			{method: "GET", path: E("/webhooks/" + up + "/deliveries?limit=0"), status: 400, code: "E1017"},
+			{method: "POST", path: E("/webhooks/" + up + "/messages/whmsg_nope/resend"), status: 404, code: "E0062"},
+			{method: "POST", path: E("/webhooks/" + down + "/messages/" + sent + "/resend"), status: 404, code: "E0062"},
+			{method: "PATCH", path: E("/webhooks/" + down), body: `{"enabled":false}`, status: 200, valid: true},
+			{method: "POST", path: E("/webhooks/" + down + "/test"), status: 400, code: "E1017"},
+			{method: "POST", path: E("/webhooks/" + up + "/messages/" + sent + "/resend"), token: reader, status: 403, code: "E1012"},
+		} {
+			if k.token == "" {
+				k.token = all
+			}
+			c.run(nil, k)
+		}
+
 		// Deletions, last: they take the fixtures away.
 		for _, k := range []v2call{
 			{method: "DELETE", path: E("/companies/acme/memberships/usr_2"), status: 204, valid: true},
@@ -823,6 +875,9 @@ func TestV2OpenAPIConformance(t *testing.T) {
 			{"PUT", E("/webhooks"), "GET, POST"},
 			{"POST", E("/webhooks/x"), "DELETE, GET, PATCH"},
 			{"GET", E("/webhooks/x/rotate-secret"), "POST"},
+			{"GET", E("/webhooks/x/test"), "POST"},
+			{"POST", E("/webhooks/x/deliveries"), "GET"},
+			{"GET", E("/webhooks/x/messages/whmsg_x/resend"), "POST"},
 			{"POST", "/v2/openapi.json", "GET"},
 		} {
 			c.undocumented(v2call{method: u.method, path: u.path, token: all, status: 405, code: "E1033"}, u.allow)

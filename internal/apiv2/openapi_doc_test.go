@@ -43,46 +43,49 @@ type docRoute struct {
 // docRoutes is every route the document describes, by "METHOD path", and
 // no other.
 var docRoutes = map[string]docRoute{
-	"GET " + docE + "/users":                                  {"user:read", "200"},
-	"GET " + docE + "/users/{id}":                             {"user:read", "200"},
-	"PUT " + docE + "/users/{id}":                             {"user:write", "200"},
-	"DELETE " + docE + "/users/{id}":                          {"user:delete", "204"},
-	"GET " + docE + "/companies":                              {"company:read", "200"},
-	"GET " + docE + "/companies/{id}":                         {"company:read", "200"},
-	"PUT " + docE + "/companies/{id}":                         {"company:write", "200"},
-	"DELETE " + docE + "/companies/{id}":                      {"company:delete", "204"},
-	"PUT " + docE + "/companies/{id}/memberships/{userId}":    {"company:write", "200"},
-	"DELETE " + docE + "/companies/{id}/memberships/{userId}": {"company:write", "204"},
-	"GET " + docP + "/attribute-definitions":                  {"attribute:read", "200"},
-	"POST " + docP + "/attribute-definitions":                 {"attribute:create", "201"},
-	"GET " + docP + "/attribute-definitions/{id}":             {"attribute:read", "200"},
-	"PATCH " + docP + "/attribute-definitions/{id}":           {"attribute:update", "200"},
-	"DELETE " + docP + "/attribute-definitions/{id}":          {"attribute:delete", "204"},
-	"GET " + docP + "/event-definitions":                      {"event:read", "200"},
-	"POST " + docP + "/event-definitions":                     {"event:create", "201"},
-	"GET " + docP + "/event-definitions/{id}":                 {"event:read", "200"},
-	"PATCH " + docP + "/event-definitions/{id}":               {"event:update", "200"},
-	"DELETE " + docP + "/event-definitions/{id}":              {"event:delete", "204"},
-	"GET " + docP + "/environments":                           {"environment:read", "200"},
-	"POST " + docP + "/environments":                          {"environment:manage", "201"},
-	"GET " + docP + "/environments/{id}":                      {"environment:read", "200"},
-	"PATCH " + docP + "/environments/{id}":                    {"environment:manage", "200"},
-	"DELETE " + docP + "/environments/{id}":                   {"environment:manage", "204"},
-	"GET " + docP + "/segments":                               {"segment:read", "200"},
-	"POST " + docP + "/segments":                              {"segment:create", "201"},
-	"GET " + docP + "/segments/{id}":                          {"segment:read", "200"},
-	"PATCH " + docP + "/segments/{id}":                        {"segment:update", "200"},
-	"DELETE " + docP + "/segments/{id}":                       {"segment:delete", "204"},
-	"PUT " + docE + "/segments/{id}/members/{externalId}":     {"segment:update", "204"},
-	"DELETE " + docE + "/segments/{id}/members/{externalId}":  {"segment:update", "204"},
-	"GET " + docE + "/changes":                                {"user:read|company:read", "200"},
-	"GET " + docE + "/webhooks":                               {"webhook:read", "200"},
-	"POST " + docE + "/webhooks":                              {"webhook:manage", "201"},
-	"GET " + docE + "/webhooks/{id}":                          {"webhook:read", "200"},
-	"PATCH " + docE + "/webhooks/{id}":                        {"webhook:manage", "200"},
-	"DELETE " + docE + "/webhooks/{id}":                       {"webhook:manage", "204"},
-	"POST " + docE + "/webhooks/{id}/rotate-secret":           {"webhook:manage", "200"},
-	"GET /v2/openapi.json":                                    {"", "200"},
+	"GET " + docE + "/users":                                      {"user:read", "200"},
+	"GET " + docE + "/users/{id}":                                 {"user:read", "200"},
+	"PUT " + docE + "/users/{id}":                                 {"user:write", "200"},
+	"DELETE " + docE + "/users/{id}":                              {"user:delete", "204"},
+	"GET " + docE + "/companies":                                  {"company:read", "200"},
+	"GET " + docE + "/companies/{id}":                             {"company:read", "200"},
+	"PUT " + docE + "/companies/{id}":                             {"company:write", "200"},
+	"DELETE " + docE + "/companies/{id}":                          {"company:delete", "204"},
+	"PUT " + docE + "/companies/{id}/memberships/{userId}":        {"company:write", "200"},
+	"DELETE " + docE + "/companies/{id}/memberships/{userId}":     {"company:write", "204"},
+	"GET " + docP + "/attribute-definitions":                      {"attribute:read", "200"},
+	"POST " + docP + "/attribute-definitions":                     {"attribute:create", "201"},
+	"GET " + docP + "/attribute-definitions/{id}":                 {"attribute:read", "200"},
+	"PATCH " + docP + "/attribute-definitions/{id}":               {"attribute:update", "200"},
+	"DELETE " + docP + "/attribute-definitions/{id}":              {"attribute:delete", "204"},
+	"GET " + docP + "/event-definitions":                          {"event:read", "200"},
+	"POST " + docP + "/event-definitions":                         {"event:create", "201"},
+	"GET " + docP + "/event-definitions/{id}":                     {"event:read", "200"},
+	"PATCH " + docP + "/event-definitions/{id}":                   {"event:update", "200"},
+	"DELETE " + docP + "/event-definitions/{id}":                  {"event:delete", "204"},
+	"GET " + docP + "/environments":                               {"environment:read", "200"},
+	"POST " + docP + "/environments":                              {"environment:manage", "201"},
+	"GET " + docP + "/environments/{id}":                          {"environment:read", "200"},
+	"PATCH " + docP + "/environments/{id}":                        {"environment:manage", "200"},
+	"DELETE " + docP + "/environments/{id}":                       {"environment:manage", "204"},
+	"GET " + docP + "/segments":                                   {"segment:read", "200"},
+	"POST " + docP + "/segments":                                  {"segment:create", "201"},
+	"GET " + docP + "/segments/{id}":                              {"segment:read", "200"},
+	"PATCH " + docP + "/segments/{id}":                            {"segment:update", "200"},
+	"DELETE " + docP + "/segments/{id}":                           {"segment:delete", "204"},
+	"PUT " + docE + "/segments/{id}/members/{externalId}":         {"segment:update", "204"},
+	"DELETE " + docE + "/segments/{id}/members/{externalId}":      {"segment:update", "204"},
+	"GET " + docE + "/changes":                                    {"user:read|company:read", "200"},
+	"GET " + docE + "/webhooks":                                   {"webhook:read", "200"},
+	"POST " + docE + "/webhooks":                                  {"webhook:manage", "201"},
+	"GET " + docE + "/webhooks/{id}":                              {"webhook:read", "200"},
+	"PATCH " + docE + "/webhooks/{id}":                            {"webhook:manage", "200"},
+	"DELETE " + docE + "/webhooks/{id}":                           {"webhook:manage", "204"},
+	"POST " + docE + "/webhooks/{id}/rotate-secret":               {"webhook:manage", "200"},
+	"POST " + docE + "/webhooks/{id}/test":                        {"webhook:manage", "200"},
+	"GET " + docE + "/webhooks/{id}/deliveries":                   {"webhook:read", "200"},
+	"POST " + docE + "/webhooks/{id}/messages/{messageId}/resend": {"webhook:manage", "202"},
+	"GET /v2/openapi.json":                                        {"", "200"},
 }
 
 // docCapabilities are the capabilities of the routes the document
@@ -118,12 +121,12 @@ var docNoNotFound = []string{
 
 // docCodeStatus is the status of each error code the routes of the
 // document answer (v2.md §3, §5 to §10; segments.md §4 for E1025;
-// webhooks.md §2 for E0054 and E0061), but E0000, a 500 or a 503.
+// webhooks.md §2 for E0054, E0061 and E0062), but E0000, a 500 or a 503.
 var docCodeStatus = map[string]string{
 	"E1017": "400", "E1015": "400", "E1007": "400", "E0054": "400",
 	"E1010": "401", "E1020": "401",
 	"E1000": "403", "E1011": "403", "E1012": "403", "E1019": "403", "E1029": "403", "E1032": "403",
-	"E1001": "404", "E1002": "404", "E1003": "404", "E1022": "404", "E1024": "404", "E1025": "404", "E1026": "404", "E0061": "404",
+	"E1001": "404", "E1002": "404", "E1003": "404", "E1022": "404", "E1024": "404", "E1025": "404", "E1026": "404", "E0061": "404", "E0062": "404",
 	"E1023": "409", "E1030": "409", "E1036": "409", "E1037": "409", "E0023": "409",
 	"E1018": "413", "E1013": "429", "E1901": "410",
 }
@@ -368,9 +371,11 @@ func TestV2DocRoutes(t *testing.T) {
 		if !slices.Equal(statuses, want) {
 			t.Errorf("%s answers %v, want %v", where, statuses, want)
 		}
-		// A PUT of a segment member and rotate-secret have no body.
+		// A PUT of a segment member and a webhook's actions (rotate-secret,
+		// test, resend) have no body.
 		hasBody := (strings.HasPrefix(where, "PUT") || strings.HasPrefix(where, "POST") || strings.HasPrefix(where, "PATCH")) &&
-			!strings.HasSuffix(where, "/members/{externalId}") && !strings.HasSuffix(where, "/rotate-secret")
+			!strings.HasSuffix(where, "/members/{externalId}") && !strings.HasSuffix(where, "/rotate-secret") &&
+			!strings.HasSuffix(where, "/test") && !strings.HasSuffix(where, "/resend")
 		if (op.RequestBody != nil) != hasBody {
 			t.Errorf("%s: request body %v, want %v", where, op.RequestBody != nil, hasBody)
 		}
@@ -566,8 +571,11 @@ func TestV2DocObjects(t *testing.T) {
 		"AttributeDefinitionList": "results next previous", "EventDefinitionList": "results next previous",
 		"EnvironmentList": "results next previous",
 		"Segment":         "id object name bizType kind conditions memberCount createdAt updatedAt", "SegmentList": "results next previous",
-		"Webhook":     "id object createdAt url topics enabled description consecutiveFailures cooldownUntil autoDisabledAt secret",
-		"WebhookList": "results next previous",
+		"Webhook":                "id object createdAt url topics enabled description consecutiveFailures cooldownUntil autoDisabledAt secret",
+		"WebhookList":            "results next previous",
+		"WebhookDelivery":        "id object type status createdAt nextAttemptAt attempts",
+		"WebhookDeliveryAttempt": "attempt createdAt success responseStatus error durationMs responseBody",
+		"WebhookDeliveryList":    "results next previous",
 	} {
 		proxy := m.Components.Schemas.GetOrZero(name)
 		if proxy == nil {
