@@ -121,12 +121,12 @@ func (c *clock) Advance(d time.Duration) {
 
 // fixture is a store with an environment, and what tests make of it.
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	store userdata.Store
 	tn    userdata.Tenant
 }
 
-func newFixture(t *testing.T, store userdata.Store) *fixture {
+func newFixture(t testing.TB, store userdata.Store) *fixture {
 	return &fixture{t: t, store: store, tn: storetest.Tenant(t, store, "p", "e")}
 }
 
@@ -203,7 +203,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // start runs a deliverer of store with cfg (private addresses allowed, a
 // fast poll, unless cfg says otherwise) until the test ends, and returns
 // it and a function that stops it and waits for it.
-func start(t *testing.T, store userdata.Store, cfg deliver.Config) (*deliver.Deliverer, func()) {
+func start(t testing.TB, store userdata.Store, cfg deliver.Config) (*deliver.Deliverer, func()) {
 	if cfg.Guard == nil {
 		cfg.Guard = &webhook.Guard{AllowPrivate: true}
 	}

@@ -46,7 +46,8 @@ func (s *Store) pendingPurges(ctx context.Context) ([]userdata.DeletedEnvironmen
 // found through the segments of the environment's project, on
 // segment_members_list); then the memberships of the first users, then
 // those users once they have none left (a user's removal would otherwise
-// take all of them at once); then companies, keys and webhooks.
+// take all of them at once); then companies, keys, the deliveries of the
+// environment's webhooks and the webhooks.
 const (
 	qPurgeEvents         = `DELETE FROM events WHERE id IN (SELECT id FROM events WHERE environment_id = $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`
 	qPurgeSegmentMembers = `DELETE FROM segment_members WHERE (segment_id, entity_id) IN (SELECT m.segment_id, m.entity_id FROM segments s
@@ -57,7 +58,9 @@ const (
 	qPurgeUsers       = `DELETE FROM users WHERE id IN (` + qPurgeFirstUsers + `)`
 	qPurgeCompanies   = `DELETE FROM companies WHERE id IN (SELECT id FROM companies WHERE environment_id = $1 ORDER BY created_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)`
 	qPurgeKeys        = `DELETE FROM api_keys WHERE id IN (SELECT id FROM api_keys WHERE environment_id = $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`
-	qPurgeWebhooks    = `DELETE FROM webhooks WHERE id IN (SELECT id FROM webhooks WHERE environment_id = $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`
+	qPurgeDeliveries  = `DELETE FROM deliveries WHERE (webhook_id, id) IN (SELECT d.webhook_id, d.id FROM webhooks w
+		JOIN deliveries d ON d.webhook_id = w.id WHERE w.environment_id = $1 LIMIT $2 FOR UPDATE OF d SKIP LOCKED)`
+	qPurgeWebhooks = `DELETE FROM webhooks WHERE id IN (SELECT id FROM webhooks WHERE environment_id = $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`
 	// qFinishPurge marks the environment purged when none of its rows is
 	// left (memberships, events and segment members reference users or
 	// companies, which are gone), and
@@ -94,6 +97,7 @@ func (s *Store) purgeBatch(ctx context.Context, envID string) (int64, error) {
 			},
 			func() (int64, error) { return run(qPurgeCompanies) },
 			func() (int64, error) { return run(qPurgeKeys) },
+			func() (int64, error) { return run(qPurgeDeliveries) },
 			func() (int64, error) { return run(qPurgeWebhooks) },
 		} {
 			var err error

@@ -12,20 +12,21 @@ import (
 
 // webhookColumns are the columns scanWebhook reads.
 const webhookColumns = `id, environment_id, url, topics, enabled, description, secret,
-	consecutive_failures, cooldown_until, auto_disabled_at, failing_since, created_at`
+	consecutive_failures, cooldown_until, auto_disabled_at, failing_since, created_at, cooldowns`
 
-func scanWebhook(r pgx.Row) (*userdata.Webhook, error) {
+// scanWebhook reads a webhook's columns, and extra ones into extra.
+func scanWebhook(r pgx.Row, extra ...any) (*userdata.Webhook, error) {
 	var wh userdata.Webhook
 	var description *string
-	var failures int32
-	if err := r.Scan(&wh.ID, &wh.EnvironmentID, &wh.URL, &wh.Topics, &wh.Enabled, &description, &wh.Secret,
-		&failures, &wh.CooldownUntil, &wh.AutoDisabledAt, &wh.FailingSince, &wh.CreatedAt); err != nil {
+	var failures, cooldowns int32
+	if err := r.Scan(append([]any{&wh.ID, &wh.EnvironmentID, &wh.URL, &wh.Topics, &wh.Enabled, &description, &wh.Secret,
+		&failures, &wh.CooldownUntil, &wh.AutoDisabledAt, &wh.FailingSince, &wh.CreatedAt, &cooldowns}, extra...)...); err != nil {
 		return nil, err
 	}
 	if description != nil {
 		wh.Description = *description
 	}
-	wh.ConsecutiveFailures = int(failures)
+	wh.ConsecutiveFailures, wh.Cooldowns = int(failures), int(cooldowns)
 	return &wh, nil
 }
 
@@ -51,7 +52,7 @@ func webhookArgs(wh *userdata.Webhook) []any {
 		description = &wh.Description
 	}
 	return []any{wh.ID, wh.EnvironmentID, wh.URL, wh.Topics, wh.Enabled, description, wh.Secret,
-		int32(wh.ConsecutiveFailures), wh.CooldownUntil, wh.AutoDisabledAt, wh.FailingSince, wh.CreatedAt}
+		int32(wh.ConsecutiveFailures), wh.CooldownUntil, wh.AutoDisabledAt, wh.FailingSince, wh.CreatedAt, int32(wh.Cooldowns)}
 }
 
 // ListWebhooks returns a page of the environment's webhooks. It returns
@@ -82,14 +83,19 @@ func (s *Store) GetWebhook(ctx context.Context, tn userdata.Tenant, id string) (
 	return wh, translate("get webhook", err)
 }
 
-// CreateWebhook adds a webhook to the environment.
+// CreateWebhook adds a webhook to the environment, its fan-out cursor at
+// the head of the change log.
 func (s *Store) CreateWebhook(ctx context.Context, tn userdata.Tenant, in *userdata.WebhookInput) (*userdata.Webhook, error) {
+	head, err := s.changeHead(ctx, tn.EnvironmentID)
+	if err != nil {
+		return nil, err
+	}
 	var wh *userdata.Webhook
-	err := s.transact(ctx, "create webhook", func(ctx context.Context, tx pgx.Tx, now time.Time) error {
+	err = s.transact(ctx, "create webhook", func(ctx context.Context, tx pgx.Tx, now time.Time) error {
 		wh = &userdata.Webhook{ID: userdata.NewID(), EnvironmentID: tn.EnvironmentID, URL: in.URL, Topics: in.Topics,
 			Enabled: in.Enabled, Description: in.Description, Secret: in.Secret, CreatedAt: now}
-		_, err := tx.Exec(ctx, "INSERT INTO webhooks ("+webhookColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-			webhookArgs(wh)...)
+		_, err := tx.Exec(ctx, "INSERT INTO webhooks ("+webhookColumns+", fanout_cursor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+			append(webhookArgs(wh), head)...)
 		return err
 	})
 	if err != nil {
@@ -99,14 +105,26 @@ func (s *Store) CreateWebhook(ctx context.Context, tn userdata.Tenant, in *userd
 }
 
 // qUpdateWebhook writes a webhook's row from webhookArgs, whose id and
-// environment ($1, $2) find it.
+// environment ($1, $2) find it, and its fan-out cursor, when $14 is not
+// null.
 const qUpdateWebhook = `UPDATE webhooks SET url = $3, topics = $4, enabled = $5, description = $6, secret = $7,
-	consecutive_failures = $8, cooldown_until = $9, auto_disabled_at = $10, failing_since = $11, created_at = $12
+	consecutive_failures = $8, cooldown_until = $9, auto_disabled_at = $10, failing_since = $11, created_at = $12,
+	cooldowns = $13, fanout_cursor = coalesce($14, fanout_cursor)
 	WHERE id = $1 AND environment_id = $2`
 
 // UpdateWebhook changes a webhook of the environment, its row locked from
-// the read to the write.
+// the read to the write; enabling it moves its fan-out cursor to the head
+// of the change log.
 func (s *Store) UpdateWebhook(ctx context.Context, tn userdata.Tenant, id string, u *userdata.WebhookUpdate) (*userdata.Webhook, error) {
+	// The head is read before the transaction, which would otherwise wait
+	// for itself to end (see head).
+	var head string
+	if u.Enabled != nil && *u.Enabled {
+		var err error
+		if head, err = s.changeHead(ctx, tn.EnvironmentID); err != nil {
+			return nil, err
+		}
+	}
 	var wh *userdata.Webhook
 	err := s.transact(ctx, "update webhook", func(ctx context.Context, tx pgx.Tx, _ time.Time) error {
 		old, err := readWebhook(ctx, tx, tn.EnvironmentID, id, " FOR NO KEY UPDATE")
@@ -114,7 +132,11 @@ func (s *Store) UpdateWebhook(ctx context.Context, tn userdata.Tenant, id string
 			return err
 		}
 		wh = old.Apply(u)
-		_, err = tx.Exec(ctx, qUpdateWebhook, webhookArgs(wh)...)
+		var cursor *string
+		if wh.Enabled && !old.Enabled {
+			cursor = &head
+		}
+		_, err = tx.Exec(ctx, qUpdateWebhook, append(webhookArgs(wh), cursor)...)
 		return err
 	})
 	if err != nil {
@@ -123,16 +145,21 @@ func (s *Store) UpdateWebhook(ctx context.Context, tn userdata.Tenant, id string
 	return wh, nil
 }
 
-// DeleteWebhook deletes a webhook of the environment.
+// DeleteWebhook deletes a webhook of the environment, leaving its
+// deliveries to PruneDeliveries.
 func (s *Store) DeleteWebhook(ctx context.Context, tn userdata.Tenant, id string) error {
 	if !storable(tn.EnvironmentID) || !storable(id) {
 		return userdata.NotFound(userdata.ResourceWebhook)
 	}
 	return s.transact(ctx, "delete webhook", func(ctx context.Context, tx pgx.Tx, _ time.Time) error {
 		tag, err := tx.Exec(ctx, "DELETE FROM webhooks WHERE environment_id = $1 AND id = $2", tn.EnvironmentID, id)
-		if err == nil && tag.RowsAffected() == 0 {
+		switch {
+		case err != nil:
+			return err
+		case tag.RowsAffected() == 0:
 			return userdata.NotFound(userdata.ResourceWebhook)
 		}
+		_, err = tx.Exec(ctx, "INSERT INTO deleted_webhooks (id) VALUES ($1) ON CONFLICT DO NOTHING", id)
 		return err
 	})
 }
