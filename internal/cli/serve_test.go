@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"tourd/internal/apiv2"
+	"tourd/internal/deliver"
 	"tourd/internal/backendtest"
 	"tourd/internal/feed"
 	"tourd/internal/httpapi"
@@ -251,6 +252,7 @@ func TestServeFlags(t *testing.T) {
 	def.addr, def.docURL = "127.0.0.1:8080", wire.DefaultDocURL
 	def.v2 = apiv2.Config{RateLimit: apiv2.DefaultRateLimit, RateLimitAnon: apiv2.DefaultRateLimitAnon,
 		WebhookGuard: &webhook.Guard{}, Secrets: &webhook.Keyring{}}
+	def.deliver = deliver.Config{Schedule: deliver.DefaultSchedule, Concurrency: deliver.DefaultConcurrency}
 	key := strings.Repeat("ab", 32)
 	for _, tt := range []struct {
 		args []string
@@ -301,6 +303,13 @@ func TestServeFlags(t *testing.T) {
 			want: func(c *serveConfig) { c.v2.Secrets = webhooktest.Keyring(t, "", key) },
 		},
 		{env: map[string]string{"TOURD_WEBHOOK_ALLOW_PRIVATE": "yes"}, err: `--webhook-allow-private must be 1 or 0 (true or false), not "yes"`},
+		{
+			args: []string{"--webhook-concurrency", "8"},
+			env:  map[string]string{"TOURD_WEBHOOK_RETRY_SCHEDULE": "1s, 2m", "TOURD_WEBHOOK_CONCURRENCY": "3"},
+			want: func(c *serveConfig) { c.deliver.Schedule, c.deliver.Concurrency = []time.Duration{time.Second, 2 * time.Minute}, 8 },
+		},
+		{env: map[string]string{"TOURD_WEBHOOK_RETRY_SCHEDULE": "5s,soon"}, err: `--webhook-retry-schedule must be comma-separated positive durations`},
+		{args: []string{"--webhook-concurrency", "0"}, err: `--webhook-concurrency must be a positive integer, not "0"`},
 		{env: map[string]string{"TOURD_SECRET_KEY": "s3cr3t"}, err: `TOURD_SECRET_KEY: the key must be 32 bytes, written as 64 hexadecimal characters or in base64`},
 		{env: map[string]string{"TOURD_SECRET_KEY": key, "TOURD_SECRET_KEY_OLD": key + ",s3cr3t"}, err: `TOURD_SECRET_KEY_OLD: old key 2 of 2 must be 32 bytes`},
 		{args: []string{"--rate-limit", "-1"}, err: `--rate-limit must be a number of requests per minute, or 0 for no limit, not "-1"`},
@@ -328,6 +337,8 @@ func TestServeFlags(t *testing.T) {
 		}
 		want := def
 		tt.want(&want)
+		// The deliverer takes v2's guard and secrets, and the retention.
+		want.deliver.Guard, want.deliver.Secrets, want.deliver.Retention = want.v2.WebhookGuard, want.v2.Secrets, want.changesRetention
 		if err != nil {
 			t.Errorf("%v %v: %v", tt.args, tt.env, err)
 		} else if diff := cmp.Diff(want, got, cmp.AllowUnexported(serveConfig{}), cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }),
