@@ -20,8 +20,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"tourd/internal/apiv2"
-	"tourd/internal/deliver"
 	"tourd/internal/backendtest"
+	"tourd/internal/deliver"
 	"tourd/internal/feed"
 	"tourd/internal/httpapi"
 	"tourd/internal/httpapi/wire"
@@ -306,7 +306,9 @@ func TestServeFlags(t *testing.T) {
 		{
 			args: []string{"--webhook-concurrency", "8"},
 			env:  map[string]string{"TOURD_WEBHOOK_RETRY_SCHEDULE": "1s, 2m", "TOURD_WEBHOOK_CONCURRENCY": "3"},
-			want: func(c *serveConfig) { c.deliver.Schedule, c.deliver.Concurrency = []time.Duration{time.Second, 2 * time.Minute}, 8 },
+			want: func(c *serveConfig) {
+				c.deliver.Schedule, c.deliver.Concurrency = []time.Duration{time.Second, 2 * time.Minute}, 8
+			},
 		},
 		{env: map[string]string{"TOURD_WEBHOOK_RETRY_SCHEDULE": "5s,soon"}, err: `--webhook-retry-schedule must be comma-separated positive durations`},
 		{args: []string{"--webhook-concurrency", "0"}, err: `--webhook-concurrency must be a positive integer, not "0"`},
