@@ -74,79 +74,95 @@ func (d *Deliverer) Run(ctx context.Context) {
 	}
 }
 
-// pass fans the active webhooks' new changes out and claims what the free
-// slots can take.
+// pass fans the active webhooks' new changes out, sending at once those
+// the free slots can take, and claims due deliveries for the slots left.
 func (d *Deliverer) pass(ctx context.Context, wg *sync.WaitGroup, results chan<- *userdata.Result) {
 	fanouts, err := d.store.ActiveWebhooks(ctx)
 	if err != nil {
 		d.warn(ctx, "webhooks: reading the enabled webhooks failed; trying again later", err)
 		return
 	}
+	var ds []*userdata.Delivery
 	for _, f := range fanouts {
-		d.fanOut(ctx, f)
+		ds = append(ds, d.fanOut(ctx, f)...)
 	}
-	claims := d.claims(fanouts)
-	if len(claims) == 0 {
-		return
-	}
-	now := d.now()
-	ds, err := d.store.ClaimDeliveries(ctx, claims, now, now.Add(d.cfg.Lease))
-	d.mu.Lock()
-	for _, c := range claims {
-		d.inflight[c.WebhookID] -= c.N
-		d.total -= c.N
-	}
-	for _, dl := range ds {
-		d.inflight[dl.WebhookID]++
-		d.total++
-	}
-	d.mu.Unlock()
-	if err != nil {
-		d.warn(ctx, "webhooks: claiming deliveries failed; trying again later", err)
-	}
+	ds = append(ds, d.claim(ctx, fanouts)...)
 	for _, dl := range ds {
 		wg.Go(func() { d.send(ctx, dl, results) })
 	}
 }
 
-// claims returns what to claim for the webhooks of fanouts that are not
-// cooling down: each as many as its free slots, within the free slots of
-// all, which are reserved until the claim returns.
-func (d *Deliverer) claims(fanouts []*userdata.Fanout) []userdata.Claim {
-	now := d.now()
+// reserve reserves up to n free slots of a webhook that is not cooling
+// down at now, and returns how many.
+func (d *Deliverer) reserve(wh *userdata.Webhook, n int, now time.Time) int {
+	if wh.CooldownUntil != nil && wh.CooldownUntil.After(now) {
+		return 0
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	var out []userdata.Claim
-	for _, f := range fanouts {
-		wh := f.Webhook
-		n := min(d.cfg.PerWebhook-d.inflight[wh.ID], d.cfg.Concurrency-d.total)
-		if n <= 0 || wh.CooldownUntil != nil && wh.CooldownUntil.After(now) {
-			continue
-		}
-		d.inflight[wh.ID] += n
-		d.total += n
-		out = append(out, userdata.Claim{WebhookID: wh.ID, N: n})
+	n = max(0, min(n, d.cfg.PerWebhook-d.inflight[wh.ID], d.cfg.Concurrency-d.total))
+	d.inflight[wh.ID] += n
+	d.total += n
+	return n
+}
+
+// release frees n of a webhook's slots.
+func (d *Deliverer) release(id string, n int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.inflight[id] -= n
+	d.total -= n
+	if d.inflight[id] == 0 {
+		delete(d.inflight, id)
 	}
-	return out
+}
+
+// claim claims due deliveries for the free slots of the webhooks of
+// fanouts.
+func (d *Deliverer) claim(ctx context.Context, fanouts []*userdata.Fanout) []*userdata.Delivery {
+	now := d.now()
+	var claims []userdata.Claim
+	for _, f := range fanouts {
+		if n := d.reserve(f.Webhook, d.cfg.PerWebhook, now); n > 0 {
+			claims = append(claims, userdata.Claim{WebhookID: f.Webhook.ID, N: n})
+		}
+	}
+	if len(claims) == 0 {
+		return nil
+	}
+	ds, err := d.store.ClaimDeliveries(ctx, claims, now, now.Add(d.cfg.Lease))
+	if err != nil {
+		d.warn(ctx, "webhooks: claiming deliveries failed; trying again later", err)
+	}
+	got := map[string]int{}
+	for _, dl := range ds {
+		got[dl.WebhookID]++
+	}
+	for _, c := range claims {
+		d.release(c.WebhookID, c.N-got[c.WebhookID])
+	}
+	return ds
 }
 
 // fanOut queues the changes committed after f's cursor that its topics
-// cover, a batch at a time, for at most fanoutPages batches.
-func (d *Deliverer) fanOut(ctx context.Context, f *userdata.Fanout) {
-	topics := webhook.Topics(f.Webhook.Topics).Filter()
-	last := len(d.cfg.Schedule) + 1
+// cover, a batch at a time, for at most fanoutPages batches, and returns
+// those it claimed as it queued them, for the webhook's free slots.
+func (d *Deliverer) fanOut(ctx context.Context, f *userdata.Fanout) []*userdata.Delivery {
+	wh := f.Webhook
+	topics := webhook.Topics(wh.Topics).Filter()
+	var out []*userdata.Delivery
 	for range fanoutPages {
-		page, err := d.store.Changes(ctx, f.Webhook.EnvironmentID, userdata.ChangeQuery{After: f.Cursor, Limit: fanoutBatch, Types: everything})
+		page, err := d.store.Changes(ctx, wh.EnvironmentID, userdata.ChangeQuery{After: f.Cursor, Limit: fanoutBatch, Types: everything})
 		if userdata.ErrorCode(err) == userdata.CodeCursorExpired {
 			d.skipPruned(ctx, f)
-			return
+			return out
 		}
 		if err != nil {
-			d.warn(ctx, "webhooks: reading the change log failed; trying again later", err, "webhook_id", f.Webhook.ID)
-			return
+			d.warn(ctx, "webhooks: reading the change log failed; trying again later", err, "webhook_id", wh.ID)
+			return out
 		}
 		if page.Next == f.Cursor {
-			return
+			return out
 		}
 		var msgs []*userdata.Message
 		for _, c := range page.Changes {
@@ -154,15 +170,27 @@ func (d *Deliverer) fanOut(ctx context.Context, f *userdata.Fanout) {
 				msgs = append(msgs, NewMessage(c))
 			}
 		}
-		moved, err := d.store.FanOut(ctx, f, page.Next, msgs, last, d.now())
+		now := d.now()
+		q := userdata.Queueing{LastAttempt: len(d.cfg.Schedule) + 1, Now: now, Until: now.Add(d.cfg.Lease)}
+		q.Leased = d.reserve(wh, len(msgs), now)
+		moved, err := d.store.FanOut(ctx, f, page.Next, msgs, q)
 		if err != nil {
-			d.warn(ctx, "webhooks: queueing deliveries failed; trying again later", err, "webhook_id", f.Webhook.ID)
+			d.warn(ctx, "webhooks: queueing deliveries failed; trying again later", err, "webhook_id", wh.ID)
 		}
-		if !moved || len(page.Changes) < fanoutBatch {
-			return
+		if !moved {
+			d.release(wh.ID, q.Leased)
+			return out
+		}
+		for _, m := range msgs[:q.Leased] {
+			out = append(out, &userdata.Delivery{WebhookID: wh.ID, EnvironmentID: wh.EnvironmentID, Message: *m, Status: userdata.DeliveryPending,
+				LastAttempt: q.LastAttempt, NextAt: &q.Until, CreatedAt: now, Lease: q.Until, URL: wh.URL, Secret: wh.Secret})
+		}
+		if len(page.Changes) < fanoutBatch {
+			return out
 		}
 		f.Cursor = page.Next
 	}
+	return out
 }
 
 // skipPruned moves the cursor of a webhook whose next changes were pruned
@@ -171,7 +199,7 @@ func (d *Deliverer) fanOut(ctx context.Context, f *userdata.Fanout) {
 func (d *Deliverer) skipPruned(ctx context.Context, f *userdata.Fanout) {
 	page, err := d.store.Changes(ctx, f.Webhook.EnvironmentID, userdata.ChangeQuery{After: userdata.CursorNow, Limit: 1, Types: everything})
 	if err == nil {
-		_, err = d.store.FanOut(ctx, f, page.Next, nil, 0, d.now())
+		_, err = d.store.FanOut(ctx, f, page.Next, nil, userdata.Queueing{Now: d.now()})
 	}
 	if err != nil {
 		d.warn(ctx, "webhooks: skipping pruned changes failed; trying again later", err, "webhook_id", f.Webhook.ID)
@@ -213,15 +241,9 @@ func (d *Deliverer) recorder(results <-chan *userdata.Result) {
 		if err := d.record(ctx, batch); err != nil {
 			d.warn(ctx, "webhooks: recording attempts failed; their deliveries are sent again when their leases end", err)
 		}
-		d.mu.Lock()
 		for _, r := range batch {
-			d.inflight[r.Delivery.WebhookID]--
-			d.total--
-			if d.inflight[r.Delivery.WebhookID] == 0 {
-				delete(d.inflight, r.Delivery.WebhookID)
-			}
+			d.release(r.Delivery.WebhookID, 1)
 		}
-		d.mu.Unlock()
 		select {
 		case d.freed <- struct{}{}:
 		default:

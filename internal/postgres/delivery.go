@@ -42,30 +42,38 @@ func (s *Store) ActiveWebhooks(ctx context.Context) ([]*userdata.Fanout, error) 
 }
 
 // qQueueDeliveries queues messages ($2 ids, $3 types, $4 bodies) to
-// webhook $1, due at $6.
+// webhook $1, the first $8 due at $6 (leased), the others at $7, when they
+// are queued.
 const qQueueDeliveries = `INSERT INTO deliveries (webhook_id, id, type, body, status, last_attempt, next_at, created_at)
-	SELECT $1, m.id, m.type, m.body, 'pending', $5, $6, $7 FROM unnest($2::text[], $3::text[], $4::text[]) AS m(id, type, body)
+	SELECT $1, m.id, m.type, m.body, 'pending', $5, CASE WHEN m.n <= $8 THEN $6 ELSE $7 END, $7
+	FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS m(id, type, body, n)
 	ON CONFLICT (webhook_id, id) DO NOTHING`
 
 // FanOut queues msgs to the webhook of f and moves its cursor to next, if
 // the cursor is still f's and the webhook enabled: the update of the
 // cursor locks the row, so that of two nodes fanning out the same range
 // the second finds the cursor moved.
-func (s *Store) FanOut(ctx context.Context, f *userdata.Fanout, next string, msgs []*userdata.Message, lastAttempt int, now time.Time) (bool, error) {
+func (s *Store) FanOut(ctx context.Context, f *userdata.Fanout, next string, msgs []*userdata.Message, q userdata.Queueing) (bool, error) {
 	var moved bool
 	err := s.transact(ctx, "fan out", func(ctx context.Context, tx pgx.Tx, _ time.Time) error {
+		moved = false // the transaction may run again
 		tag, err := tx.Exec(ctx, "UPDATE webhooks SET fanout_cursor = $3 WHERE id = $1 AND fanout_cursor = $2 AND enabled", f.Webhook.ID, f.Cursor, next)
-		if moved = err == nil && tag.RowsAffected() == 1; !moved || len(msgs) == 0 {
+		if err != nil || tag.RowsAffected() == 0 {
 			return err
 		}
-		ids, types, bodies := make([]string, len(msgs)), make([]string, len(msgs)), make([]string, len(msgs))
-		for i, m := range msgs {
-			ids[i], types[i], bodies[i] = m.ID, m.Type, string(m.Body)
+		if len(msgs) > 0 {
+			ids, types, bodies := make([]string, len(msgs)), make([]string, len(msgs)), make([]string, len(msgs))
+			for i, m := range msgs {
+				ids[i], types[i], bodies[i] = m.ID, m.Type, string(m.Body)
+			}
+			if _, err := tx.Exec(ctx, qQueueDeliveries, f.Webhook.ID, ids, types, bodies, q.LastAttempt, q.Until, q.Now, q.Leased); err != nil {
+				return err
+			}
 		}
-		_, err = tx.Exec(ctx, qQueueDeliveries, f.Webhook.ID, ids, types, bodies, lastAttempt, now, now)
-		return err
+		moved = true
+		return nil
 	})
-	return moved, err
+	return moved && err == nil, err
 }
 
 // qClaim leases, for each webhook of $1 that may be sent to at $3, up to
@@ -192,7 +200,7 @@ func (s *Store) QueueDelivery(ctx context.Context, tn userdata.Tenant, id string
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, qQueueDeliveries, id, []string{msg.ID}, []string{msg.Type}, []string{string(msg.Body)}, 1, until, now); err != nil {
+		if _, err := tx.Exec(ctx, qQueueDeliveries, id, []string{msg.ID}, []string{msg.Type}, []string{string(msg.Body)}, 1, until, now, 1); err != nil {
 			return err
 		}
 		d = &userdata.Delivery{WebhookID: id, EnvironmentID: tn.EnvironmentID, Message: *msg, Status: userdata.DeliveryPending,
@@ -269,8 +277,8 @@ const qPruneDeliveries = `WITH orphans AS (
 	forgotten AS (
 		DELETE FROM deleted_webhooks g WHERE NOT EXISTS (SELECT FROM deliveries d WHERE d.webhook_id = g.id)),
 	old AS (
-		DELETE FROM deliveries WHERE (webhook_id, id) IN (SELECT webhook_id, id FROM deliveries
-			WHERE created_at < $1 AND status <> 'pending' ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+		DELETE FROM deliveries WHERE (webhook_id, id) IN (SELECT d.webhook_id, d.id FROM webhooks w
+			JOIN deliveries d ON d.webhook_id = w.id AND d.created_at < $1 WHERE d.status <> 'pending' LIMIT $2 FOR UPDATE OF d SKIP LOCKED)
 		RETURNING 1)
 	SELECT (SELECT count(*) FROM orphans) + (SELECT count(*) FROM old)`
 

@@ -37,7 +37,7 @@ const qQueueDelivery = `INSERT INTO deliveries (webhook_id, id, type, body, stat
 
 // FanOut queues msgs to the webhook of f and moves its cursor to next,
 // if the cursor is still f's and the webhook enabled.
-func (s *Store) FanOut(ctx context.Context, f *userdata.Fanout, next string, msgs []*userdata.Message, lastAttempt int, now time.Time) (bool, error) {
+func (s *Store) FanOut(ctx context.Context, f *userdata.Fanout, next string, msgs []*userdata.Message, q userdata.Queueing) (bool, error) {
 	var moved bool
 	err := s.write(ctx, func(w *wtx) error {
 		moved = false // the write may run again
@@ -45,8 +45,12 @@ func (s *Store) FanOut(ctx context.Context, f *userdata.Fanout, next string, msg
 		if err != nil || n == 0 {
 			return err
 		}
-		for _, m := range msgs {
-			if _, err := w.exec(qQueueDelivery, f.Webhook.ID, m.ID, m.Type, string(m.Body), lastAttempt, micros(now), micros(now)); err != nil {
+		for i, m := range msgs {
+			due := q.Now
+			if i < q.Leased {
+				due = q.Until
+			}
+			if _, err := w.exec(qQueueDelivery, f.Webhook.ID, m.ID, m.Type, string(m.Body), q.LastAttempt, micros(due), micros(q.Now)); err != nil {
 				return err
 			}
 		}
@@ -265,8 +269,8 @@ func (s *Store) PruneDeliveries(ctx context.Context, before time.Time, limit int
 		if _, err := w.exec("DELETE FROM deleted_webhooks WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.webhook_id = deleted_webhooks.id)"); err != nil {
 			return err
 		}
-		old, err := w.execCount(`DELETE FROM deliveries WHERE rowid IN
-			(SELECT rowid FROM deliveries WHERE created_at < ? AND status <> 'pending' ORDER BY created_at LIMIT ?)`, micros(before), limit)
+		old, err := w.execCount(`DELETE FROM deliveries WHERE rowid IN (SELECT d.rowid FROM webhooks w
+			JOIN deliveries d ON d.webhook_id = w.id AND d.created_at < ? WHERE d.status <> 'pending' LIMIT ?)`, micros(before), limit)
 		n = orphans + old
 		return err
 	})

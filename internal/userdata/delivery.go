@@ -19,15 +19,14 @@ type Deliveries interface {
 	// ActiveWebhooks returns the enabled webhooks of every live
 	// environment, each with its fan-out cursor, oldest first.
 	ActiveWebhooks(ctx context.Context) ([]*Fanout, error)
-	// FanOut queues msgs, pending and due at now, for the webhook of f
-	// (one delivery per message; a message queued before is left as it
-	// is) and moves the webhook's cursor from f.Cursor to next, in one
+	// FanOut queues msgs, pending, for the webhook of f as q says (one
+	// delivery per message; a message queued before is left as it is)
+	// and moves the webhook's cursor from f.Cursor to next, in one
 	// transaction, provided the webhook is still enabled and its cursor
 	// still f.Cursor. It reports whether it did: false when another
 	// node fanned the range out first, or the webhook was disabled,
-	// re-enabled or deleted meanwhile (nothing is queued then). Each
-	// delivery may be attempted lastAttempt times.
-	FanOut(ctx context.Context, f *Fanout, next string, msgs []*Message, lastAttempt int, now time.Time) (bool, error)
+	// re-enabled or deleted meanwhile (nothing is queued then).
+	FanOut(ctx context.Context, f *Fanout, next string, msgs []*Message, q Queueing) (bool, error)
 	// ClaimDeliveries leases, for each claim, up to its N pending
 	// deliveries due at now of its webhook, oldest due first, provided
 	// the webhook is enabled, in a live environment and not cooling down
@@ -77,6 +76,14 @@ type Deliveries interface {
 type Fanout struct {
 	Webhook *Webhook
 	Cursor  string
+}
+
+// Queueing says how FanOut queues messages: each may be attempted
+// LastAttempt times; they are due at Now, but the first Leased, which the
+// caller claims at once, as ClaimDeliveries would, until Until.
+type Queueing struct {
+	LastAttempt, Leased int
+	Now, Until          time.Time
 }
 
 // A Claim asks for up to N deliveries of a webhook.

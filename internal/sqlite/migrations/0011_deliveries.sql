@@ -21,7 +21,6 @@ CREATE TABLE deliveries (
 );
 CREATE INDEX deliveries_list ON deliveries (webhook_id, created_at, id);
 CREATE INDEX deliveries_due ON deliveries (webhook_id, next_at) WHERE status = 'pending';
-CREATE INDEX deliveries_age ON deliveries (created_at);
 
 -- The ids of deleted webhooks whose deliveries are yet to be pruned, in
 -- batches (PruneDeliveries).

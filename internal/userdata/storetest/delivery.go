@@ -41,7 +41,7 @@ func queue(t *testing.T, s userdata.Store, f *userdata.Fanout, now time.Time) []
 		msgs = append(msgs, &userdata.Message{ID: c.ID, Type: c.Type, Body: []byte(`"` + c.ID + `"`)})
 		ids = append(ids, c.ID)
 	}
-	moved, err := s.FanOut(t.Context(), f, p.Next, msgs, 3, now)
+	moved, err := s.FanOut(t.Context(), f, p.Next, msgs, userdata.Queueing{LastAttempt: 3, Now: now})
 	if err != nil || !moved {
 		t.Fatalf("FanOut = %v, %v", moved, err)
 	}
@@ -94,7 +94,7 @@ func testFanOut(t *testing.T, s userdata.Store) {
 	if len(ids) != 2 {
 		t.Fatalf("queued %d changes after the new webhook's cursor, want 2 (u1, u2)", len(ids))
 	}
-	if moved, err := s.FanOut(ctx, &stale, f.Cursor, []*userdata.Message{{ID: "whmsg_x", Type: "user.created", Body: []byte("{}")}}, 3, now); err != nil || moved {
+	if moved, err := s.FanOut(ctx, &stale, f.Cursor, []*userdata.Message{{ID: "whmsg_x", Type: "user.created", Body: []byte("{}")}}, userdata.Queueing{LastAttempt: 3, Now: now}); err != nil || moved {
 		t.Errorf("FanOut from a stale cursor = %v, %v; want false", moved, err)
 	}
 	if got := deliveryIDs(t, s, tn, wh.ID, "", 10); !slices.Equal(got, []string{ids[1], ids[0]}) && !slices.Equal(got, ids) {
@@ -107,7 +107,7 @@ func testFanOut(t *testing.T, s userdata.Store) {
 	if fanout(t, s, wh.ID) != nil {
 		t.Error("a disabled webhook is active")
 	}
-	if moved, err := s.FanOut(ctx, f, f.Cursor, nil, 3, now); err != nil || moved {
+	if moved, err := s.FanOut(ctx, f, f.Cursor, nil, userdata.Queueing{LastAttempt: 3, Now: now}); err != nil || moved {
 		t.Errorf("FanOut to a disabled webhook = %v, %v; want false", moved, err)
 	}
 	user(t, s, tn, "while-disabled", `{}`)
