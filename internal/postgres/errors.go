@@ -95,10 +95,10 @@ func unavailable(err error) bool {
 
 // retryable reports whether running the failed transaction again can
 // succeed: it lost a deadlock or a serialization conflict, it failed
-// before anything reached the server, another write that shared it
-// failed, or it met a row created concurrently (errConflict).
+// before anything reached the server, or another write that shared it
+// failed.
 func retryable(err error) bool {
-	if errors.Is(err, errShared) || errors.Is(err, errConflict) {
+	if errors.Is(err, errShared) {
 		return true
 	}
 	var pgErr *pgconn.PgError

@@ -10,36 +10,37 @@ import (
 )
 
 // The membership writes find the user and the company by external id: both
-// were upserted earlier in the same transaction (see write). Each answers
-// with the membership it created or updated, whether it created it, and
-// its attributes before (NULL if created), and with no row when it changed
-// nothing (see recordMembership).
-const (
+// were upserted earlier in the same transaction (see write). Each records
+// the change it makes (recordSQL: the change's id and seq are the
+// parameters after its own) and answers with the number of changes it
+// recorded.
+var (
 	// qEnsureMembership creates a missing membership with {} and leaves an
 	// existing one untouched (§9.1 step 2).
-	qEnsureMembership = `INSERT INTO memberships (id, environment_id, user_id, company_id, attributes, created_at)
-		SELECT $1::text, $2::text, u.id, c.id, '{}'::jsonb, $5::timestamptz FROM users u, companies c
-		WHERE u.environment_id = $2 AND u.external_id = $3 AND c.environment_id = $2 AND c.external_id = $4
-		ON CONFLICT (user_id, company_id) DO NOTHING
-		RETURNING id, user_id, company_id, attributes, created_at, true, NULL::jsonb`
+	qEnsureMembership = `WITH old AS (SELECT NULL::jsonb AS attributes),
+		up AS (INSERT INTO memberships (id, environment_id, user_id, company_id, attributes, created_at)
+			SELECT $1::text, $2::text, u.id, c.id, '{}'::jsonb, $5::timestamptz FROM users u, companies c
+			WHERE u.environment_id = $2 AND u.external_id = $3 AND c.environment_id = $2 AND c.external_id = $4
+			ON CONFLICT (user_id, company_id) DO NOTHING
+			RETURNING id, user_id, company_id, attributes, created_at, true AS created),
+		` + recordSQL(membershipChanges, "$5::timestamptz", 5, "up.id, up.user_id, up.company_id") + `
+		SELECT count(*) FROM up`
+
+	// The merges of membership attributes (§9.1 step 3, §8.1), as
+	// upsertSQL: qMergeMembership creates the membership with the new
+	// values ($6), or merges them into it and removes the null keys ($7);
+	// qMergeMembershipOps creates it with $8 (Attributes.Create) or merges
+	// and applies the operations $9 (of keys $10). Neither updates a
+	// membership that the merge leaves as it is, so neither tells a
+	// membership left alone from a user or company not found (which the
+	// statements before them in the transaction created).
+	qMergeMembership    = membershipSQL("$6::jsonb", "(m.attributes || $6::jsonb) - $7::text[]", 7)
+	qMergeMembershipOps = membershipSQL("$8::jsonb", "tourd_apply_ops((m.attributes || $6::jsonb) - $7::text[], $10::text[], $9::jsonb)", 10)
 )
 
-// The merges of membership attributes (§9.1 step 3, §8.1), as upsertSQL:
-// qMergeMembership creates the membership with the new values ($6), or
-// merges them into it and removes the null keys ($7); qMergeMembershipOps
-// creates it with $8 (Attributes.Create) or merges and applies the
-// operations $9 (of keys $10). Neither updates a membership that the merge
-// leaves as it is, so neither tells a membership left alone from a user or
-// company not found (which the statements before them in the transaction
-// created).
-var (
-	qMergeMembership    = membershipSQL("$6::jsonb", "(m.attributes || $6::jsonb) - $7::text[]")
-	qMergeMembershipOps = membershipSQL("$8::jsonb", "tourd_apply_ops((m.attributes || $6::jsonb) - $7::text[], $10::text[], $9::jsonb)")
-)
-
-// membershipSQL returns a merge of membership attributes, which reads and
-// locks the membership first, as upsertSQL does.
-func membershipSQL(created, merged string) string {
+// membershipSQL returns a merge of membership attributes that reads and
+// locks the membership first, as upsertSQL does, and records its change.
+func membershipSQL(created, merged string, nargs int) string {
 	return `WITH old AS MATERIALIZED (SELECT m.attributes FROM memberships m
 			JOIN users u ON u.id = m.user_id JOIN companies c ON c.id = m.company_id
 			WHERE u.environment_id = $2 AND u.external_id = $3 AND c.environment_id = $2 AND c.external_id = $4
@@ -50,8 +51,9 @@ func membershipSQL(created, merged string) string {
 			WHERE u.environment_id = $2 AND u.external_id = $3 AND c.environment_id = $2 AND c.external_id = $4
 			ON CONFLICT (user_id, company_id) DO UPDATE SET attributes = ` + merged + `
 			WHERE ` + changes("m.attributes", "$6::jsonb", "$7::text[]", merged) + `
-			RETURNING id, user_id, company_id, attributes, created_at, xmax = 0 AS created)
-		SELECT up.*, (SELECT attributes FROM old) FROM up`
+			RETURNING id, user_id, company_id, attributes, created_at, xmax = 0 AS created),
+		` + recordSQL(membershipChanges, "$5::timestamptz", nargs, "up.id, up.user_id, up.company_id") + `
+		SELECT count(*) FROM up`
 }
 
 // join is one companies[i] (attrs nil) or memberships[i] of a user upsert.
@@ -88,12 +90,13 @@ func (w *write) joinCompany(userID string, j join) error {
 
 // join queues the statement that makes sure the user is a member of the
 // company (both by external id), merging attrs into the membership, and
-// records its change. Without attributes (the companies path, or an empty
-// map) an existing membership is left untouched. The caller asks for the
-// definitions (write.need).
+// records its change.
+// Without attributes (the companies path, or an empty map) an existing
+// membership is left untouched. The caller asks for the definitions
+// (write.need).
 func (w *write) join(userID, companyID string, attrs userdata.Attributes) error {
 	if len(attrs) == 0 {
-		w.recordMembership(w.queue(phaseMemberships, "", qEnsureMembership, userdata.NewID(), w.tn.EnvironmentID, userID, companyID, w.now))
+		w.noteRecorded(w.queueChange(phaseMemberships, "", qEnsureMembership, userdata.NewID(), w.tn.EnvironmentID, userID, companyID, w.now))
 		return nil
 	}
 	m, err := newMerge(attrs)
@@ -101,44 +104,16 @@ func (w *write) join(userID, companyID string, attrs userdata.Attributes) error 
 		return err
 	}
 	if m.ops == nil {
-		w.recordMembership(w.queue(phaseMemberships, "", qMergeMembership, userdata.NewID(), w.tn.EnvironmentID, userID, companyID, w.now, m.set, m.del))
+		w.noteRecorded(w.queueChange(phaseMemberships, "", qMergeMembership, userdata.NewID(), w.tn.EnvironmentID, userID, companyID, w.now, m.set, m.del))
 		return nil
 	}
 	created, err := attrs.Create(nil)
 	if err != nil {
 		return err
 	}
-	w.recordMembership(w.queue(phaseMemberships, "", qMergeMembershipOps, userdata.NewID(), w.tn.EnvironmentID, userID, companyID, w.now, m.set, m.del, created, m.ops, m.opKeys))
+	w.noteRecorded(w.queueChange(phaseMemberships, "", qMergeMembershipOps, userdata.NewID(), w.tn.EnvironmentID, userID, companyID, w.now,
+		m.set, m.del, created, m.ops, m.opKeys))
 	return nil
-}
-
-// recordMembership records the change that q, a membership write, answers
-// with, if any.
-func (w *write) recordMembership(q *pgx.QueuedQuery) {
-	record, envID, now := w.record(), w.tn.EnvironmentID, w.now
-	q.QueryRow(func(row pgx.Row) error {
-		m := &userdata.Membership{}
-		var attrs, old []byte
-		var created bool
-		err := row.Scan(&m.ID, &m.UserID, &m.CompanyID, &attrs, &m.CreatedAt, &created, &old)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil // it changed nothing
-		}
-		if err != nil {
-			return err
-		}
-		m.Attributes = compact(attrs)
-		was, err := before(created, old)
-		if err != nil {
-			return err
-		}
-		c, err := newChange(membershipChanges, envID, now, was, m.Attributes)
-		if c != nil {
-			c.Membership = m
-			record(c)
-		}
-		return err
-	})
 }
 
 // presence is what a batch found of a row it looked for.
@@ -199,20 +174,23 @@ func (s *Store) UpsertMembership(ctx context.Context, tn userdata.Tenant, compan
 			}
 			return err
 		})
-		w.check = func() error {
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			err := tx.SendBatch(ctx, batch(w)).Close()
 			switch {
 			case company.missing():
 				return userdata.NotFound(userdata.ResourceCompany)
 			case user.missing():
 				return userdata.NotFound(userdata.ResourceUser)
 			}
-			return nil
-		}
-		if err := s.commit(ctx, w); err != nil {
 			return err
+		})
+		if err == nil {
+			w.defs.committed()
 		}
-		w.defs.committed()
-		return nil
+		if err == nil && w.recorded {
+			s.changes.Notify()
+		}
+		return err
 	})
 	if err != nil {
 		return nil, translate("upsert membership", err)
@@ -220,14 +198,14 @@ func (s *Store) UpsertMembership(ctx context.Context, tn userdata.Tenant, compan
 	return m, nil
 }
 
-// qDeleteMembership removes a membership, recording its deletion ($4, at
-// $5).
+// qDeleteMembership removes a membership, recording its deletion ($4, of
+// seq $5, at $6), and answers with its id.
 const qDeleteMembership = `WITH gone AS (DELETE FROM memberships m USING users u, companies c
 		WHERE m.user_id = u.id AND m.company_id = c.id
 		AND u.environment_id = $1 AND u.external_id = $2 AND c.environment_id = $1 AND c.external_id = $3
 		RETURNING m.id, m.user_id, m.company_id, m.attributes, m.created_at)
-	INSERT INTO changes (id, environment_id, type, created_at, object_id, object_created_at, user_id, company_id, attributes)
-	SELECT $4, $1, '` + userdata.ChangeMembershipDeleted + `', $5, id, created_at, user_id, company_id, attributes FROM gone
+	INSERT INTO changes (id, environment_id, type, created_at, seq, object_id, user_id, company_id, object_created_at, attributes)
+	SELECT $4, $1, '` + userdata.ChangeMembershipDeleted + `', $6, $5, id, user_id, company_id, created_at, attributes FROM gone
 	RETURNING object_id`
 
 // DeleteMembership removes the membership linking two entities given by
@@ -241,9 +219,9 @@ func (s *Store) DeleteMembership(ctx context.Context, tn userdata.Tenant, userID
 		return "", userdata.NotFound(userdata.ResourceMembership)
 	}
 	var id string
-	changeID, now := userdata.NewChangeID(), s.now()
+	changeID, seq, now := userdata.NewChangeID(), s.nextSeq(), s.now()
 	err := s.retry(ctx, "delete membership", func() error {
-		return s.pool.QueryRow(ctx, qDeleteMembership, tn.EnvironmentID, userID, companyID, changeID, now).Scan(&id)
+		return s.pool.QueryRow(ctx, qDeleteMembership, tn.EnvironmentID, userID, companyID, changeID, seq, now).Scan(&id)
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", userdata.NotFound(userdata.ResourceMembership)

@@ -51,6 +51,7 @@ type Store struct {
 	listenDone chan struct{}
 	purger     *userdata.Purger // kicked by every notification on keysChannel
 
+	seq       atomic.Int64    // see nextSeq
 	changes   userdata.Signal // changes may have become readable (see ChangeSignal)
 	watching  atomic.Bool     // someone waits on changes since it was last notified
 	stopWatch context.CancelFunc

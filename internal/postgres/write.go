@@ -15,32 +15,20 @@ import (
 )
 
 // write is one write transaction being built. Its statements reach the
-// server as one batch, in one round trip; then the changes they made are
-// recorded and the transaction commits, in a second (see Store.commit).
-// Row locks are held only meanwhile. Statements therefore find rows
-// written earlier in the batch by their external ids rather than by ids
-// read back.
+// server as one batch, which PostgreSQL runs as one implicit transaction:
+// all of it commits or none of it does, in one round trip, and row locks
+// are held only while the server executes it. Statements therefore find
+// rows written earlier in the batch by their external ids rather than by
+// ids read back.
 type write struct {
 	s     *Store
 	tn    userdata.Tenant
 	now   time.Time
 	stmts []stmt
 	defs  pendingDefs
-	// changes are the changes the write records, in the order of its
-	// requests: each statement that may change an object has a place,
-	// which its answer fills unless it changed nothing (see record).
-	changes []*userdata.Change
-	// check, when set, runs once the statements have answered: an error
-	// it returns takes the place of theirs, and rolls the write back.
-	check func() error
-}
-
-// record reserves the next place in the write's changes, for the change a
-// statement queued now may make, and returns the function that fills it.
-func (w *write) record() func(*userdata.Change) {
-	i := len(w.changes)
-	w.changes = append(w.changes, nil)
-	return func(c *userdata.Change) { w.changes[i] = c }
+	// recorded says that a statement of the write recorded a change: its
+	// commit wakes the feed's readers.
+	recorded bool
 }
 
 // stmt is one statement of a write, with its place in the lock order.
@@ -53,12 +41,17 @@ func (w *write) record() func(*userdata.Change) {
 // holds no row that comes after it, so concurrent transactions wait for
 // each other instead of deadlocking (PostgreSQL would take deadlock_timeout,
 // a second by default, to find and break a deadlock). Statements on one row
-// keep their processing order, and a membership comes after the user and
-// the company it joins, which it finds by their external ids.
+// keep the order they were queued in, by any of the writes sharing the
+// transaction (seq), and a membership comes after the user and the company
+// it joins, which it finds by their external ids.
 type stmt struct {
 	phase phase
 	key   string // environment and external id of the row locked
-	q     *pgx.QueuedQuery
+	// seq is the statement's place in the order of the process's
+	// statements; a change the statement records takes it as its place
+	// among the changes of its transaction (see Store.nextSeq).
+	seq int64
+	q   *pgx.QueuedQuery
 }
 
 // phase is the part of the lock order a statement belongs to.
@@ -73,15 +66,22 @@ const (
 // queue adds a statement to the write.
 func (w *write) queue(p phase, key, sql string, args ...any) *pgx.QueuedQuery {
 	q := &pgx.QueuedQuery{SQL: sql, Arguments: args}
-	w.stmts = append(w.stmts, stmt{p, key, q})
+	w.stmts = append(w.stmts, stmt{p, key, w.s.nextSeq(), q})
+	return q
+}
+
+// queueChange adds a statement that may record a change to the write: its
+// arguments are args, then the change's id and seq.
+func (w *write) queueChange(p phase, key, sql string, args ...any) *pgx.QueuedQuery {
+	q := w.queue(p, key, sql, args...)
+	q.Arguments = append(q.Arguments, userdata.NewChangeID(), w.stmts[len(w.stmts)-1].seq)
 	return q
 }
 
 // batch returns the statements of writes, run as one transaction, in lock
 // order (see stmt), then the checks of their data_types (see typeCheck).
-// It begins the transaction, which Store.commit ends.
 func batch(writes ...*write) *pgx.Batch {
-	n := 2
+	n := 1
 	for _, w := range writes {
 		n += len(w.stmts)
 	}
@@ -89,11 +89,10 @@ func batch(writes ...*write) *pgx.Batch {
 	for _, w := range writes {
 		stmts = append(stmts, w.stmts...)
 	}
-	slices.SortStableFunc(stmts, func(a, b stmt) int {
-		return cmp.Or(cmp.Compare(a.phase, b.phase), strings.Compare(a.key, b.key))
+	slices.SortFunc(stmts, func(a, b stmt) int {
+		return cmp.Or(cmp.Compare(a.phase, b.phase), strings.Compare(a.key, b.key), cmp.Compare(a.seq, b.seq))
 	})
 	b := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, n)}
-	b.Queue("BEGIN")
 	for _, st := range stmts {
 		b.QueuedQueries = append(b.QueuedQueries, st.q)
 	}
@@ -124,6 +123,9 @@ func (s *Store) write(ctx context.Context, op string, tn userdata.Tenant, build 
 			return err
 		}
 		w.defs.committed()
+		if w.recorded {
+			s.changes.Notify()
+		}
 		return nil
 	}
 	shared := true
@@ -132,45 +134,8 @@ func (s *Store) write(ctx context.Context, op string, tn userdata.Tenant, build 
 			shared = false
 			return attempt(func(w *write) error { return s.writes.do(ctx, w) })
 		}
-		return attempt(func(w *write) error { return s.commit(ctx, w) })
+		return attempt(func(w *write) error { return s.pool.SendBatch(ctx, batch(w)).Close() })
 	})
-}
-
-// commit runs writes as one transaction, in two round trips: their
-// statements (see batch); then, once these have answered with what they
-// changed, the insertion of the changes the writes recorded, in their
-// order, and COMMIT. It wakes the feed's readers when it recorded changes.
-func (s *Store) commit(ctx context.Context, writes ...*write) error {
-	conn, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Release()
-	err = conn.SendBatch(ctx, batch(writes...)).Close()
-	for _, w := range writes {
-		if w.check == nil {
-			continue
-		}
-		if cerr := w.check(); cerr != nil {
-			err = cerr
-		}
-	}
-	var end pgx.Batch
-	recorded := err == nil && queueChanges(&end, writes)
-	if err == nil {
-		end.Queue("COMMIT")
-		err = conn.SendBatch(ctx, &end).Close()
-	}
-	if err != nil {
-		// A connection left in the transaction (ROLLBACK failed) is
-		// closed by the pool, which rolls it back.
-		conn.Exec(ctx, "ROLLBACK")
-		return err
-	}
-	if recorded {
-		s.changes.Notify()
-	}
-	return nil
 }
 
 // errShared fails the writes of a shared transaction that failed: each
@@ -192,7 +157,7 @@ func (s *Store) runWrites(ctx context.Context, group []*call[*write]) {
 	for i, c := range group {
 		writes[i] = c.item
 	}
-	err := s.commit(ctx, writes...)
+	err := s.pool.SendBatch(ctx, batch(writes...)).Close()
 	if err != nil && len(writes) > 1 && !unavailable(err) {
 		err = errShared
 	}
