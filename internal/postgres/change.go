@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -90,17 +89,7 @@ func scanChange(r pgx.Row, envID string) (*userdata.Change, position, bool, erro
 		return nil, p, false, err
 	}
 	attrs = compact(attrs)
-	switch {
-	case strings.HasPrefix(c.Type, "user."):
-		c.User = &userdata.User{ExternalID: objectID, Attributes: attrs, CreatedAt: created}
-	case strings.HasPrefix(c.Type, "company."):
-		c.Company = &userdata.Company{ExternalID: objectID, Attributes: attrs, CreatedAt: created}
-	case strings.HasPrefix(c.Type, "membership."):
-		c.Membership = &userdata.Membership{ID: objectID, UserID: deref(userID), CompanyID: deref(companyID), Attributes: attrs, CreatedAt: created}
-	default:
-		c.Event = &userdata.Event{ID: objectID, Name: strings.TrimPrefix(c.Type, userdata.ChangeEventTracked), UserID: deref(userID),
-			CompanyID: deref(companyID), DefinitionID: deref(definitionID), Attributes: attrs, CreatedAt: created}
-	}
+	c.SetObject(objectID, created, attrs, deref(userID), deref(companyID), deref(definitionID))
 	if before != nil {
 		if c.Previous, err = userdata.PreviousAttributes(compact(before), attrs); err != nil {
 			return nil, p, false, err

@@ -13,6 +13,7 @@ import (
 	"tourd/internal/backendtest"
 	"tourd/internal/postgres"
 	"tourd/internal/userdata"
+	"tourd/internal/userdata/storetest"
 )
 
 // TestChangeFeedTwoNodes follows the feed of one node while writers commit
@@ -25,19 +26,9 @@ import (
 // elsewhere.
 func TestChangeFeedTwoNodes(t *testing.T) {
 	cfg := backendtest.PostgresConfig(t)
-	nodes := []*postgres.Store{
-		openConfig(t, cfg.Copy(), discard(), postgres.Options{Migrate: true, PoolSize: 4}),
-		openConfig(t, cfg.Copy(), discard(), postgres.Options{Migrate: true, PoolSize: 4}),
-	}
+	nodes := openNodes(t, cfg, discard(), 2, 4)
 	ctx := t.Context()
-	_, hash, prefix := userdata.NewKey()
-	if _, err := nodes[0].CreateKey(ctx, "p", "e", hash, prefix); err != nil {
-		t.Fatal(err)
-	}
-	tn, err := nodes[1].Authenticate(ctx, hash)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tn := storetest.Tenant(t, nodes[0], "p", "e")
 	upsert := func(s *postgres.Store, id string) {
 		t.Helper()
 		if _, _, err := s.UpsertUser(ctx, tn, &userdata.UserUpsert{ExternalID: id}); err != nil {
