@@ -186,9 +186,9 @@ func (s *Store) runLookups(ctx context.Context, group []*call[*lookup]) {
 }
 
 // upsert queues the upsert of one entity (§8, §8.5), which records its
-// change; id is its id if the statement creates it. done, when not nil, receives the stored row and
-// whether the statement created it. The caller asks for the definitions
-// (write.need).
+// change; id is its id if the statement creates it. done, when not nil,
+// receives the stored row and whether the statement created it. The
+// caller asks for the definitions (write.need).
 func (t *entityTable) upsert(w *write, id, externalID string, a userdata.Attributes, done func(e *entity, created bool)) error {
 	m, err := newMerge(a)
 	if err != nil {

@@ -36,8 +36,9 @@ const (
 )
 
 // TrackEvent records an event, and its change, in one transaction,
-// creating its definitions when missing. It returns CodeNotFound for ResourceUser or
-// ResourceCompany when the user or the given company does not exist.
+// creating its definitions when missing. It returns CodeNotFound for
+// ResourceUser or ResourceCompany when the user or the given company does
+// not exist.
 func (s *Store) TrackEvent(ctx context.Context, tn userdata.Tenant, in *userdata.EventInput) (*userdata.Event, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()

@@ -14,7 +14,8 @@ import (
 
 // The feed (webhooks.md §4) reads the change log in the order of
 // positions, (tx, seq): the writing transaction's id, then the change's
-// place in it. Several processes commit at once, and a transaction that
+// place in it. (Transactions that did not overlap are in commit order;
+// of two that did, the one that took its id first comes first.) Several processes commit at once, and a transaction that
 // took its id earlier may commit later, so a reader that served every
 // committed row could then miss the rows such a transaction commits behind
 // the position it served. The feed therefore serves only the rows of
@@ -57,11 +58,12 @@ func parsePosition(cursor string) (position, bool) {
 }
 
 // maxSettle bounds how long a read of the feed waits for the writes
-// running when it starts (see settle), and settlePoll is how often it
-// looks whether they have ended.
+// running when it starts (see settle). It looks whether they have ended
+// after settlePoll, then twice as long each time, up to maxSettlePoll.
 const (
-	maxSettle  = time.Second
-	settlePoll = 2 * time.Millisecond
+	maxSettle     = time.Second
+	settlePoll    = time.Millisecond
+	maxSettlePoll = 50 * time.Millisecond
 )
 
 const qHorizon = `SELECT pg_snapshot_xmin(s), pg_snapshot_xmax(s) FROM pg_current_snapshot() AS s`
@@ -75,17 +77,18 @@ func (s *Store) settle(ctx context.Context) (horizon, target uint64, err error) 
 	if err := s.pool.QueryRow(ctx, qHorizon).Scan(&horizon, &target); err != nil {
 		return 0, 0, err
 	}
-	deadline := time.NewTimer(maxSettle)
-	defer deadline.Stop()
-	poll := time.NewTicker(settlePoll)
-	defer poll.Stop()
-	for horizon < target {
+	deadline := time.Now().Add(maxSettle)
+	for pause := settlePoll; horizon < target; pause = min(2*pause, maxSettlePoll) {
+		pause = min(pause, time.Until(deadline))
+		if pause <= 0 {
+			return horizon, target, nil
+		}
+		t := time.NewTimer(pause)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return 0, 0, ctx.Err()
-		case <-deadline.C:
-			return horizon, target, nil
-		case <-poll.C:
+		case <-t.C:
 		}
 		var next uint64
 		if err := s.pool.QueryRow(ctx, qHorizon).Scan(&horizon, &next); err != nil {
