@@ -59,6 +59,7 @@ func TestChangeFeedTwoNodes(t *testing.T) {
 		defer close(readerDone)
 		r.follow(t, want)
 	}()
+	t.Cleanup(func() { <-readerDone }) // it stops when the test's context ends
 	var wg sync.WaitGroup
 	for w := range writers {
 		wg.Go(func() {
