@@ -46,7 +46,8 @@ func (s *Store) pendingPurges(ctx context.Context) ([]userdata.DeletedEnvironmen
 // found through the segments of the environment's project, on
 // segment_members_list); then the memberships of the first users, then
 // those users once they have none left (a user's removal would otherwise
-// take all of them at once); then companies, keys and webhooks.
+// take all of them at once); then companies, keys, webhooks and the
+// change log.
 const (
 	qPurgeEvents         = `DELETE FROM events WHERE id IN (SELECT id FROM events WHERE environment_id = $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`
 	qPurgeSegmentMembers = `DELETE FROM segment_members WHERE (segment_id, entity_id) IN (SELECT m.segment_id, m.entity_id FROM segments s
@@ -58,16 +59,19 @@ const (
 	qPurgeCompanies   = `DELETE FROM companies WHERE id IN (SELECT id FROM companies WHERE environment_id = $1 ORDER BY created_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)`
 	qPurgeKeys        = `DELETE FROM api_keys WHERE id IN (SELECT id FROM api_keys WHERE environment_id = $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`
 	qPurgeWebhooks    = `DELETE FROM webhooks WHERE id IN (SELECT id FROM webhooks WHERE environment_id = $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`
+	qPurgeChanges     = `DELETE FROM changes WHERE (tx, seq) IN (SELECT tx, seq FROM changes WHERE environment_id = $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`
 	// qFinishPurge marks the environment purged when none of its rows is
 	// left (memberships, events and segment members reference users or
-	// companies, which are gone), and
-	// returns whether it is purged, by this statement or before it.
+	// companies, which are gone), removing the mark of its pruned changes,
+	// and returns whether it is purged, by this statement or before it.
 	qFinishPurge = `WITH done AS (UPDATE environments SET purged_at = $2 WHERE id = $1 AND purged_at IS NULL
 			AND NOT EXISTS (SELECT FROM users WHERE environment_id = $1)
 			AND NOT EXISTS (SELECT FROM companies WHERE environment_id = $1)
 			AND NOT EXISTS (SELECT FROM api_keys WHERE environment_id = $1)
 			AND NOT EXISTS (SELECT FROM webhooks WHERE environment_id = $1)
-			RETURNING 1)
+			AND NOT EXISTS (SELECT FROM changes WHERE environment_id = $1)
+			RETURNING 1),
+		unmarked AS (DELETE FROM changes_pruned WHERE environment_id = $1 AND EXISTS (SELECT FROM done))
 		SELECT EXISTS (SELECT FROM done) OR EXISTS (SELECT FROM environments WHERE id = $1 AND purged_at IS NOT NULL)`
 )
 
@@ -95,6 +99,7 @@ func (s *Store) purgeBatch(ctx context.Context, envID string) (int64, error) {
 			func() (int64, error) { return run(qPurgeCompanies) },
 			func() (int64, error) { return run(qPurgeKeys) },
 			func() (int64, error) { return run(qPurgeWebhooks) },
+			func() (int64, error) { return run(qPurgeChanges) },
 		} {
 			var err error
 			if n, err = step(); err != nil || n > 0 {
