@@ -3,8 +3,9 @@ package postgres
 import (
 	"context"
 	"errors"
+	"math"
 	"strconv"
-	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -12,104 +13,200 @@ import (
 	"tourd/internal/userdata"
 )
 
-// The feed (webhooks.md §4) reads the change log in the order of
-// positions, (tx, seq): the writing transaction's id, then the change's
-// place in it. (Transactions that did not overlap are in commit order;
-// of two that did, the one that took its id first comes first.) Several processes commit at once, and a transaction that
-// took its id earlier may commit later, so a reader that served every
-// committed row could then miss the rows such a transaction commits behind
-// the position it served. The feed therefore serves only the rows of
-// transactions below the horizon, pg_snapshot_xmin of a snapshot: every
-// transaction below it has ended, and every later one gets a greater id.
-// Once a position has been served, nothing can commit before it.
+// The feed (webhooks.md §4) reads the change log in the order of seq,
+// which a change takes as it is inserted, after its statement has locked
+// the row it changes (0010_changes.sql): the changes of one object are in
+// the order their transactions locked it, which is the order they
+// committed in. Several processes commit at once, and a transaction that
+// took its seq earlier may commit later (or roll back, leaving a gap), so
+// a reader that served every committed row could then miss the rows such
+// a transaction commits behind the seq it served. The feed therefore
+// serves only up to a settled watermark: a seq M such that every
+// transaction that took a seq up to M has ended, so that every change up
+// to M is committed and visible, or gone for good. Once a seq has been
+// served, nothing can commit before it.
+//
+// A store settles watermarks thus (see poll). It reads a mark: M, the last
+// value of changes_seq, then N, the id the next transaction will take.
+// Every transaction that took a seq up to M took its id before (the
+// column's default takes the id first), so below N. Once the horizon
+// pg_snapshot_xmin of a later snapshot is at least N, every transaction
+// below N has ended (a snapshot's xmin is below every transaction running
+// then, up to its xmax, which the horizon bounds): M is settled. (N is
+// read without taking an id: age(xid) is relative to the next id when the
+// reading transaction has none. pg_snapshot_xmax would not do: it is one
+// past the latest transaction to end, and newer ones may be running.)
+// Each store keeps the greatest settled M and the marks it read that have
+// yet to settle; nodes settle on their own, and a cursor is a seq, which
+// means the same on each. A store that settles marks while someone waits
+// on it (see watchChanges) also publishes its watermark in
+// changes_settled, where the others read it: a store that has just
+// started, or that has read no mark for a while, may then serve what
+// others have settled, when a transaction left open would keep its own
+// marks from settling.
 //
 // The cost: a change becomes readable only once every transaction that
-// took its id before the change's has ended, in any database of the
-// cluster (read-only ones take none). A long-running write (a bulk
-// statement, a transaction left open, a prepared transaction) delays the
-// feed, never loses from it. Reads wait up to maxSettle for the writes
-// running when they start (see settle), so that a change committed before
-// a read is in it; beyond that a read answers what is readable, and the
-// reader comes back (ChangeSignal wakes it when the horizon passes more).
+// was writing when a mark after it was read has ended, in any database of
+// the cluster. A long-running write (a bulk statement, a transaction left
+// open, a prepared transaction) delays the feed, never loses from it.
+// Reads wait up to maxSettle for the writes running when they start (see
+// settle), so that a change committed before a read is in it; beyond that
+// a read answers what is settled, and the reader comes back (ChangeSignal
+// wakes it when the watermark moves).
 
-// position is a place in the change log. Its cursor is "<tx>-<seq>".
-type position struct {
-	tx  uint64
-	seq int64
-}
+// formatSeq returns the cursor of a seq: its decimal digits.
+func formatSeq(seq int64) string { return strconv.FormatInt(seq, 10) }
 
-func (p position) String() string {
-	return strconv.FormatUint(p.tx, 10) + "-" + strconv.FormatInt(p.seq, 10)
-}
-
-func (p position) before(q position) bool {
-	return p.tx < q.tx || p.tx == q.tx && p.seq < q.seq
-}
-
-// parsePosition reads a cursor of the feed, which must be written as
-// position.String writes it.
-func parsePosition(cursor string) (position, bool) {
-	tx, seq, ok := strings.Cut(cursor, "-")
-	var p position
-	var err1, err2 error
-	p.tx, err1 = strconv.ParseUint(tx, 10, 64)
-	p.seq, err2 = strconv.ParseInt(seq, 10, 64)
-	return p, ok && err1 == nil && err2 == nil && p.seq >= 0 && p.String() == cursor
+// parseSeq reads a cursor of the feed, which must be written as formatSeq
+// writes it.
+func parseSeq(cursor string) (int64, bool) {
+	seq, err := strconv.ParseInt(cursor, 10, 64)
+	return seq, err == nil && seq >= 0 && formatSeq(seq) == cursor
 }
 
 // maxSettle bounds how long a read of the feed waits for the writes
 // running when it starts (see settle). It looks whether they have ended
-// after settlePoll, then twice as long each time, up to maxSettlePoll.
+// at once, then after settlePoll, then twice as long each time, up to
+// maxSettlePoll.
 const (
 	maxSettle     = time.Second
 	settlePoll    = time.Millisecond
 	maxSettlePoll = 50 * time.Millisecond
+	// maxPendingMarks bounds the marks a store keeps waiting to settle
+	// (while a long transaction holds them all back): beyond it, a new
+	// mark replaces the newest, which only delays it.
+	maxPendingMarks = 64
 )
 
-const qHorizon = `SELECT pg_snapshot_xmin(s), pg_snapshot_xmax(s) FROM pg_current_snapshot() AS s`
-
-// settle waits until every transaction that was writing when it was called
-// has ended, or maxSettle has passed, and returns the horizon then, and
-// target: the horizon that every transaction running at the call is below.
-// When it returns horizon >= target, every change committed before the call
-// is below the horizon.
-func (s *Store) settle(ctx context.Context) (horizon, target uint64, err error) {
-	if err := s.pool.QueryRow(ctx, qHorizon).Scan(&horizon, &target); err != nil {
-		return 0, 0, err
-	}
-	deadline := time.Now().Add(maxSettle)
-	for pause := settlePoll; horizon < target; pause = min(2*pause, maxSettlePoll) {
-		pause = min(pause, time.Until(deadline))
-		if pause <= 0 {
-			return horizon, target, nil
-		}
-		t := time.NewTimer(pause)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return 0, 0, ctx.Err()
-		case <-t.C:
-		}
-		var next uint64
-		if err := s.pool.QueryRow(ctx, qHorizon).Scan(&horizon, &next); err != nil {
-			return 0, 0, err
-		}
-	}
-	return horizon, target, nil
+// mark is a watermark that settles once the horizon reaches xid (see the
+// feed's comment).
+type mark struct {
+	seq int64
+	xid uint64
 }
 
-// qChanges reads the changes of environment $1 after a position that the
-// type filter selects: those of the types $4, and those of a type that
-// begins with one of $6 but for $5 (userdata.TypeFilter), with whether
-// each is below the horizon.
-const qChanges = `SELECT ` + changeColumns + `, c.tx < h.horizon
-	FROM changes c, (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS horizon) h
-	WHERE c.environment_id = $1 AND (c.tx, c.seq) > ($2::xid8, $3::bigint)
-	AND (c.type = ANY($4::text[]) OR (c.type <> $5 AND EXISTS (SELECT FROM unnest($6::text[]) AS p WHERE starts_with(c.type, p))))
-	ORDER BY c.tx, c.seq LIMIT $7`
+// watermarks is a store's settled watermark and the marks pending.
+type watermarks struct {
+	mu      sync.Mutex
+	settled int64
+	pending []mark
+}
 
-// Changes returns a page of the environment's change log (webhooks.md §4).
-// It returns CodeInvalidCursor for a cursor that is not a position, and
+func (w *watermarks) get() int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.settled
+}
+
+// update settles the pending marks that the horizon has reached, and the
+// watermark shared, which another store settled, adds m (when ok), and
+// returns the settled watermark.
+func (w *watermarks) update(horizon uint64, m mark, ok bool, shared int64) int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.settled = max(w.settled, shared)
+	keep := w.pending[:0]
+	for _, p := range w.pending {
+		switch {
+		case p.xid <= horizon:
+			w.settled = max(w.settled, p.seq)
+		case p.seq > w.settled:
+			keep = append(keep, p)
+		}
+	}
+	w.pending = keep
+	switch n := len(w.pending); {
+	case !ok || m.seq <= w.settled:
+	case n > 0 && w.pending[n-1].seq == m.seq: // the older one settles first
+	case n >= maxPendingMarks:
+		w.pending[n-1] = m
+	default:
+		w.pending = append(w.pending, m)
+	}
+	return w.settled
+}
+
+// qMark reads a mark (see the feed's comment): the last seq taken, then
+// the next transaction id, as the xmax of the statement's snapshot and
+// the age of its 32 bits (the MATERIALIZED CTE reads the sequence before
+// the select list computes the age), the snapshot's horizon (taken when
+// the statement began, before the sequence was read), and the watermark
+// published.
+const qMark = `WITH m AS MATERIALIZED (SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS seq FROM changes_seq)
+	SELECT m.seq, pg_snapshot_xmax(s), age(xid(pg_snapshot_xmax(s))), pg_snapshot_xmin(s),
+		(SELECT coalesce(max(seq), 0) FROM changes_settled)
+	FROM m, pg_current_snapshot() AS s`
+
+// poll reads a mark, settles the pending marks the horizon has reached,
+// and returns the mark read and the settled watermark.
+func (s *Store) poll(ctx context.Context) (mark, int64, error) {
+	m, settled, _, err := s.pollShared(ctx)
+	return m, settled, err
+}
+
+// pollShared is poll, also returning the watermark published in
+// changes_settled.
+func (s *Store) pollShared(ctx context.Context) (m mark, settled, shared int64, err error) {
+	var xmax, horizon uint64
+	var age int64
+	if err := s.pool.QueryRow(ctx, qMark).Scan(&m.seq, &xmax, &age, &horizon, &shared); err != nil {
+		return mark{}, 0, 0, err
+	}
+	// age is MaxInt32 for the few special ids that wrap around at times
+	// (the mark is then left out; the next one will do).
+	ok := age >= 0 && age < math.MaxInt32
+	m.xid = xmax + uint64(age)
+	return m, s.marks.update(horizon, m, ok, shared), shared, nil
+}
+
+// qPublish publishes a settled watermark $1 in changes_settled, without
+// waiting for its commit to be flushed (losing it loses nothing).
+const qPublish = `WITH c AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true))
+	UPDATE changes_settled SET seq = $1 FROM c WHERE seq < $1`
+
+// settle waits until every transaction that had taken a seq when it was
+// called has ended, or maxSettle has passed, and returns the settled
+// watermark then. When complete, every change committed before the call
+// is at or below it.
+func (s *Store) settle(ctx context.Context) (settled int64, complete bool, err error) {
+	target, settled, err := s.poll(ctx)
+	if err != nil {
+		return 0, false, err
+	}
+	deadline := time.Now().Add(maxSettle)
+	for pause := time.Duration(0); settled < target.seq; pause = min(max(2*pause, settlePoll), maxSettlePoll) {
+		if pause > 0 {
+			pause = min(pause, time.Until(deadline))
+			if pause <= 0 {
+				return settled, false, nil
+			}
+			t := time.NewTimer(pause)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return 0, false, ctx.Err()
+			case <-t.C:
+			}
+		}
+		if _, settled, err = s.poll(ctx); err != nil {
+			return 0, false, err
+		}
+	}
+	return settled, true, nil
+}
+
+// qChanges reads the changes of environment $1 after seq $2 and up to $3
+// that the type filter selects: those of the types $4, and those of a type
+// that begins with one of $6 but for $5 (userdata.TypeFilter).
+const qChanges = `SELECT ` + changeColumns + `
+	FROM changes c
+	WHERE c.environment_id = $1 AND c.seq > $2 AND c.seq <= $3
+	AND (c.type = ANY($4::text[]) OR (c.type <> $5 AND EXISTS (SELECT FROM unnest($6::text[]) AS p WHERE starts_with(c.type, p))))
+	ORDER BY c.seq LIMIT $7`
+
+// Changes returns a page of the environment's change log (webhooks.md §4):
+// the changes after the cursor up to the settled watermark (see settle).
+// It returns CodeInvalidCursor for a cursor that is not a seq, and
 // CodeCursorExpired for one before changes that PruneChanges removed.
 func (s *Store) Changes(ctx context.Context, envID string, q userdata.ChangeQuery) (*userdata.ChangePage, error) {
 	ctx, cancel := s.bound(ctx)
@@ -118,25 +215,11 @@ func (s *Store) Changes(ctx context.Context, envID string, q userdata.ChangeQuer
 	if err != nil {
 		return nil, translate("read changes", err)
 	}
-	page := &userdata.ChangePage{Changes: []*userdata.Change{}, Next: after.String()}
-	for settled := false; ; settled = true {
-		blocked, err := s.readChanges(ctx, envID, after, q, page)
-		if err != nil {
-			return nil, translate("read changes", err)
-		}
-		if len(page.Changes) > 0 || !blocked || settled {
-			return page, nil
-		}
-		// Committed changes wait behind older writes: give those a moment.
-		if _, _, err := s.settle(ctx); err != nil {
-			return nil, translate("read changes", err)
-		}
+	page := &userdata.ChangePage{Changes: []*userdata.Change{}, Next: formatSeq(after)}
+	settled, _, err := s.settle(ctx)
+	if err != nil || settled <= after {
+		return page, translate("read changes", err)
 	}
-}
-
-// readChanges reads into page the changes after a position that may be
-// served, and reports whether changes that may not be yet follow them.
-func (s *Store) readChanges(ctx context.Context, envID string, after position, q userdata.ChangeQuery, page *userdata.ChangePage) (bool, error) {
 	exact, prefixes := q.Types.Exact, q.Types.Prefixes
 	if exact == nil {
 		exact = []string{}
@@ -144,46 +227,43 @@ func (s *Store) readChanges(ctx context.Context, envID string, after position, q
 	if prefixes == nil {
 		prefixes = []string{}
 	}
-	rows, _ := s.pool.Query(ctx, qChanges, envID, after.tx, after.seq, exact, userdata.PageViewed, prefixes, q.Limit)
+	rows, _ := s.pool.Query(ctx, qChanges, envID, after, settled, exact, userdata.PageViewed, prefixes, q.Limit)
 	defer rows.Close()
-	blocked := false
 	for rows.Next() {
-		c, p, ready, err := scanChange(rows, envID)
+		c, seq, err := scanChange(rows, envID)
 		if err != nil {
-			return false, err
+			return nil, translate("read changes", err)
 		}
-		if !ready {
-			blocked = true
-			break
-		}
-		page.Changes, page.Next = append(page.Changes, c), p.String()
+		page.Changes, page.Next = append(page.Changes, c), formatSeq(seq)
 	}
-	rows.Close()
-	return blocked, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, translate("read changes", err)
+	}
+	return page, nil
 }
 
-// changePosition returns the position a cursor of the feed stands for: ""
-// the start of the environment's log, CursorNow the end of the log (see
-// head). It returns CodeInvalidCursor for a cursor that is not a position,
-// and CodeCursorExpired for one before changes of the environment that
-// were pruned.
-func (s *Store) changePosition(ctx context.Context, envID, cursor string) (position, error) {
-	if cursor == userdata.CursorNow {
-		return s.head(ctx)
+// changePosition returns the seq a cursor of the feed stands for: "" the
+// start of the environment's log, CursorNow the end of the log (see head).
+// It returns CodeInvalidCursor for a cursor that is not a seq, and
+// CodeCursorExpired for one before changes of the environment that were
+// pruned.
+func (s *Store) changePosition(ctx context.Context, envID, cursor string) (int64, error) {
+	after, ok := parseSeq(cursor)
+	if cursor != "" && cursor != userdata.CursorNow && !ok {
+		return 0, userdata.Errorf(userdata.CodeInvalidCursor, "invalid cursor")
 	}
-	after, ok := parsePosition(cursor)
-	if cursor != "" && !ok {
-		return position{}, userdata.Errorf(userdata.CodeInvalidCursor, "invalid cursor")
-	}
-	var pruned position
-	err := s.pool.QueryRow(ctx, "SELECT tx, seq FROM changes_pruned WHERE environment_id = $1", envID).Scan(&pruned.tx, &pruned.seq)
+	var pruned int64
+	err := s.pool.QueryRow(ctx, "SELECT seq FROM changes_pruned WHERE environment_id = $1", envID).Scan(&pruned)
 	switch {
 	case err != nil && !errors.Is(err, pgx.ErrNoRows):
-		return position{}, err
+		return 0, err
+	case cursor == userdata.CursorNow:
+		head, err := s.head(ctx)
+		return max(head, pruned), err
 	case cursor == "":
 		return pruned, nil
-	case after.before(pruned):
-		return position{}, userdata.Errorf(userdata.CodeCursorExpired, "expired cursor")
+	case after < pruned:
+		return 0, userdata.Errorf(userdata.CodeCursorExpired, "expired cursor")
 	}
 	return after, nil
 }
@@ -191,43 +271,45 @@ func (s *Store) changePosition(ctx context.Context, envID, cursor string) (posit
 // head returns the end of the log: the changes after it are those that
 // commit after the call. It first lets the writes running at the call end
 // (see settle): their changes count as committed before it. If some run
-// too long, the head is the horizon, before which nothing can commit: a
-// reader from it may then also read a few changes committed just before
-// the call, but misses none after it.
-func (s *Store) head(ctx context.Context) (position, error) {
-	horizon, target, err := s.settle(ctx)
-	return position{tx: min(horizon, target)}, err
+// too long, the head is the settled watermark, before which nothing can
+// commit: a reader from it may then also read a few changes committed
+// before the call, but misses none after it.
+func (s *Store) head(ctx context.Context) (int64, error) {
+	settled, _, err := s.settle(ctx)
+	return settled, err
 }
 
-// qPruneChanges removes at most $2 changes below the horizon committed
-// before $1, oldest first, skipping those another process is removing, and
-// notes the newest position removed from each environment.
+// qPruneChanges removes at most $2 changes up to the settled watermark $3
+// committed before $1, oldest first, skipping those another process is
+// removing, and notes the greatest seq removed from each environment.
 const qPruneChanges = `WITH gone AS (
-		DELETE FROM changes WHERE (tx, seq) IN (SELECT tx, seq FROM changes
-			WHERE created_at < $1 AND tx < pg_snapshot_xmin(pg_current_snapshot())
-			ORDER BY created_at, tx, seq LIMIT $2 FOR UPDATE SKIP LOCKED)
-		RETURNING environment_id, tx, seq),
+		DELETE FROM changes WHERE seq IN (SELECT seq FROM changes
+			WHERE created_at < $1 AND seq <= $3
+			ORDER BY created_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED)
+		RETURNING environment_id, seq),
 	marked AS (
-		INSERT INTO changes_pruned AS p (environment_id, tx, seq)
-		SELECT DISTINCT ON (environment_id) environment_id, tx, seq FROM gone ORDER BY environment_id, tx DESC, seq DESC
-		ON CONFLICT (environment_id) DO UPDATE SET tx = excluded.tx, seq = excluded.seq
-		WHERE (excluded.tx, excluded.seq) > (p.tx, p.seq))
+		INSERT INTO changes_pruned AS p (environment_id, seq)
+		SELECT environment_id, max(seq) FROM gone GROUP BY environment_id
+		ON CONFLICT (environment_id) DO UPDATE SET seq = excluded.seq
+		WHERE excluded.seq > p.seq)
 	SELECT count(*) FROM gone`
 
 // PruneChanges removes at most limit changes committed before before,
-// oldest first, and notes the newest position pruned from each
-// environment. It returns how many it removed. Only changes below the
-// horizon are removed (it waits for it as reads do, see settle): a change
-// that commits later behind a removed one would be lost to every reader.
+// oldest first, and notes the greatest seq pruned from each environment.
+// It returns how many it removed. Only changes up to the settled
+// watermark are removed (it waits for it as reads do, see settle): a
+// change that commits later behind a removed one would be lost to every
+// reader.
 func (s *Store) PruneChanges(ctx context.Context, before time.Time, limit int) (int64, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	if _, _, err := s.settle(ctx); err != nil {
+	settled, _, err := s.settle(ctx)
+	if err != nil {
 		return 0, translate("prune changes", err)
 	}
 	var n int64
-	err := s.retry(ctx, "prune changes", func() error {
-		return s.pool.QueryRow(ctx, qPruneChanges, before, limit).Scan(&n)
+	err = s.retry(ctx, "prune changes", func() error {
+		return s.pool.QueryRow(ctx, qPruneChanges, before, limit, settled).Scan(&n)
 	})
 	return n, translate("prune changes", err)
 }
@@ -236,29 +318,24 @@ func (s *Store) PruneChanges(ctx context.Context, before time.Time, limit int) (
 // while someone waits for them (see ChangeSignal).
 const changePoll = 50 * time.Millisecond
 
-// qReadableHead is the greatest transaction with changes below the
-// horizon: it grows when the horizon passes changes, which become
-// readable.
-const qReadableHead = `SELECT coalesce(max(tx), '0') FROM changes WHERE tx < pg_snapshot_xmin(pg_current_snapshot())`
-
 // ChangeSignal returns a channel closed when changes may have become
 // readable: at once when this store commits changes, and within about
-// changePoll when the horizon passes changes, whichever process wrote
-// them.
+// two changePoll when the settled watermark moves, whichever process
+// wrote them.
 func (s *Store) ChangeSignal() <-chan struct{} {
 	ch := s.changes.C()
 	s.watching.Store(true) // after C: a notification that missed the flag closes ch
 	return ch
 }
 
-// watchChanges looks every changePoll, while someone waits on a channel
-// of ChangeSignal, whether more changes are readable, and then wakes the
-// waiters. It returns when ctx ends.
+// watchChanges reads a mark every changePoll, while someone waits on a
+// channel of ChangeSignal, and wakes the waiters when the settled
+// watermark has moved since it last did. It returns when ctx ends.
 func (s *Store) watchChanges(ctx context.Context) {
 	defer close(s.watchDone)
 	tick := time.NewTicker(changePoll)
 	defer tick.Stop()
-	var head uint64
+	var head int64
 	for {
 		select {
 		case <-ctx.Done():
@@ -268,15 +345,17 @@ func (s *Store) watchChanges(ctx context.Context) {
 		if !s.watching.Load() {
 			continue
 		}
-		var h uint64
 		qctx, cancel := s.bound(ctx)
-		err := s.pool.QueryRow(qctx, qReadableHead).Scan(&h)
+		_, settled, shared, err := s.pollShared(qctx)
+		if err == nil && settled > shared {
+			_, err = s.pool.Exec(qctx, qPublish, settled)
+		}
 		cancel()
 		if err != nil {
 			continue // the next tick tries again; reads report outages
 		}
-		if h != head {
-			head = h
+		if settled != head {
+			head = settled
 			s.watching.Store(false)
 			s.changes.Notify()
 		}

@@ -21,9 +21,12 @@ import (
 // first and commits last (a raw connection, holding its transaction
 // open): the reader must not read past it while it is open (a reader
 // serving every committed change would, and would then miss it), must
-// then read it, and must read every change exactly once. It also waits on
-// ChangeSignal, which only the node's poller can close for a commit made
-// elsewhere.
+// then read it, and must read every change exactly once. Before them, two
+// transactions change one user, the one that took its transaction id
+// first committing second: the reader must read their changes in commit
+// order (the second's snapshot of the user holds the first's write). It
+// also waits on ChangeSignal, which only the node's poller can close for a
+// commit made elsewhere.
 func TestChangeFeedTwoNodes(t *testing.T) {
 	cfg := backendtest.PostgresConfig(t)
 	nodes := openNodes(t, cfg, discard(), 2, 4)
@@ -37,6 +40,56 @@ func TestChangeFeedTwoNodes(t *testing.T) {
 	}
 	upsert(nodes[0], "before")
 
+	// The reader follows the feed from the start. (A store that has
+	// settled nothing, nor read what another settled, while a transaction
+	// is open, serves nothing until it ends.)
+	r := &feedReader{s: nodes[1], env: tn.EnvironmentID}
+	readerDone := make(chan struct{})
+	const writers, each = 4, 20
+	want := 4 + writers*each
+	go func() {
+		defer close(readerDone)
+		r.follow(t, want)
+	}()
+	t.Cleanup(func() { <-readerDone }) // it stops when the test's context ends
+
+	// late takes its transaction id, node 1 creates x, then late updates
+	// x, recording the change as the store's writes do, and commits.
+	late, err := pgx.ConnectConfig(ctx, cfg.ConnConfig.Copy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer late.Close(context.Background())
+	ltx, err := late.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lateXid, xXid uint64
+	if err := ltx.QueryRow(ctx, "SELECT pg_current_xact_id()").Scan(&lateXid); err != nil {
+		t.Fatal(err)
+	}
+	upsert(nodes[1], "x")
+	if _, err := ltx.Exec(ctx, `WITH up AS (UPDATE users SET attributes = attributes || '{"late": true}'
+			WHERE environment_id = $2 AND external_id = 'x' RETURNING external_id, created_at, attributes)
+		INSERT INTO changes (id, environment_id, type, created_at, object_id, object_created_at, attributes, before)
+		SELECT $1, $2, 'user.updated', now(), external_id, created_at, attributes, '{}' FROM up`, userdata.NewChangeID(), tn.EnvironmentID); err != nil {
+		t.Fatal(err)
+	}
+	if err := ltx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := late.QueryRow(ctx, "SELECT xmin::text::bigint FROM changes WHERE object_id = 'x' AND type = 'user.created'").Scan(&xXid); err != nil || xXid%(1<<32) <= lateXid%(1<<32) {
+		t.Errorf("x was created by transaction %d (%v), not after the update's, %d", xXid, err, lateXid)
+	}
+
+	start := []string{"before", "x", "x updated"}
+	for deadline := time.Now().Add(10 * time.Second); len(r.read()) < len(start) && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := r.read(); !slices.Equal(got, start) {
+		t.Fatalf("the reader read %q, want %q", got, start)
+	}
+
 	held, err := pgx.ConnectConfig(ctx, cfg.ConnConfig.Copy())
 	if err != nil {
 		t.Fatal(err)
@@ -46,20 +99,11 @@ func TestChangeFeedTwoNodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO changes (id, environment_id, type, created_at, seq, object_id, object_created_at, attributes)
-		VALUES ($1, $2, 'user.created', now(), 1, 'held', now(), '{}')`, userdata.NewChangeID(), tn.EnvironmentID); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO changes (id, environment_id, type, created_at, object_id, object_created_at, attributes)
+		VALUES ($1, $2, 'user.created', now(), 'held', now(), '{}')`, userdata.NewChangeID(), tn.EnvironmentID); err != nil {
 		t.Fatal(err)
 	}
 
-	r := &feedReader{s: nodes[1], env: tn.EnvironmentID}
-	readerDone := make(chan struct{})
-	const writers, each = 4, 20
-	want := 2 + writers*each
-	go func() {
-		defer close(readerDone)
-		r.follow(t, want)
-	}()
-	t.Cleanup(func() { <-readerDone }) // it stops when the test's context ends
 	var wg sync.WaitGroup
 	for w := range writers {
 		wg.Go(func() {
@@ -70,8 +114,8 @@ func TestChangeFeedTwoNodes(t *testing.T) {
 	}
 	wg.Wait()
 	time.Sleep(300 * time.Millisecond) // the reader reads what it may
-	if got := r.read(); !slices.Equal(got, []string{"before"}) {
-		t.Errorf("with the held transaction open, the reader read %q, want only [before]", got)
+	if got := r.read(); !slices.Equal(got, start) {
+		t.Errorf("with the held transaction open, the reader read %q, want only %q", got, start)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
@@ -90,12 +134,12 @@ func TestChangeFeedTwoNodes(t *testing.T) {
 		}
 		seen[id] = true
 	}
-	if len(got) != want || got[0] != "before" || got[1] != "held" {
-		t.Errorf("the reader read %d changes, starting %q; want %d, starting [before held]", len(got), got[:min(2, len(got))], want)
+	if start := []string{"before", "x", "x updated", "held"}; len(got) != want || !slices.Equal(got[:len(start)], start) {
+		t.Errorf("the reader read %d changes, starting %q; want %d, starting %q", len(got), got[:min(len(start), len(got))], want, start)
 	}
 	// The held change did take its place in the log before the writers'.
 	var first bool
-	err = held.QueryRow(ctx, `SELECT tx < (SELECT min(tx) FROM changes WHERE object_id LIKE 'w%') FROM changes WHERE object_id = 'held'`).Scan(&first)
+	err = held.QueryRow(ctx, `SELECT seq < (SELECT min(seq) FROM changes WHERE object_id LIKE 'w%') FROM changes WHERE object_id = 'held'`).Scan(&first)
 	if err != nil || !first {
 		t.Errorf("the held change's position is not before the writers' (%v, %v)", first, err)
 	}
@@ -116,7 +160,7 @@ type feedReader struct {
 	env string
 
 	mu   sync.Mutex
-	seen []string // external ids of the users whose creation it read
+	seen []string // external ids of the users whose changes it read, + " updated" for updates
 }
 
 func (r *feedReader) read() []string {
@@ -139,7 +183,11 @@ func (r *feedReader) follow(t *testing.T, n int) {
 		}
 		r.mu.Lock()
 		for _, c := range p.Changes {
-			r.seen = append(r.seen, c.User.ExternalID)
+			id := c.User.ExternalID
+			if c.Type == userdata.ChangeUserUpdated {
+				id += " updated"
+			}
+			r.seen = append(r.seen, id)
 		}
 		r.mu.Unlock()
 		after = p.Next

@@ -59,7 +59,7 @@ const (
 	qPurgeCompanies   = `DELETE FROM companies WHERE id IN (SELECT id FROM companies WHERE environment_id = $1 ORDER BY created_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)`
 	qPurgeKeys        = `DELETE FROM api_keys WHERE id IN (SELECT id FROM api_keys WHERE environment_id = $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`
 	qPurgeWebhooks    = `DELETE FROM webhooks WHERE id IN (SELECT id FROM webhooks WHERE environment_id = $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`
-	qPurgeChanges     = `DELETE FROM changes WHERE (tx, seq) IN (SELECT tx, seq FROM changes WHERE environment_id = $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`
+	qPurgeChanges     = `DELETE FROM changes WHERE seq IN (SELECT seq FROM changes WHERE environment_id = $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`
 	// qFinishPurge marks the environment purged when none of its rows is
 	// left (memberships, events and segment members reference users or
 	// companies, which are gone), removing the mark of its pruned changes,

@@ -52,6 +52,7 @@ type Store struct {
 	purger     *userdata.Purger // kicked by every notification on keysChannel
 
 	seq       atomic.Int64    // see nextSeq
+	marks     watermarks      // the feed's (see poll)
 	changes   userdata.Signal // changes may have become readable (see ChangeSignal)
 	watching  atomic.Bool     // someone waits on changes since it was last notified
 	stopWatch context.CancelFunc

@@ -48,8 +48,7 @@ type stmt struct {
 	phase phase
 	key   string // environment and external id of the row locked
 	// seq is the statement's place in the order of the process's
-	// statements; a change the statement records takes it as its place
-	// among the changes of its transaction (see Store.nextSeq).
+	// statements (see Store.nextSeq).
 	seq int64
 	q   *pgx.QueuedQuery
 }
@@ -71,10 +70,10 @@ func (w *write) queue(p phase, key, sql string, args ...any) *pgx.QueuedQuery {
 }
 
 // queueChange adds a statement that may record a change to the write: its
-// arguments are args, then the change's id and seq.
+// arguments are args, then the change's id.
 func (w *write) queueChange(p phase, key, sql string, args ...any) *pgx.QueuedQuery {
 	q := w.queue(p, key, sql, args...)
-	q.Arguments = append(q.Arguments, userdata.NewChangeID(), w.stmts[len(w.stmts)-1].seq)
+	q.Arguments = append(q.Arguments, userdata.NewChangeID())
 	return q
 }
 

@@ -9,17 +9,21 @@
 -- from which the reader computes its previousAttributes
 -- (userdata.PreviousAttributes), so that the rule is written once, in Go.
 --
--- A change's position in the feed is (tx, seq): tx is the writing
--- transaction's id, seq the change's place among its transaction's, in the
--- order the writing process made them. Several processes write at once,
--- so a transaction may commit after others that took greater ids; the
--- feed therefore serves only the rows of transactions below the horizon
--- pg_snapshot_xmin(pg_current_snapshot()), all of which have ended (and no
--- later transaction gets a smaller id), in (tx, seq) order: once served, a
--- position is never filled in before. See feed.go.
+-- A change's position in the feed is seq, taken from changes_seq when the
+-- change's row is inserted, by the statement that writes the object, after
+-- it has locked the object's row (the change is inserted from the rows the
+-- write returns): of two changes of one object, the one whose transaction
+-- locked the row first, and so committed first, has the smaller seq. The
+-- default takes the transaction's id before the seq (CASE evaluates its
+-- condition first): a transaction holds an id from before any seq it takes,
+-- which the feed's watermark relies on. Transactions that took their seqs
+-- earlier may commit later, or roll back and leave gaps: the feed serves
+-- only up to a settled watermark, below which every transaction that took
+-- a seq has ended. See feed.go. (changes_seq caches no values: its
+-- last_value is the last seq taken by any process.)
+CREATE SEQUENCE changes_seq;
 CREATE TABLE changes (
-	tx                xid8 NOT NULL DEFAULT pg_current_xact_id(),
-	seq               bigint NOT NULL,
+	seq               bigint PRIMARY KEY DEFAULT CASE WHEN pg_current_xact_id() IS NOT NULL THEN nextval('changes_seq') END,
 	id                text COLLATE "C" NOT NULL,
 	environment_id    text COLLATE "C" NOT NULL,
 	type              text COLLATE "C" NOT NULL,
@@ -30,17 +34,24 @@ CREATE TABLE changes (
 	company_id        text COLLATE "C",
 	definition_id     text COLLATE "C",
 	attributes        jsonb NOT NULL,
-	before            jsonb,
-	PRIMARY KEY (tx, seq)
+	before            jsonb
 );
-CREATE INDEX changes_feed ON changes (environment_id, tx, seq);
+ALTER SEQUENCE changes_seq OWNED BY changes.seq;
+CREATE INDEX changes_feed ON changes (environment_id, seq);
 CREATE INDEX changes_age ON changes (created_at);
+
+-- The greatest watermark a store has settled (see feed.go), which others
+-- may start from: every transaction that took a seq up to it has ended.
+CREATE TABLE changes_settled (
+	one boolean PRIMARY KEY DEFAULT true CHECK (one),
+	seq bigint NOT NULL
+);
+INSERT INTO changes_settled (seq) VALUES (0);
 
 -- The newest position pruned from each environment's log: a cursor before
 -- it has lost changes (410 E1901).
 CREATE TABLE changes_pruned (
 	environment_id text COLLATE "C" PRIMARY KEY,
-	tx             xid8 NOT NULL,
 	seq            bigint NOT NULL
 );
 
