@@ -43,19 +43,21 @@ func newEntityTable(table, stored string, p phase, scope userdata.Scope, resourc
 		// $10, when not NULL, is the error of creating the entity (see
 		// createWithOps): the statement fails with it if it does.
 		qUpsertOps: ops + answering(stored, "CASE WHEN created AND $10::text IS NOT NULL THEN tourd_fail($10) ELSE created END"),
-		// The deletion records its change ($3, at $4).
+		// The deletion records its change ($3, of seq $4, at $5).
 		qRemove: `WITH gone AS (DELETE FROM ` + table + ` WHERE environment_id = $1 AND external_id = $2
-				RETURNING external_id, attributes, created_at)
-			INSERT INTO changes (id, environment_id, type, created_at, object_id, object_created_at, attributes)
-			SELECT $3, $1, '` + types[2] + `', $4, external_id, created_at, attributes FROM gone`,
+				RETURNING external_id, attributes, created_at),
+			rec AS (INSERT INTO changes (id, environment_id, type, created_at, seq, object_id, object_created_at, attributes)
+				SELECT $3, $1, '` + types[2] + `', $5, $4, external_id, created_at, attributes FROM gone
+				RETURNING environment_id)
+			INSERT INTO change_commits (environment_id) SELECT environment_id FROM rec`,
 	}
 }
 
 // upsertSQL returns the statement, but for the SELECT it answers with
 // (which reads up), that creates an entity of table with the attributes
 // created, or merges into what is stored (§8.1), and records the change it
-// makes (see recordSQL; the change's id is the parameter after the nargs
-// of the upsert). merged is the result of the merge, computed
+// makes (see recordSQL; the change's id and seq are the parameters after
+// the nargs of the upsert). merged is the result of the merge, computed
 // from the stored row t. With literal values only, created is the seed
 // overlaid by the new values and merged is t.attributes || the new values -
 // the null keys: jsonb || is a shallow merge per top-level key. With
@@ -247,7 +249,7 @@ func (t *entityTable) remove(ctx context.Context, s *Store, envID, externalID st
 	if !storable(externalID) {
 		return userdata.NotFound(t.resource)
 	}
-	n, err := s.exec(ctx, "delete "+t.resource, t.qRemove, envID, externalID, userdata.NewChangeID(), s.now())
+	n, err := s.exec(ctx, "delete "+t.resource, t.qRemove, envID, externalID, userdata.NewChangeID(), s.nextSeq(), s.now())
 	switch {
 	case err != nil:
 		return err

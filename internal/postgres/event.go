@@ -25,14 +25,16 @@ const (
 		WHERE e.project_id = $1 AND e.code_name = $2 AND d.project_id = $1 AND d.scope = $3 AND d.code_name = ANY($4)
 		ON CONFLICT DO NOTHING`
 	// qInsertEvent inserts an event and records it: its change ($8, of
-	// type $9, at $10) names the user and company by external
+	// type $9, at $10, of seq $14) names the user and company by external
 	// id ($11, $12) and the event's definition (in project $13), which the
 	// statement answers with.
 	qInsertEvent = `WITH ev AS (INSERT INTO events (id, environment_id, user_id, company_id, name, attributes, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7))
-		INSERT INTO changes (id, environment_id, type, created_at, object_id, object_created_at, user_id, company_id, definition_id, attributes)
-		SELECT $8, $2, $9, $10, $1, $7, $11, $12, d.id, $6 FROM event_definitions d WHERE d.project_id = $13 AND d.code_name = $5
-		RETURNING definition_id`
+			VALUES ($1, $2, $3, $4, $5, $6, $7)),
+		rec AS (INSERT INTO changes (id, environment_id, type, created_at, seq, object_id, object_created_at, user_id, company_id, definition_id, attributes)
+			SELECT $8, $2, $9, $10, $14, $1, $7, $11, $12, d.id, $6 FROM event_definitions d WHERE d.project_id = $13 AND d.code_name = $5
+			RETURNING definition_id, environment_id),
+		` + sealCTE + `
+		SELECT definition_id FROM rec`
 )
 
 // TrackEvent records an event, and its change, in one transaction,
@@ -60,7 +62,7 @@ func (s *Store) TrackEvent(ctx context.Context, tn userdata.Tenant, in *userdata
 			ev.CreatedAt = in.Timestamp.UTC()
 		}
 		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			return trackEvent(ctx, tx, tn, in, ev, now)
+			return trackEvent(ctx, tx, tn, in, ev, now, s.nextSeq())
 		})
 	})
 	if err != nil {
@@ -70,7 +72,7 @@ func (s *Store) TrackEvent(ctx context.Context, tn userdata.Tenant, in *userdata
 	return ev, nil
 }
 
-func trackEvent(ctx context.Context, tx pgx.Tx, tn userdata.Tenant, in *userdata.EventInput, ev *userdata.Event, now time.Time) error {
+func trackEvent(ctx context.Context, tx pgx.Tx, tn userdata.Tenant, in *userdata.EventInput, ev *userdata.Event, now time.Time, seq int64) error {
 	var userID string
 	err := tx.QueryRow(ctx, qLockUser, tn.EnvironmentID, in.UserID).Scan(&userID)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -109,7 +111,7 @@ func trackEvent(ctx context.Context, tx pgx.Tx, tn userdata.Tenant, in *userdata
 		}
 	}
 	return tx.QueryRow(ctx, qInsertEvent, ev.ID, tn.EnvironmentID, userID, companyID, in.Name, ev.Attributes, ev.CreatedAt,
-		userdata.NewChangeID(), userdata.ChangeEventTracked+in.Name, now, in.UserID, nullable(in.CompanyID), tn.ProjectID).Scan(&ev.DefinitionID)
+		userdata.NewChangeID(), userdata.ChangeEventTracked+in.Name, now, in.UserID, nullable(in.CompanyID), tn.ProjectID, seq).Scan(&ev.DefinitionID)
 }
 
 // nullable returns s, or nil (NULL) when it is empty.

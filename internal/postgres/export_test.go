@@ -80,3 +80,6 @@ func (s *Store) BreakWebhook(ctx context.Context, id string, failures int, at ti
 		failing_since = $4 WHERE id = $1`, id, failures, at.Add(time.Hour), at)
 	return err
 }
+
+// SealSQL is sealSQL, for tests that record changes as writes do.
+const SealSQL = sealSQL

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,22 +14,24 @@ import (
 	"tourd/internal/userdata"
 )
 
-// The feed (webhooks.md §4) reads the change log in the order of seq,
-// which a change takes as it is inserted, after its statement has locked
-// the row it changes (0010_changes.sql): the changes of one object are in
-// the order their transactions locked it, which is the order they
-// committed in. Several processes commit at once, and a transaction that
-// took its seq earlier may commit later (or roll back, leaving a gap), so
-// a reader that served every committed row could then miss the rows such
-// a transaction commits behind the seq it served. The feed therefore
-// serves only up to a settled watermark: a seq M such that every
-// transaction that took a seq up to M has ended, so that every change up
-// to M is committed and visible, or gone for good. Once a seq has been
-// served, nothing can commit before it.
+// The feed (webhooks.md §4) reads the change log in the order of
+// positions, (pos, seq): the pos of the change's transaction, taken by its
+// last statement after every row lock it takes (sealSQL, change_commits in
+// 0010_changes.sql), then the change's place in it. Of two transactions
+// that change one object, the one that locked its row first committed
+// first and took its pos before the other could lock the row: the changes
+// of one object are in commit order. Several processes commit at once, and
+// a transaction that took its pos earlier may commit later (or roll back,
+// leaving a gap), so a reader that served every committed change could
+// then miss those such a transaction commits behind the position it
+// served. The feed therefore serves only up to a settled watermark: a pos
+// M such that every transaction that took a pos up to M has ended, so
+// that every change up to M is committed and visible, or gone for good.
+// Once a position has been served, nothing can commit before it.
 //
 // A store settles watermarks thus (see poll). It reads a mark: M, the last
-// value of changes_seq, then N, the id the next transaction will take.
-// Every transaction that took a seq up to M took its id before (the
+// value of changes_pos, then N, the id the next transaction will take.
+// Every transaction that took a pos up to M took its id before (the
 // column's default takes the id first), so below N. Once the horizon
 // pg_snapshot_xmin of a later snapshot is at least N, every transaction
 // below N has ended (a snapshot's xmin is below every transaction running
@@ -37,13 +40,12 @@ import (
 // reading transaction has none. pg_snapshot_xmax would not do: it is one
 // past the latest transaction to end, and newer ones may be running.)
 // Each store keeps the greatest settled M and the marks it read that have
-// yet to settle; nodes settle on their own, and a cursor is a seq, which
-// means the same on each. A store that settles marks while someone waits
-// on it (see watchChanges) also publishes its watermark in
-// changes_settled, where the others read it: a store that has just
-// started, or that has read no mark for a while, may then serve what
-// others have settled, when a transaction left open would keep its own
-// marks from settling.
+// yet to settle; nodes settle on their own, and a position means the same
+// on each. A store that settles marks while someone waits on it (see
+// watchChanges) also publishes its watermark in changes_settled, where
+// the others read it: a store that has just started, or that has read no
+// mark for a while, may then serve what others have settled, when a
+// transaction left open would keep its own marks from settling.
 //
 // The cost: a change becomes readable only once every transaction that
 // was writing when a mark after it was read has ended, in any database of
@@ -54,14 +56,29 @@ import (
 // a read answers what is settled, and the reader comes back (ChangeSignal
 // wakes it when the watermark moves).
 
-// formatSeq returns the cursor of a seq: its decimal digits.
-func formatSeq(seq int64) string { return strconv.FormatInt(seq, 10) }
+// position is a place in the change log. Its cursor is "<pos>-<seq>".
+type position struct {
+	pos int64
+	seq int64
+}
 
-// parseSeq reads a cursor of the feed, which must be written as formatSeq
-// writes it.
-func parseSeq(cursor string) (int64, bool) {
-	seq, err := strconv.ParseInt(cursor, 10, 64)
-	return seq, err == nil && seq >= 0 && formatSeq(seq) == cursor
+func (p position) String() string {
+	return strconv.FormatInt(p.pos, 10) + "-" + strconv.FormatInt(p.seq, 10)
+}
+
+func (p position) before(q position) bool {
+	return p.pos < q.pos || p.pos == q.pos && p.seq < q.seq
+}
+
+// parsePosition reads a cursor of the feed, which must be written as
+// position.String writes it.
+func parsePosition(cursor string) (position, bool) {
+	pos, seq, ok := strings.Cut(cursor, "-")
+	var p position
+	var err1, err2 error
+	p.pos, err1 = strconv.ParseInt(pos, 10, 64)
+	p.seq, err2 = strconv.ParseInt(seq, 10, 64)
+	return p, ok && err1 == nil && err2 == nil && p.pos >= 0 && p.seq >= 0 && p.String() == cursor
 }
 
 // maxSettle bounds how long a read of the feed waits for the writes
@@ -78,10 +95,10 @@ const (
 	maxPendingMarks = 64
 )
 
-// mark is a watermark that settles once the horizon reaches xid (see the
-// feed's comment).
+// mark is a watermark, a pos, that settles once the horizon reaches xid
+// (see the feed's comment).
 type mark struct {
-	seq int64
+	pos int64
 	xid uint64
 }
 
@@ -109,15 +126,15 @@ func (w *watermarks) update(horizon uint64, m mark, ok bool, shared int64) int64
 	for _, p := range w.pending {
 		switch {
 		case p.xid <= horizon:
-			w.settled = max(w.settled, p.seq)
-		case p.seq > w.settled:
+			w.settled = max(w.settled, p.pos)
+		case p.pos > w.settled:
 			keep = append(keep, p)
 		}
 	}
 	w.pending = keep
 	switch n := len(w.pending); {
-	case !ok || m.seq <= w.settled:
-	case n > 0 && w.pending[n-1].seq == m.seq: // the older one settles first
+	case !ok || m.pos <= w.settled:
+	case n > 0 && w.pending[n-1].pos == m.pos: // the older one settles first
 	case n >= maxPendingMarks:
 		w.pending[n-1] = m
 	default:
@@ -126,15 +143,15 @@ func (w *watermarks) update(horizon uint64, m mark, ok bool, shared int64) int64
 	return w.settled
 }
 
-// qMark reads a mark (see the feed's comment): the last seq taken, then
+// qMark reads a mark (see the feed's comment): the last pos taken, then
 // the next transaction id, as the xmax of the statement's snapshot and
 // the age of its 32 bits (the MATERIALIZED CTE reads the sequence before
 // the select list computes the age), the snapshot's horizon (taken when
 // the statement began, before the sequence was read), and the watermark
 // published.
-const qMark = `WITH m AS MATERIALIZED (SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS seq FROM changes_seq)
-	SELECT m.seq, pg_snapshot_xmax(s), age(xid(pg_snapshot_xmax(s))), pg_snapshot_xmin(s),
-		(SELECT coalesce(max(seq), 0) FROM changes_settled)
+const qMark = `WITH m AS MATERIALIZED (SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS pos FROM changes_pos)
+	SELECT m.pos, pg_snapshot_xmax(s), age(xid(pg_snapshot_xmax(s))), pg_snapshot_xmin(s),
+		(SELECT coalesce(max(pos), 0) FROM changes_settled)
 	FROM m, pg_current_snapshot() AS s`
 
 // poll reads a mark, settles the pending marks the horizon has reached,
@@ -149,7 +166,7 @@ func (s *Store) poll(ctx context.Context) (mark, int64, error) {
 func (s *Store) pollShared(ctx context.Context) (m mark, settled, shared int64, err error) {
 	var xmax, horizon uint64
 	var age int64
-	if err := s.pool.QueryRow(ctx, qMark).Scan(&m.seq, &xmax, &age, &horizon, &shared); err != nil {
+	if err := s.pool.QueryRow(ctx, qMark).Scan(&m.pos, &xmax, &age, &horizon, &shared); err != nil {
 		return mark{}, 0, 0, err
 	}
 	// age is MaxInt32 for the few special ids that wrap around at times
@@ -162,9 +179,9 @@ func (s *Store) pollShared(ctx context.Context) (m mark, settled, shared int64, 
 // qPublish publishes a settled watermark $1 in changes_settled, without
 // waiting for its commit to be flushed (losing it loses nothing).
 const qPublish = `WITH c AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true))
-	UPDATE changes_settled SET seq = $1 FROM c WHERE seq < $1`
+	UPDATE changes_settled SET pos = $1 FROM c WHERE pos < $1`
 
-// settle waits until every transaction that had taken a seq when it was
+// settle waits until every transaction that had taken a pos when it was
 // called has ended, or maxSettle has passed, and returns the settled
 // watermark then. When complete, every change committed before the call
 // is at or below it.
@@ -174,7 +191,7 @@ func (s *Store) settle(ctx context.Context) (settled int64, complete bool, err e
 		return 0, false, err
 	}
 	deadline := time.Now().Add(maxSettle)
-	for pause := time.Duration(0); settled < target.seq; pause = min(max(2*pause, settlePoll), maxSettlePoll) {
+	for pause := time.Duration(0); settled < target.pos; pause = min(max(2*pause, settlePoll), maxSettlePoll) {
 		if pause > 0 {
 			pause = min(pause, time.Until(deadline))
 			if pause <= 0 {
@@ -195,18 +212,19 @@ func (s *Store) settle(ctx context.Context) (settled int64, complete bool, err e
 	return settled, true, nil
 }
 
-// qChanges reads the changes of environment $1 after seq $2 and up to $3
-// that the type filter selects: those of the types $4, and those of a type
-// that begins with one of $6 but for $5 (userdata.TypeFilter).
+// qChanges reads the changes of environment $1 after position ($2, $3) and
+// up to the watermark $8 that the type filter selects: those of the types
+// $4, and those of a type that begins with one of $6 but for $5
+// (userdata.TypeFilter).
 const qChanges = `SELECT ` + changeColumns + `
-	FROM changes c
-	WHERE c.environment_id = $1 AND c.seq > $2 AND c.seq <= $3
+	FROM change_commits t JOIN changes c ON c.tx = t.tx AND c.environment_id = t.environment_id
+	WHERE t.environment_id = $1 AND t.pos >= $2 AND (t.pos, c.seq) > ($2, $3) AND t.pos <= $8
 	AND (c.type = ANY($4::text[]) OR (c.type <> $5 AND EXISTS (SELECT FROM unnest($6::text[]) AS p WHERE starts_with(c.type, p))))
-	ORDER BY c.seq LIMIT $7`
+	ORDER BY t.pos, c.seq LIMIT $7`
 
 // Changes returns a page of the environment's change log (webhooks.md §4):
 // the changes after the cursor up to the settled watermark (see settle).
-// It returns CodeInvalidCursor for a cursor that is not a seq, and
+// It returns CodeInvalidCursor for a cursor that is not a position, and
 // CodeCursorExpired for one before changes that PruneChanges removed.
 func (s *Store) Changes(ctx context.Context, envID string, q userdata.ChangeQuery) (*userdata.ChangePage, error) {
 	ctx, cancel := s.bound(ctx)
@@ -215,9 +233,9 @@ func (s *Store) Changes(ctx context.Context, envID string, q userdata.ChangeQuer
 	if err != nil {
 		return nil, translate("read changes", err)
 	}
-	page := &userdata.ChangePage{Changes: []*userdata.Change{}, Next: formatSeq(after)}
+	page := &userdata.ChangePage{Changes: []*userdata.Change{}, Next: after.String()}
 	settled, _, err := s.settle(ctx)
-	if err != nil || settled <= after {
+	if err != nil || settled < after.pos {
 		return page, translate("read changes", err)
 	}
 	exact, prefixes := q.Types.Exact, q.Types.Prefixes
@@ -227,14 +245,14 @@ func (s *Store) Changes(ctx context.Context, envID string, q userdata.ChangeQuer
 	if prefixes == nil {
 		prefixes = []string{}
 	}
-	rows, _ := s.pool.Query(ctx, qChanges, envID, after, settled, exact, userdata.PageViewed, prefixes, q.Limit)
+	rows, _ := s.pool.Query(ctx, qChanges, envID, after.pos, after.seq, exact, userdata.PageViewed, prefixes, q.Limit, settled)
 	defer rows.Close()
 	for rows.Next() {
-		c, seq, err := scanChange(rows, envID)
+		c, p, err := scanChange(rows, envID)
 		if err != nil {
 			return nil, translate("read changes", err)
 		}
-		page.Changes, page.Next = append(page.Changes, c), formatSeq(seq)
+		page.Changes, page.Next = append(page.Changes, c), p.String()
 	}
 	if err := rows.Err(); err != nil {
 		return nil, translate("read changes", err)
@@ -242,28 +260,31 @@ func (s *Store) Changes(ctx context.Context, envID string, q userdata.ChangeQuer
 	return page, nil
 }
 
-// changePosition returns the seq a cursor of the feed stands for: "" the
-// start of the environment's log, CursorNow the end of the log (see head).
-// It returns CodeInvalidCursor for a cursor that is not a seq, and
-// CodeCursorExpired for one before changes of the environment that were
-// pruned.
-func (s *Store) changePosition(ctx context.Context, envID, cursor string) (int64, error) {
-	after, ok := parseSeq(cursor)
+// changePosition returns the position a cursor of the feed stands for: ""
+// the start of the environment's log, CursorNow the end of the log (see
+// head). It returns CodeInvalidCursor for a cursor that is not a position,
+// and CodeCursorExpired for one before changes of the environment that
+// were pruned.
+func (s *Store) changePosition(ctx context.Context, envID, cursor string) (position, error) {
+	after, ok := parsePosition(cursor)
 	if cursor != "" && cursor != userdata.CursorNow && !ok {
-		return 0, userdata.Errorf(userdata.CodeInvalidCursor, "invalid cursor")
+		return position{}, userdata.Errorf(userdata.CodeInvalidCursor, "invalid cursor")
 	}
-	var pruned int64
-	err := s.pool.QueryRow(ctx, "SELECT seq FROM changes_pruned WHERE environment_id = $1", envID).Scan(&pruned)
+	var pruned position
+	err := s.pool.QueryRow(ctx, "SELECT pos, seq FROM changes_pruned WHERE environment_id = $1", envID).Scan(&pruned.pos, &pruned.seq)
 	switch {
 	case err != nil && !errors.Is(err, pgx.ErrNoRows):
-		return 0, err
+		return position{}, err
 	case cursor == userdata.CursorNow:
 		head, err := s.head(ctx)
-		return max(head, pruned), err
+		if head.before(pruned) {
+			head = pruned
+		}
+		return head, err
 	case cursor == "":
 		return pruned, nil
-	case after < pruned:
-		return 0, userdata.Errorf(userdata.CodeCursorExpired, "expired cursor")
+	case after.before(pruned):
+		return position{}, userdata.Errorf(userdata.CodeCursorExpired, "expired cursor")
 	}
 	return after, nil
 }
@@ -274,32 +295,42 @@ func (s *Store) changePosition(ctx context.Context, envID, cursor string) (int64
 // too long, the head is the settled watermark, before which nothing can
 // commit: a reader from it may then also read a few changes committed
 // before the call, but misses none after it.
-func (s *Store) head(ctx context.Context) (int64, error) {
+func (s *Store) head(ctx context.Context) (position, error) {
 	settled, _, err := s.settle(ctx)
-	return settled, err
+	return position{pos: settled, seq: math.MaxInt64}, err
 }
 
-// qPruneChanges removes at most $2 changes up to the settled watermark $3
-// committed before $1, oldest first, skipping those another process is
-// removing, and notes the greatest seq removed from each environment.
-const qPruneChanges = `WITH gone AS (
-		DELETE FROM changes WHERE seq IN (SELECT seq FROM changes
-			WHERE created_at < $1 AND seq <= $3
-			ORDER BY created_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED)
-		RETURNING environment_id, seq),
+// qPruneChanges removes at most $2 changes of transactions up to the
+// settled watermark $3 committed before $1, oldest first, skipping those
+// another process is removing, and notes the newest position removed from
+// each environment; it removes the positions of the oldest of those
+// transactions whose changes an earlier call removed. It answers with the
+// number of changes removed.
+const qPruneChanges = `WITH doomed AS (
+		SELECT c.tx, c.seq, t.environment_id, t.pos FROM change_commits t JOIN changes c ON c.tx = t.tx AND c.environment_id = t.environment_id
+		WHERE t.created_at < $1 AND t.pos <= $3
+		ORDER BY t.created_at, t.pos, c.seq LIMIT $2 FOR UPDATE OF c SKIP LOCKED),
+	gone AS (
+		DELETE FROM changes c USING doomed d WHERE c.tx = d.tx AND c.seq = d.seq
+		RETURNING d.environment_id, d.pos, d.seq),
 	marked AS (
-		INSERT INTO changes_pruned AS p (environment_id, seq)
-		SELECT environment_id, max(seq) FROM gone GROUP BY environment_id
-		ON CONFLICT (environment_id) DO UPDATE SET seq = excluded.seq
-		WHERE excluded.seq > p.seq)
+		INSERT INTO changes_pruned AS p (environment_id, pos, seq)
+		SELECT DISTINCT ON (environment_id) environment_id, pos, seq FROM gone ORDER BY environment_id, pos DESC, seq DESC
+		ON CONFLICT (environment_id) DO UPDATE SET pos = excluded.pos, seq = excluded.seq
+		WHERE (excluded.pos, excluded.seq) > (p.pos, p.seq)),
+	emptied AS (
+		DELETE FROM change_commits WHERE (environment_id, pos) IN (SELECT environment_id, pos FROM change_commits t
+			WHERE created_at < $1 AND pos <= $3
+			AND NOT EXISTS (SELECT FROM changes c WHERE c.tx = t.tx AND c.environment_id = t.environment_id)
+			ORDER BY created_at, pos LIMIT $2 FOR UPDATE SKIP LOCKED))
 	SELECT count(*) FROM gone`
 
 // PruneChanges removes at most limit changes committed before before,
-// oldest first, and notes the greatest seq pruned from each environment.
-// It returns how many it removed. Only changes up to the settled
-// watermark are removed (it waits for it as reads do, see settle): a
-// change that commits later behind a removed one would be lost to every
-// reader.
+// oldest first, and notes the newest position pruned from each
+// environment. It returns how many it removed.
+// Only changes up to the settled watermark are removed (it waits for it
+// as reads do, see settle): a change that commits later behind a removed
+// one would be lost to every reader.
 func (s *Store) PruneChanges(ctx context.Context, before time.Time, limit int) (int64, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()

@@ -2,37 +2,42 @@ package postgres
 
 import "testing"
 
-// TestParseSeq checks that a cursor of the feed is read only when written
-// as formatSeq writes it.
-func TestParseSeq(t *testing.T) {
+// TestParsePosition checks that a cursor of the feed is read only when
+// written as position.String writes it.
+func TestParsePosition(t *testing.T) {
 	for _, tt := range []struct {
 		cursor string
-		want   int64
+		want   position
 		ok     bool
 	}{
-		{"0", 0, true},
-		{"745", 745, true},
-		{"9223372036854775807", 1<<63 - 1, true},
-		{"9223372036854775808", 0, false},
-		{"01", 0, false},
-		{"-1", 0, false},
-		{"+1", 0, false},
-		{" 1", 0, false},
-		{"1-2", 0, false},
-		{"1.0", 0, false},
-		{"", 0, false},
-		{"now", 0, false},
+		{"0-0", position{0, 0}, true},
+		{"745-12", position{745, 12}, true},
+		{"9223372036854775807-9223372036854775807", position{1<<63 - 1, 1<<63 - 1}, true},
+		{"9223372036854775808-0", position{}, false},
+		{"1-01", position{}, false},
+		{"01-1", position{}, false},
+		{"1-", position{}, false},
+		{"-1", position{}, false},
+		{"1--1", position{}, false},
+		{"-1-1", position{}, false},
+		{"1-2-3", position{}, false},
+		{"+1-2", position{}, false},
+		{"1 -2", position{}, false},
+		{"12", position{}, false},
+		{"", position{}, false},
+		{"now", position{}, false},
 	} {
-		got, ok := parseSeq(tt.cursor)
+		got, ok := parsePosition(tt.cursor)
 		if ok != tt.ok || ok && got != tt.want {
-			t.Errorf("parseSeq(%q) = %v, %t; want %v, %t", tt.cursor, got, ok, tt.want, tt.ok)
+			t.Errorf("parsePosition(%q) = %v, %t; want %v, %t", tt.cursor, got, ok, tt.want, tt.ok)
 		}
 	}
 }
 
 // TestWatermarks checks that a mark settles once the horizon reaches its
-// xid, and not before; that the watermark never goes back; and that the
-// pending marks stay bounded.
+// xid, and not before; that the watermark never goes back; that it takes
+// the one another store published; and that the pending marks stay
+// bounded.
 func TestWatermarks(t *testing.T) {
 	var w watermarks
 	check := func(horizon uint64, m mark, ok bool, want int64) {

@@ -54,7 +54,8 @@ func TestChangeFeedTwoNodes(t *testing.T) {
 	t.Cleanup(func() { <-readerDone }) // it stops when the test's context ends
 
 	// late takes its transaction id, node 1 creates x, then late updates
-	// x, recording the change as the store's writes do, and commits.
+	// x, recording the change as the store's writes do (sealing it last),
+	// and commits.
 	late, err := pgx.ConnectConfig(ctx, cfg.ConnConfig.Copy())
 	if err != nil {
 		t.Fatal(err)
@@ -71,8 +72,11 @@ func TestChangeFeedTwoNodes(t *testing.T) {
 	upsert(nodes[1], "x")
 	if _, err := ltx.Exec(ctx, `WITH up AS (UPDATE users SET attributes = attributes || '{"late": true}'
 			WHERE environment_id = $2 AND external_id = 'x' RETURNING external_id, created_at, attributes)
-		INSERT INTO changes (id, environment_id, type, created_at, object_id, object_created_at, attributes, before)
-		SELECT $1, $2, 'user.updated', now(), external_id, created_at, attributes, '{}' FROM up`, userdata.NewChangeID(), tn.EnvironmentID); err != nil {
+		INSERT INTO changes (id, environment_id, type, created_at, seq, object_id, object_created_at, attributes, before)
+		SELECT $1, $2, 'user.updated', now(), 1, external_id, created_at, attributes, '{}' FROM up`, userdata.NewChangeID(), tn.EnvironmentID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ltx.Exec(ctx, postgres.SealSQL, []string{tn.EnvironmentID}); err != nil {
 		t.Fatal(err)
 	}
 	if err := ltx.Commit(ctx); err != nil {
@@ -99,8 +103,11 @@ func TestChangeFeedTwoNodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO changes (id, environment_id, type, created_at, object_id, object_created_at, attributes)
-		VALUES ($1, $2, 'user.created', now(), 'held', now(), '{}')`, userdata.NewChangeID(), tn.EnvironmentID); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO changes (id, environment_id, type, created_at, seq, object_id, object_created_at, attributes)
+		VALUES ($1, $2, 'user.created', now(), 1, 'held', now(), '{}')`, userdata.NewChangeID(), tn.EnvironmentID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, postgres.SealSQL, []string{tn.EnvironmentID}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -139,7 +146,7 @@ func TestChangeFeedTwoNodes(t *testing.T) {
 	}
 	// The held change did take its place in the log before the writers'.
 	var first bool
-	err = held.QueryRow(ctx, `SELECT seq < (SELECT min(seq) FROM changes WHERE object_id LIKE 'w%') FROM changes WHERE object_id = 'held'`).Scan(&first)
+	err = held.QueryRow(ctx, `SELECT t.pos < (SELECT min(t.pos) FROM changes c JOIN change_commits t USING (tx, environment_id) WHERE c.object_id LIKE 'w%') FROM changes c JOIN change_commits t USING (tx, environment_id) WHERE c.object_id = 'held'`).Scan(&first)
 	if err != nil || !first {
 		t.Errorf("the held change's position is not before the writers' (%v, %v)", first, err)
 	}

@@ -11,8 +11,8 @@ import (
 
 // The membership writes find the user and the company by external id: both
 // were upserted earlier in the same transaction (see write). Each records
-// the change it makes (recordSQL: the change's id is the parameter
-// after its own) and answers with the number of changes it
+// the change it makes (recordSQL: the change's id and seq are the
+// parameters after its own) and answers with the number of changes it
 // recorded.
 var (
 	// qEnsureMembership creates a missing membership with {} and leaves an
@@ -198,15 +198,17 @@ func (s *Store) UpsertMembership(ctx context.Context, tn userdata.Tenant, compan
 	return m, nil
 }
 
-// qDeleteMembership removes a membership, recording its deletion ($4, at
-// $5), and answers with its id.
+// qDeleteMembership removes a membership, recording its deletion ($4, of
+// seq $5, at $6), and answers with its id.
 const qDeleteMembership = `WITH gone AS (DELETE FROM memberships m USING users u, companies c
 		WHERE m.user_id = u.id AND m.company_id = c.id
 		AND u.environment_id = $1 AND u.external_id = $2 AND c.environment_id = $1 AND c.external_id = $3
-		RETURNING m.id, m.user_id, m.company_id, m.attributes, m.created_at)
-	INSERT INTO changes (id, environment_id, type, created_at, object_id, user_id, company_id, object_created_at, attributes)
-	SELECT $4, $1, '` + userdata.ChangeMembershipDeleted + `', $5, id, user_id, company_id, created_at, attributes FROM gone
-	RETURNING object_id`
+		RETURNING m.id, m.user_id, m.company_id, m.attributes, m.created_at),
+	rec AS (INSERT INTO changes (id, environment_id, type, created_at, seq, object_id, user_id, company_id, object_created_at, attributes)
+		SELECT $4, $1, '` + userdata.ChangeMembershipDeleted + `', $6, $5, id, user_id, company_id, created_at, attributes FROM gone
+		RETURNING object_id, environment_id),
+	` + sealCTE + `
+	SELECT object_id FROM rec`
 
 // DeleteMembership removes the membership linking two entities given by
 // external ids, recording its deletion, and returns its internal id. It
@@ -219,9 +221,9 @@ func (s *Store) DeleteMembership(ctx context.Context, tn userdata.Tenant, userID
 		return "", userdata.NotFound(userdata.ResourceMembership)
 	}
 	var id string
-	changeID, now := userdata.NewChangeID(), s.now()
+	changeID, seq, now := userdata.NewChangeID(), s.nextSeq(), s.now()
 	err := s.retry(ctx, "delete membership", func() error {
-		return s.pool.QueryRow(ctx, qDeleteMembership, tn.EnvironmentID, userID, companyID, changeID, now).Scan(&id)
+		return s.pool.QueryRow(ctx, qDeleteMembership, tn.EnvironmentID, userID, companyID, changeID, seq, now).Scan(&id)
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", userdata.NotFound(userdata.ResourceMembership)

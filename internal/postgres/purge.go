@@ -59,7 +59,8 @@ const (
 	qPurgeCompanies   = `DELETE FROM companies WHERE id IN (SELECT id FROM companies WHERE environment_id = $1 ORDER BY created_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)`
 	qPurgeKeys        = `DELETE FROM api_keys WHERE id IN (SELECT id FROM api_keys WHERE environment_id = $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`
 	qPurgeWebhooks    = `DELETE FROM webhooks WHERE id IN (SELECT id FROM webhooks WHERE environment_id = $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`
-	qPurgeChanges     = `DELETE FROM changes WHERE seq IN (SELECT seq FROM changes WHERE environment_id = $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`
+	qPurgeChanges     = `DELETE FROM changes WHERE (tx, seq) IN (SELECT tx, seq FROM changes WHERE environment_id = $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`
+	qPurgeCommits     = `DELETE FROM change_commits WHERE (environment_id, pos) IN (SELECT environment_id, pos FROM change_commits WHERE environment_id = $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`
 	// qFinishPurge marks the environment purged when none of its rows is
 	// left (memberships, events and segment members reference users or
 	// companies, which are gone), removing the mark of its pruned changes,
@@ -70,6 +71,7 @@ const (
 			AND NOT EXISTS (SELECT FROM api_keys WHERE environment_id = $1)
 			AND NOT EXISTS (SELECT FROM webhooks WHERE environment_id = $1)
 			AND NOT EXISTS (SELECT FROM changes WHERE environment_id = $1)
+			AND NOT EXISTS (SELECT FROM change_commits WHERE environment_id = $1)
 			RETURNING 1),
 		unmarked AS (DELETE FROM changes_pruned WHERE environment_id = $1 AND EXISTS (SELECT FROM done))
 		SELECT EXISTS (SELECT FROM done) OR EXISTS (SELECT FROM environments WHERE id = $1 AND purged_at IS NOT NULL)`
@@ -100,6 +102,7 @@ func (s *Store) purgeBatch(ctx context.Context, envID string) (int64, error) {
 			func() (int64, error) { return run(qPurgeKeys) },
 			func() (int64, error) { return run(qPurgeWebhooks) },
 			func() (int64, error) { return run(qPurgeChanges) },
+			func() (int64, error) { return run(qPurgeCommits) },
 		} {
 			var err error
 			if n, err = step(); err != nil || n > 0 {

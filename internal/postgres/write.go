@@ -29,6 +29,9 @@ type write struct {
 	// recorded says that a statement of the write recorded a change: its
 	// commit wakes the feed's readers.
 	recorded bool
+	// mayRecord says that a statement of the write may record a change:
+	// its transaction ends by sealing them (see sealSQL).
+	mayRecord bool
 }
 
 // stmt is one statement of a write, with its place in the lock order.
@@ -48,7 +51,8 @@ type stmt struct {
 	phase phase
 	key   string // environment and external id of the row locked
 	// seq is the statement's place in the order of the process's
-	// statements (see Store.nextSeq).
+	// statements; a change the statement records takes it as its place
+	// among the changes of its transaction (see Store.nextSeq).
 	seq int64
 	q   *pgx.QueuedQuery
 }
@@ -70,10 +74,11 @@ func (w *write) queue(p phase, key, sql string, args ...any) *pgx.QueuedQuery {
 }
 
 // queueChange adds a statement that may record a change to the write: its
-// arguments are args, then the change's id.
+// arguments are args, then the change's id and seq.
 func (w *write) queueChange(p phase, key, sql string, args ...any) *pgx.QueuedQuery {
 	q := w.queue(p, key, sql, args...)
-	q.Arguments = append(q.Arguments, userdata.NewChangeID())
+	q.Arguments = append(q.Arguments, userdata.NewChangeID(), w.stmts[len(w.stmts)-1].seq)
+	w.mayRecord = true
 	return q
 }
 
@@ -97,6 +102,15 @@ func batch(writes ...*write) *pgx.Batch {
 	}
 	queueDefinitions(b, writes)
 	queueTypeChecks(b, writes)
+	var envs []string
+	for _, w := range writes {
+		if w.mayRecord && !slices.Contains(envs, w.tn.EnvironmentID) {
+			envs = append(envs, w.tn.EnvironmentID)
+		}
+	}
+	if envs != nil {
+		b.Queue(sealSQL, envs)
+	}
 	return b
 }
 

@@ -9,21 +9,21 @@
 -- from which the reader computes its previousAttributes
 -- (userdata.PreviousAttributes), so that the rule is written once, in Go.
 --
--- A change's position in the feed is seq, taken from changes_seq when the
--- change's row is inserted, by the statement that writes the object, after
--- it has locked the object's row (the change is inserted from the rows the
--- write returns): of two changes of one object, the one whose transaction
--- locked the row first, and so committed first, has the smaller seq. The
--- default takes the transaction's id before the seq (CASE evaluates its
--- condition first): a transaction holds an id from before any seq it takes,
--- which the feed's watermark relies on. Transactions that took their seqs
--- earlier may commit later, or roll back and leave gaps: the feed serves
--- only up to a settled watermark, below which every transaction that took
--- a seq has ended. See feed.go. (changes_seq caches no values: its
--- last_value is the last seq taken by any process.)
-CREATE SEQUENCE changes_seq;
+-- A change's position in the feed is (pos, seq). seq is the change's place
+-- among its transaction's, in the order the writing process made them
+-- (the order of the requests, webhooks.md §1). pos is its transaction's
+-- (change_commits): a value of changes_pos that the transaction's last
+-- statement takes, after every row lock it takes (see sealSQL). Of two
+-- transactions that change one row, the one that locked it first
+-- committed first, holding the lock, and took its pos before the other
+-- could lock the row: pos order is commit order for the changes of one
+-- object. Transactions that took their pos earlier may commit later, or
+-- roll back and leave gaps: the feed serves only up to a settled
+-- watermark, below which every transaction that took a pos has ended.
+-- See feed.go.
 CREATE TABLE changes (
-	seq               bigint PRIMARY KEY DEFAULT CASE WHEN pg_current_xact_id() IS NOT NULL THEN nextval('changes_seq') END,
+	tx                xid8 NOT NULL DEFAULT pg_current_xact_id(),
+	seq               bigint NOT NULL,
 	id                text COLLATE "C" NOT NULL,
 	environment_id    text COLLATE "C" NOT NULL,
 	type              text COLLATE "C" NOT NULL,
@@ -34,24 +34,38 @@ CREATE TABLE changes (
 	company_id        text COLLATE "C",
 	definition_id     text COLLATE "C",
 	attributes        jsonb NOT NULL,
-	before            jsonb
+	before            jsonb,
+	PRIMARY KEY (tx, seq)
 );
-ALTER SEQUENCE changes_seq OWNED BY changes.seq;
-CREATE INDEX changes_feed ON changes (environment_id, seq);
-CREATE INDEX changes_age ON changes (created_at);
+
+-- The position of each transaction's changes of an environment (see
+-- above). The default takes the transaction's id before the pos (CASE
+-- evaluates its condition first): a transaction holds an id from before
+-- any pos it takes, which the feed's watermark relies on. changes_pos
+-- caches no values: its last_value is the last pos taken by any process.
+CREATE SEQUENCE changes_pos;
+CREATE TABLE change_commits (
+	environment_id text COLLATE "C" NOT NULL,
+	pos            bigint NOT NULL DEFAULT CASE WHEN pg_current_xact_id() IS NOT NULL THEN nextval('changes_pos') END,
+	tx             xid8 NOT NULL DEFAULT pg_current_xact_id(),
+	created_at     timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (environment_id, pos)
+);
+CREATE INDEX change_commits_age ON change_commits (created_at);
 
 -- The greatest watermark a store has settled (see feed.go), which others
--- may start from: every transaction that took a seq up to it has ended.
+-- may start from: every transaction that took a pos up to it has ended.
 CREATE TABLE changes_settled (
 	one boolean PRIMARY KEY DEFAULT true CHECK (one),
-	seq bigint NOT NULL
+	pos bigint NOT NULL
 );
-INSERT INTO changes_settled (seq) VALUES (0);
+INSERT INTO changes_settled (pos) VALUES (0);
 
 -- The newest position pruned from each environment's log: a cursor before
 -- it has lost changes (410 E1901).
 CREATE TABLE changes_pruned (
 	environment_id text COLLATE "C" PRIMARY KEY,
+	pos            bigint NOT NULL,
 	seq            bigint NOT NULL
 );
 
