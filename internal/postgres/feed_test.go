@@ -1,14 +1,11 @@
 package postgres_test
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"tourd/internal/backendtest"
 	"tourd/internal/postgres"
@@ -56,15 +53,7 @@ func TestChangeFeedTwoNodes(t *testing.T) {
 	// late takes its transaction id, node 1 creates x, then late updates
 	// x, recording the change as the store's writes do (sealing it last),
 	// and commits.
-	late, err := pgx.ConnectConfig(ctx, cfg.ConnConfig.Copy())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer late.Close(context.Background())
-	ltx, err := late.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ltx, _ := outsideTx(t, cfg)
 	var lateXid, xXid uint64
 	if err := ltx.QueryRow(ctx, "SELECT pg_current_xact_id()").Scan(&lateXid); err != nil {
 		t.Fatal(err)
@@ -82,7 +71,7 @@ func TestChangeFeedTwoNodes(t *testing.T) {
 	if err := ltx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := late.QueryRow(ctx, "SELECT xmin::text::bigint FROM changes WHERE object_id = 'x' AND type = 'user.created'").Scan(&xXid); err != nil || xXid%(1<<32) <= lateXid%(1<<32) {
+	if err := ltx.Conn().QueryRow(ctx, "SELECT xmin::text::bigint FROM changes WHERE object_id = 'x' AND type = 'user.created'").Scan(&xXid); err != nil || xXid%(1<<32) <= lateXid%(1<<32) {
 		t.Errorf("x was created by transaction %d (%v), not after the update's, %d", xXid, err, lateXid)
 	}
 
@@ -94,15 +83,7 @@ func TestChangeFeedTwoNodes(t *testing.T) {
 		t.Fatalf("the reader read %q, want %q", got, start)
 	}
 
-	held, err := pgx.ConnectConfig(ctx, cfg.ConnConfig.Copy())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer held.Close(context.Background())
-	tx, err := held.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tx, _ := outsideTx(t, cfg)
 	if _, err := tx.Exec(ctx, `INSERT INTO changes (id, environment_id, type, created_at, seq, object_id, object_created_at, attributes)
 		VALUES ($1, $2, 'user.created', now(), 1, 'held', now(), '{}')`, userdata.NewChangeID(), tn.EnvironmentID); err != nil {
 		t.Fatal(err)
@@ -146,7 +127,7 @@ func TestChangeFeedTwoNodes(t *testing.T) {
 	}
 	// The held change did take its place in the log before the writers'.
 	var first bool
-	err = held.QueryRow(ctx, `SELECT t.pos < (SELECT min(t.pos) FROM changes c JOIN change_commits t USING (tx, environment_id) WHERE c.object_id LIKE 'w%') FROM changes c JOIN change_commits t USING (tx, environment_id) WHERE c.object_id = 'held'`).Scan(&first)
+	err := tx.Conn().QueryRow(ctx, `SELECT t.pos < (SELECT min(t.pos) FROM changes c JOIN change_commits t USING (tx, environment_id) WHERE c.object_id LIKE 'w%') FROM changes c JOIN change_commits t USING (tx, environment_id) WHERE c.object_id = 'held'`).Scan(&first)
 	if err != nil || !first {
 		t.Errorf("the held change's position is not before the writers' (%v, %v)", first, err)
 	}
