@@ -24,44 +24,57 @@ type entityTable struct {
 	// The upserts (see upsertSQL): with literal values only, answering
 	// with the stored row or not, and with operations (always answering).
 	qUpsert, qUpsertQuiet, qUpsertOps string
-	qDelete                           string
+	qRemove                           string
 }
 
 // newEntityTable returns the queries of table; stored is the function that
-// reads one of its rows (0005_operations.sql).
-func newEntityTable(table, stored string, p phase, scope userdata.Scope, resource string, hasEmail bool) *entityTable {
-	plain := upsertSQL(table, hasEmail, "$4::jsonb || $5::jsonb", "(t.attributes || $5::jsonb) - $7::text[]", false)
-	ops := upsertSQL(table, hasEmail, "$4::jsonb", "tourd_apply_ops((t.attributes || $5::jsonb) - $7::text[], $9::text[], $8::jsonb)", true)
+// reads one of its rows (0005_operations.sql), types the types of its
+// changes.
+func newEntityTable(table, stored string, p phase, scope userdata.Scope, resource string, hasEmail bool, types changeTypes) *entityTable {
+	plain := upsertSQL(table, hasEmail, types, "$4::jsonb || $5::jsonb", "(t.attributes || $5::jsonb) - $7::text[]", false, 7)
+	ops := upsertSQL(table, hasEmail, types, "$4::jsonb", "tourd_apply_ops((t.attributes || $5::jsonb) - $7::text[], $9::text[], $8::jsonb)", true, 10)
 	return &entityTable{
 		phase:        p,
 		scope:        scope,
 		resource:     resource,
 		qGet:         "SELECT id, attributes, created_at FROM " + table + " WHERE environment_id = $1 AND external_id = $2",
-		qUpsert:      answering(plain, stored, "created"),
-		qUpsertQuiet: plain,
+		qUpsert:      plain + answering(stored, "created"),
+		qUpsertQuiet: plain + "SELECT count(*) FROM up",
 		// $10, when not NULL, is the error of creating the entity (see
 		// createWithOps): the statement fails with it if it does.
-		qUpsertOps: answering(ops, stored, "CASE WHEN created AND $10::text IS NOT NULL THEN tourd_fail($10) ELSE created END"),
-		qDelete:    "DELETE FROM " + table + " WHERE environment_id = $1 AND external_id = $2",
+		qUpsertOps: ops + answering(stored, "CASE WHEN created AND $10::text IS NOT NULL THEN tourd_fail($10) ELSE created END"),
+		// The deletion records its change ($3, of seq $4, at $5).
+		qRemove: `WITH gone AS (DELETE FROM ` + table + ` WHERE environment_id = $1 AND external_id = $2
+				RETURNING external_id, attributes, created_at),
+			rec AS (INSERT INTO changes (id, environment_id, type, created_at, seq, object_id, object_created_at, attributes)
+				SELECT $3, $1, '` + types[2] + `', $5, $4, external_id, created_at, attributes FROM gone
+				RETURNING environment_id)
+			INSERT INTO change_commits (environment_id) SELECT environment_id FROM rec`,
 	}
 }
 
-// upsertSQL returns the statement that creates an entity of table with the
-// attributes created, or merges into what is stored (§8.1): merged is the
-// result of the merge, computed from the stored row t. With literal values
-// only, created is the seed overlaid by the new values and merged is
-// t.attributes || the new values - the null keys: jsonb || is a shallow
-// merge per top-level key. With operations, created is computed in Go
-// (Attributes.Create) and merged applies them (tourd_apply_ops).
+// upsertSQL returns the statement, but for the SELECT it answers with
+// (which reads up), that creates an entity of table with the attributes
+// created, or merges into what is stored (§8.1), and records the change it
+// makes (see recordSQL; the change's id and seq are the parameters after
+// the nargs of the upsert). merged is the result of the merge, computed
+// from the stored row t. With literal values only, created is the seed
+// overlaid by the new values and merged is t.attributes || the new values -
+// the null keys: jsonb || is a shallow merge per top-level key. With
+// operations, created is computed in Go (Attributes.Create) and merged
+// applies them (tourd_apply_ops).
 //
 // The row lock the statement takes orders concurrent merges; none is
 // lost, and operations apply to the row as it is once locked. A merge that
-// changes nothing updates nothing (the row keeps its version; the
-// statement returns no row for it): see changes.
+// changes nothing updates nothing (the row keeps its version; up has no
+// row for it, and no change is recorded): see changes. old reads and locks
+// the stored row before the upsert does (the upsert's source, old_first,
+// scans it): in READ COMMITTED a row locked is its latest version, so old
+// is what the merge applies to, the attributes before the change.
 //
 // Users keep attributes.email in a column of its own (0003_user_email.sql);
 // costly says to compute merged once for both columns.
-func upsertSQL(table string, hasEmail bool, created, merged string, costly bool) string {
+func upsertSQL(table string, hasEmail bool, types changeTypes, created, merged string, costly bool, nargs int) string {
 	emailCol, emailVal, set := "", "", "attributes = "+merged
 	switch {
 	case hasEmail && costly:
@@ -71,10 +84,14 @@ func upsertSQL(table string, hasEmail bool, created, merged string, costly bool)
 		emailCol, emailVal = ", email", ", tourd_email("+created+")"
 		set += ", email = tourd_email(" + merged + ")"
 	}
-	return "INSERT INTO " + table + ` AS t (id, environment_id, external_id, attributes, created_at` + emailCol + `)
-		VALUES ($1, $2, $3, ` + created + `, $6` + emailVal + `)
-		ON CONFLICT (environment_id, external_id) DO UPDATE SET ` + set + `
-		WHERE ` + changes("t.attributes", "$5::jsonb", "$7::text[]", merged)
+	return `WITH old AS MATERIALIZED (SELECT attributes FROM ` + table + ` WHERE environment_id = $2 AND external_id = $3 FOR UPDATE),
+		up AS (INSERT INTO ` + table + ` AS t (id, environment_id, external_id, attributes, created_at` + emailCol + `)
+			SELECT $1::text, $2::text, $3::text, ` + created + `, $6::timestamptz` + emailVal + ` FROM (SELECT count(*) FROM old) AS old_first
+			ON CONFLICT (environment_id, external_id) DO UPDATE SET ` + set + `
+			WHERE ` + changes("t.attributes", "$5::jsonb", "$7::text[]", merged) + `
+			RETURNING id, external_id, attributes, created_at, xmax = 0 AS created),
+		` + recordSQL(types, "$6::timestamptz", nargs, "up.external_id, NULL, NULL") + `
+		`
 }
 
 // changes is the condition that merging into the stored attributes
@@ -86,23 +103,23 @@ func changes(stored, set, del, merged string) string {
 	return "NOT (" + stored + " @> " + set + ") OR " + stored + " ?| " + del + " OR " + stored + " <> " + merged
 }
 
-// answering wraps an upsert so that it returns the stored row and whether
-// it created it, also when it changed nothing: the row is then read by the
-// function stored, which takes a snapshot of its own, since the row the
-// upsert locked may have been committed after the statement's snapshot
-// (by a concurrent upsert that created it). The upsert still holds its
-// lock, so that is the row as the transaction leaves it.
-func answering(upsert, stored, created string) string {
-	return `WITH up AS (` + upsert + `
-		RETURNING id, attributes, created_at, xmax = 0 AS created)
-		SELECT id, attributes, created_at, ` + created + ` FROM up
+// answering ends an upsert so that it answers with the stored row, whether
+// it created it, and whether it changed it, also when it changed nothing:
+// the row is then read by the function stored, which takes a snapshot of
+// its own, since the row the upsert locked may have been committed after
+// the statement's snapshot (by a concurrent upsert that created it). The
+// upsert still holds its lock, so that is the row as the transaction
+// leaves it.
+func answering(stored, created string) string {
+	return `SELECT id, attributes, created_at, ` + created + `, true FROM up
 		UNION ALL
-		SELECT id, attributes, created_at, false FROM ` + stored + `($2, $3) WHERE NOT EXISTS (SELECT FROM up)`
+		SELECT id, attributes, created_at, false, false FROM ` + stored + `($2, $3) WHERE NOT EXISTS (SELECT FROM up)`
 }
 
 var (
-	usersTable     = newEntityTable("users", "tourd_stored_user", phaseUsers, userdata.ScopeUser, userdata.ResourceUser, true)
-	companiesTable = newEntityTable("companies", "tourd_stored_company", phaseCompanies, userdata.ScopeCompany, userdata.ResourceCompany, false)
+	usersTable     = newEntityTable("users", "tourd_stored_user", phaseUsers, userdata.ScopeUser, userdata.ResourceUser, true, userChanges)
+	companiesTable = newEntityTable("companies", "tourd_stored_company", phaseCompanies, userdata.ScopeCompany, userdata.ResourceCompany, false,
+		companyChanges)
 )
 
 // entity is a stored user or company row.
@@ -170,10 +187,10 @@ func (s *Store) runLookups(ctx context.Context, group []*call[*lookup]) {
 	}
 }
 
-// upsert queues the upsert of one entity (§8, §8.5); id is its id if the
-// statement creates it. done, when not nil, receives the stored row and
-// whether the statement created it. The caller asks for the definitions
-// (write.need).
+// upsert queues the upsert of one entity (§8, §8.5), which records its
+// change; id is its id if the statement creates it. done, when not nil,
+// receives the stored row and whether the statement created it. The
+// caller asks for the definitions (write.need).
 func (t *entityTable) upsert(w *write, id, externalID string, a userdata.Attributes, done func(e *entity, created bool)) error {
 	m, err := newMerge(a)
 	if err != nil {
@@ -187,25 +204,27 @@ func (t *entityTable) upsert(w *write, id, externalID string, a userdata.Attribu
 		if err != nil {
 			return err
 		}
-		q = w.queue(t.phase, key, t.qUpsertOps, id, w.tn.EnvironmentID, externalID, created, m.set, w.now, m.del, m.ops, m.opKeys, createErr)
+		q = w.queueChange(t.phase, key, t.qUpsertOps, id, w.tn.EnvironmentID, externalID, created, m.set, w.now, m.del, m.ops, m.opKeys, createErr)
 	case done != nil:
-		q = w.queue(t.phase, key, t.qUpsert, id, w.tn.EnvironmentID, externalID, seed, m.set, w.now, m.del)
+		q = w.queueChange(t.phase, key, t.qUpsert, id, w.tn.EnvironmentID, externalID, seed, m.set, w.now, m.del)
 	default:
-		w.queue(t.phase, key, t.qUpsertQuiet, id, w.tn.EnvironmentID, externalID, seed, m.set, w.now, m.del)
+		w.noteRecorded(w.queueChange(t.phase, key, t.qUpsertQuiet, id, w.tn.EnvironmentID, externalID, seed, m.set, w.now, m.del))
+		return nil
 	}
-	if done != nil {
-		q.QueryRow(func(row pgx.Row) error {
-			e := &entity{externalID: externalID}
-			var attrs []byte
-			var created bool
-			if err := row.Scan(&e.id, &attrs, &e.createdAt, &created); err != nil {
-				return err
-			}
-			e.attributes = compact(attrs)
+	q.QueryRow(func(row pgx.Row) error {
+		e := &entity{externalID: externalID}
+		var attrs []byte
+		var created, changed bool
+		if err := row.Scan(&e.id, &attrs, &e.createdAt, &created, &changed); err != nil {
+			return err
+		}
+		e.attributes = compact(attrs)
+		w.recorded = w.recorded || changed
+		if done != nil {
 			done(e, created)
-			return nil
-		})
-	}
+		}
+		return nil
+	})
 	return nil
 }
 
@@ -224,16 +243,21 @@ func createWithOps(a userdata.Attributes, seed json.RawMessage) (json.RawMessage
 	return created, nil, err
 }
 
-// remove deletes the entity; its memberships go with it (ON DELETE CASCADE).
+// remove deletes the entity, recording its deletion; its memberships go
+// with it (ON DELETE CASCADE), recording nothing.
 func (t *entityTable) remove(ctx context.Context, s *Store, envID, externalID string) error {
 	if !storable(externalID) {
 		return userdata.NotFound(t.resource)
 	}
-	n, err := s.exec(ctx, "delete "+t.resource, t.qDelete, envID, externalID)
-	if err == nil && n == 0 {
-		err = userdata.NotFound(t.resource)
+	n, err := s.exec(ctx, "delete "+t.resource, t.qRemove, envID, externalID, userdata.NewChangeID(), s.nextSeq(), s.now())
+	switch {
+	case err != nil:
+		return err
+	case n == 0:
+		return userdata.NotFound(t.resource)
 	}
-	return err
+	s.changes.Notify()
+	return nil
 }
 
 // entityColumns are the columns scanEntity reads.

@@ -24,13 +24,23 @@ const (
 		SELECT e.id, d.id FROM event_definitions e, attribute_definitions d
 		WHERE e.project_id = $1 AND e.code_name = $2 AND d.project_id = $1 AND d.scope = $3 AND d.code_name = ANY($4)
 		ON CONFLICT DO NOTHING`
-	qInsertEvent = `INSERT INTO events (id, environment_id, user_id, company_id, name, attributes, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`
+	// qInsertEvent inserts an event and records it: its change ($8, of
+	// type $9, at $10, of seq $14) names the user and company by external
+	// id ($11, $12) and the event's definition (in project $13), which the
+	// statement answers with.
+	qInsertEvent = `WITH ev AS (INSERT INTO events (id, environment_id, user_id, company_id, name, attributes, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)),
+		rec AS (INSERT INTO changes (id, environment_id, type, created_at, seq, object_id, object_created_at, user_id, company_id, definition_id, attributes)
+			SELECT $8, $2, $9, $10, $14, $1, $7, $11, $12, d.id, $6 FROM event_definitions d WHERE d.project_id = $13 AND d.code_name = $5
+			RETURNING definition_id, environment_id),
+		` + sealCTE + `
+		SELECT definition_id FROM rec`
 )
 
-// TrackEvent records an event in one transaction, creating its
-// definitions when missing. It returns CodeNotFound for ResourceUser or
-// ResourceCompany when the user or the given company does not exist.
+// TrackEvent records an event, and its change, in one transaction,
+// creating its definitions when missing. It returns CodeNotFound for
+// ResourceUser or ResourceCompany when the user or the given company does
+// not exist.
 func (s *Store) TrackEvent(ctx context.Context, tn userdata.Tenant, in *userdata.EventInput) (*userdata.Event, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
@@ -52,16 +62,17 @@ func (s *Store) TrackEvent(ctx context.Context, tn userdata.Tenant, in *userdata
 			ev.CreatedAt = in.Timestamp.UTC()
 		}
 		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			return trackEvent(ctx, tx, tn, in, ev, now)
+			return trackEvent(ctx, tx, tn, in, ev, now, s.nextSeq())
 		})
 	})
 	if err != nil {
 		return nil, translate("track event", err)
 	}
+	s.changes.Notify()
 	return ev, nil
 }
 
-func trackEvent(ctx context.Context, tx pgx.Tx, tn userdata.Tenant, in *userdata.EventInput, ev *userdata.Event, now time.Time) error {
+func trackEvent(ctx context.Context, tx pgx.Tx, tn userdata.Tenant, in *userdata.EventInput, ev *userdata.Event, now time.Time, seq int64) error {
 	var userID string
 	err := tx.QueryRow(ctx, qLockUser, tn.EnvironmentID, in.UserID).Scan(&userID)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -99,8 +110,16 @@ func trackEvent(ctx context.Context, tx pgx.Tx, tn userdata.Tenant, in *userdata
 			return err
 		}
 	}
-	_, err = tx.Exec(ctx, qInsertEvent, ev.ID, tn.EnvironmentID, userID, companyID, in.Name, ev.Attributes, ev.CreatedAt)
-	return err
+	return tx.QueryRow(ctx, qInsertEvent, ev.ID, tn.EnvironmentID, userID, companyID, in.Name, ev.Attributes, ev.CreatedAt,
+		userdata.NewChangeID(), userdata.ChangeEventTracked+in.Name, now, in.UserID, nullable(in.CompanyID), tn.ProjectID, seq).Scan(&ev.DefinitionID)
+}
+
+// nullable returns s, or nil (NULL) when it is empty.
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 // eventColumns are the columns scanEvent reads: the user and company are

@@ -87,3 +87,6 @@ func (s *Store) CountDeliveries(ctx context.Context) (int, error) {
 	err := s.pool.QueryRow(ctx, "SELECT count(*) FROM deliveries").Scan(&n)
 	return n, err
 }
+
+// SealSQL is sealSQL, for tests that record changes as writes do.
+const SealSQL = sealSQL

@@ -10,35 +10,50 @@ import (
 )
 
 // The membership writes find the user and the company by external id: both
-// were upserted earlier in the same transaction (see write).
-const (
+// were upserted earlier in the same transaction (see write). Each records
+// the change it makes (recordSQL: the change's id and seq are the
+// parameters after its own) and answers with the number of changes it
+// recorded.
+var (
 	// qEnsureMembership creates a missing membership with {} and leaves an
 	// existing one untouched (§9.1 step 2).
-	qEnsureMembership = `INSERT INTO memberships (id, environment_id, user_id, company_id, attributes, created_at)
-		SELECT $1::text, $2::text, u.id, c.id, '{}'::jsonb, $5::timestamptz FROM users u, companies c
-		WHERE u.environment_id = $2 AND u.external_id = $3 AND c.environment_id = $2 AND c.external_id = $4
-		ON CONFLICT (user_id, company_id) DO NOTHING`
+	qEnsureMembership = `WITH old AS (SELECT NULL::jsonb AS attributes),
+		up AS (INSERT INTO memberships (id, environment_id, user_id, company_id, attributes, created_at)
+			SELECT $1::text, $2::text, u.id, c.id, '{}'::jsonb, $5::timestamptz FROM users u, companies c
+			WHERE u.environment_id = $2 AND u.external_id = $3 AND c.environment_id = $2 AND c.external_id = $4
+			ON CONFLICT (user_id, company_id) DO NOTHING
+			RETURNING id, user_id, company_id, attributes, created_at, true AS created),
+		` + recordSQL(membershipChanges, "$5::timestamptz", 5, "up.id, up.user_id, up.company_id") + `
+		SELECT count(*) FROM up`
+
+	// The merges of membership attributes (§9.1 step 3, §8.1), as
+	// upsertSQL: qMergeMembership creates the membership with the new
+	// values ($6), or merges them into it and removes the null keys ($7);
+	// qMergeMembershipOps creates it with $8 (Attributes.Create) or merges
+	// and applies the operations $9 (of keys $10). Neither updates a
+	// membership that the merge leaves as it is, so neither tells a
+	// membership left alone from a user or company not found (which the
+	// statements before them in the transaction created).
+	qMergeMembership    = membershipSQL("$6::jsonb", "(m.attributes || $6::jsonb) - $7::text[]", 7)
+	qMergeMembershipOps = membershipSQL("$8::jsonb", "tourd_apply_ops((m.attributes || $6::jsonb) - $7::text[], $10::text[], $9::jsonb)", 10)
 )
 
-// The merges of membership attributes (§9.1 step 3, §8.1), as upsertSQL:
-// qMergeMembership creates the membership with the new values ($6), or
-// merges them into it and removes the null keys ($7); qMergeMembershipOps
-// creates it with $8 (Attributes.Create) or merges and applies the
-// operations $9 (of keys $10). Neither updates a membership that the merge
-// leaves as it is, so neither tells a membership left alone from a user or
-// company not found (which the statements before them in the transaction
-// created).
-var (
-	qMergeMembership    = membershipSQL("$6::jsonb", "(m.attributes || $6::jsonb) - $7::text[]")
-	qMergeMembershipOps = membershipSQL("$8::jsonb", "tourd_apply_ops((m.attributes || $6::jsonb) - $7::text[], $10::text[], $9::jsonb)")
-)
-
-func membershipSQL(created, merged string) string {
-	return `INSERT INTO memberships AS m (id, environment_id, user_id, company_id, attributes, created_at)
-		SELECT $1::text, $2::text, u.id, c.id, ` + created + `, $5::timestamptz FROM users u, companies c
-		WHERE u.environment_id = $2 AND u.external_id = $3 AND c.environment_id = $2 AND c.external_id = $4
-		ON CONFLICT (user_id, company_id) DO UPDATE SET attributes = ` + merged + `
-		WHERE ` + changes("m.attributes", "$6::jsonb", "$7::text[]", merged)
+// membershipSQL returns a merge of membership attributes that reads and
+// locks the membership first, as upsertSQL does, and records its change.
+func membershipSQL(created, merged string, nargs int) string {
+	return `WITH old AS MATERIALIZED (SELECT m.attributes FROM memberships m
+			JOIN users u ON u.id = m.user_id JOIN companies c ON c.id = m.company_id
+			WHERE u.environment_id = $2 AND u.external_id = $3 AND c.environment_id = $2 AND c.external_id = $4
+			FOR UPDATE OF m),
+		up AS (INSERT INTO memberships AS m (id, environment_id, user_id, company_id, attributes, created_at)
+			SELECT $1::text, $2::text, u.id, c.id, ` + created + `, $5::timestamptz
+			FROM users u, companies c, (SELECT count(*) FROM old) AS old_first
+			WHERE u.environment_id = $2 AND u.external_id = $3 AND c.environment_id = $2 AND c.external_id = $4
+			ON CONFLICT (user_id, company_id) DO UPDATE SET attributes = ` + merged + `
+			WHERE ` + changes("m.attributes", "$6::jsonb", "$7::text[]", merged) + `
+			RETURNING id, user_id, company_id, attributes, created_at, xmax = 0 AS created),
+		` + recordSQL(membershipChanges, "$5::timestamptz", nargs, "up.id, up.user_id, up.company_id") + `
+		SELECT count(*) FROM up`
 }
 
 // join is one companies[i] (attrs nil) or memberships[i] of a user upsert.
@@ -74,13 +89,14 @@ func (w *write) joinCompany(userID string, j join) error {
 }
 
 // join queues the statement that makes sure the user is a member of the
-// company (both by external id), merging attrs into the membership.
+// company (both by external id), merging attrs into the membership, and
+// records its change.
 // Without attributes (the companies path, or an empty map) an existing
 // membership is left untouched. The caller asks for the definitions
 // (write.need).
 func (w *write) join(userID, companyID string, attrs userdata.Attributes) error {
 	if len(attrs) == 0 {
-		w.queue(phaseMemberships, "", qEnsureMembership, userdata.NewID(), w.tn.EnvironmentID, userID, companyID, w.now)
+		w.noteRecorded(w.queueChange(phaseMemberships, "", qEnsureMembership, userdata.NewID(), w.tn.EnvironmentID, userID, companyID, w.now))
 		return nil
 	}
 	m, err := newMerge(attrs)
@@ -88,14 +104,15 @@ func (w *write) join(userID, companyID string, attrs userdata.Attributes) error 
 		return err
 	}
 	if m.ops == nil {
-		w.queue(phaseMemberships, "", qMergeMembership, userdata.NewID(), w.tn.EnvironmentID, userID, companyID, w.now, m.set, m.del)
+		w.noteRecorded(w.queueChange(phaseMemberships, "", qMergeMembership, userdata.NewID(), w.tn.EnvironmentID, userID, companyID, w.now, m.set, m.del))
 		return nil
 	}
 	created, err := attrs.Create(nil)
 	if err != nil {
 		return err
 	}
-	w.queue(phaseMemberships, "", qMergeMembershipOps, userdata.NewID(), w.tn.EnvironmentID, userID, companyID, w.now, m.set, m.del, created, m.ops, m.opKeys)
+	w.noteRecorded(w.queueChange(phaseMemberships, "", qMergeMembershipOps, userdata.NewID(), w.tn.EnvironmentID, userID, companyID, w.now,
+		m.set, m.del, created, m.ops, m.opKeys))
 	return nil
 }
 
@@ -170,6 +187,9 @@ func (s *Store) UpsertMembership(ctx context.Context, tn userdata.Tenant, compan
 		if err == nil {
 			w.defs.committed()
 		}
+		if err == nil && w.recorded {
+			s.changes.Notify()
+		}
 		return err
 	})
 	if err != nil {
@@ -178,14 +198,22 @@ func (s *Store) UpsertMembership(ctx context.Context, tn userdata.Tenant, compan
 	return m, nil
 }
 
-const qDeleteMembership = `DELETE FROM memberships m USING users u, companies c
-	WHERE m.user_id = u.id AND m.company_id = c.id
-	AND u.environment_id = $1 AND u.external_id = $2 AND c.environment_id = $1 AND c.external_id = $3
-	RETURNING m.id`
+// qDeleteMembership removes a membership, recording its deletion ($4, of
+// seq $5, at $6), and answers with its id.
+const qDeleteMembership = `WITH gone AS (DELETE FROM memberships m USING users u, companies c
+		WHERE m.user_id = u.id AND m.company_id = c.id
+		AND u.environment_id = $1 AND u.external_id = $2 AND c.environment_id = $1 AND c.external_id = $3
+		RETURNING m.id, m.user_id, m.company_id, m.attributes, m.created_at),
+	rec AS (INSERT INTO changes (id, environment_id, type, created_at, seq, object_id, user_id, company_id, object_created_at, attributes)
+		SELECT $4, $1, '` + userdata.ChangeMembershipDeleted + `', $6, $5, id, user_id, company_id, created_at, attributes FROM gone
+		RETURNING object_id, environment_id),
+	` + sealCTE + `
+	SELECT object_id FROM rec`
 
 // DeleteMembership removes the membership linking two entities given by
-// external ids and returns its internal id. It returns CodeNotFound for
-// ResourceMembership when either is missing or they are not linked.
+// external ids, recording its deletion, and returns its internal id. It
+// returns CodeNotFound for ResourceMembership when either is missing or
+// they are not linked.
 func (s *Store) DeleteMembership(ctx context.Context, tn userdata.Tenant, userID, companyID string) (string, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
@@ -193,13 +221,18 @@ func (s *Store) DeleteMembership(ctx context.Context, tn userdata.Tenant, userID
 		return "", userdata.NotFound(userdata.ResourceMembership)
 	}
 	var id string
+	changeID, seq, now := userdata.NewChangeID(), s.nextSeq(), s.now()
 	err := s.retry(ctx, "delete membership", func() error {
-		return s.pool.QueryRow(ctx, qDeleteMembership, tn.EnvironmentID, userID, companyID).Scan(&id)
+		return s.pool.QueryRow(ctx, qDeleteMembership, tn.EnvironmentID, userID, companyID, changeID, seq, now).Scan(&id)
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", userdata.NotFound(userdata.ResourceMembership)
 	}
-	return id, translate("delete membership", err)
+	if err != nil {
+		return "", translate("delete membership", err)
+	}
+	s.changes.Notify()
+	return id, nil
 }
 
 // memberSide reads memberships from one side: the user side reads each

@@ -65,10 +65,7 @@ func checkCounter(t *testing.T, what string, attrs []byte, want float64, first [
 // a company reached through companies[] of many users, on a membership.
 func TestConcurrentOperations(t *testing.T) {
 	cfg := backendtest.PostgresConfig(t)
-	stores := []*postgres.Store{
-		openConfig(t, cfg.Copy(), discard(), postgres.Options{Migrate: true, PoolSize: 8}),
-		openConfig(t, cfg.Copy(), discard(), postgres.Options{Migrate: true, PoolSize: 8}),
-	}
+	stores := openNodes(t, cfg, discard(), 2, 8)
 	ctx := t.Context()
 	tn := storetest.Tenant(t, stores[0], "p", "e")
 	seed := ops(t, "attributes", `{"n":100,"t":["x"]}`)

@@ -47,7 +47,7 @@ func (s *Store) pendingPurges(ctx context.Context) ([]userdata.DeletedEnvironmen
 // segment_members_list); then the memberships of the first users, then
 // those users once they have none left (a user's removal would otherwise
 // take all of them at once); then companies, keys, the deliveries of the
-// environment's webhooks and the webhooks.
+// environment's webhooks, the webhooks and the change log.
 const (
 	qPurgeEvents         = `DELETE FROM events WHERE id IN (SELECT id FROM events WHERE environment_id = $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`
 	qPurgeSegmentMembers = `DELETE FROM segment_members WHERE (segment_id, entity_id) IN (SELECT m.segment_id, m.entity_id FROM segments s
@@ -61,16 +61,21 @@ const (
 	qPurgeDeliveries  = `DELETE FROM deliveries WHERE (webhook_id, id) IN (SELECT d.webhook_id, d.id FROM webhooks w
 		JOIN deliveries d ON d.webhook_id = w.id WHERE w.environment_id = $1 LIMIT $2 FOR UPDATE OF d SKIP LOCKED)`
 	qPurgeWebhooks = `DELETE FROM webhooks WHERE id IN (SELECT id FROM webhooks WHERE environment_id = $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`
+	qPurgeChanges  = `DELETE FROM changes WHERE (tx, seq) IN (SELECT tx, seq FROM changes WHERE environment_id = $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`
+	qPurgeCommits  = `DELETE FROM change_commits WHERE (environment_id, pos) IN (SELECT environment_id, pos FROM change_commits WHERE environment_id = $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`
 	// qFinishPurge marks the environment purged when none of its rows is
 	// left (memberships, events and segment members reference users or
-	// companies, which are gone), and
-	// returns whether it is purged, by this statement or before it.
+	// companies, which are gone), removing the mark of its pruned changes,
+	// and returns whether it is purged, by this statement or before it.
 	qFinishPurge = `WITH done AS (UPDATE environments SET purged_at = $2 WHERE id = $1 AND purged_at IS NULL
 			AND NOT EXISTS (SELECT FROM users WHERE environment_id = $1)
 			AND NOT EXISTS (SELECT FROM companies WHERE environment_id = $1)
 			AND NOT EXISTS (SELECT FROM api_keys WHERE environment_id = $1)
 			AND NOT EXISTS (SELECT FROM webhooks WHERE environment_id = $1)
-			RETURNING 1)
+			AND NOT EXISTS (SELECT FROM changes WHERE environment_id = $1)
+			AND NOT EXISTS (SELECT FROM change_commits WHERE environment_id = $1)
+			RETURNING 1),
+		unmarked AS (DELETE FROM changes_pruned WHERE environment_id = $1 AND EXISTS (SELECT FROM done))
 		SELECT EXISTS (SELECT FROM done) OR EXISTS (SELECT FROM environments WHERE id = $1 AND purged_at IS NOT NULL)`
 )
 
@@ -99,6 +104,8 @@ func (s *Store) purgeBatch(ctx context.Context, envID string) (int64, error) {
 			func() (int64, error) { return run(qPurgeKeys) },
 			func() (int64, error) { return run(qPurgeDeliveries) },
 			func() (int64, error) { return run(qPurgeWebhooks) },
+			func() (int64, error) { return run(qPurgeChanges) },
+			func() (int64, error) { return run(qPurgeCommits) },
 		} {
 			var err error
 			if n, err = step(); err != nil || n > 0 {

@@ -62,6 +62,9 @@ func TestPurgeTwoStores(t *testing.T) {
 			t.Fatal(r.Err)
 		}
 	}
+	if n, err := a.PruneChanges(t.Context(), time.Now().Add(time.Hour), 10); err != nil || n != 10 {
+		t.Fatalf("PruneChanges = %d, %v", n, err)
+	}
 	if err := a.DeleteEnvironment(t.Context(), p.ID, gone.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -72,6 +75,10 @@ func TestPurgeTwoStores(t *testing.T) {
 	}
 	if l, err := b.ListUsers(t.Context(), tn, userdata.UserFilter{PageRequest: userdata.PageRequest{Limit: 1}}); err != nil || len(l.Items) != 0 {
 		t.Errorf("users left after the purge: %+v, %v", l, err)
+	}
+	// The purge removed the change log and the mark of its pruning.
+	if p, err := b.Changes(t.Context(), gone.ID, userdata.ChangeQuery{Limit: 1, Types: userdata.AllChanges}); err != nil || len(p.Changes) != 0 || p.Next != "0-0" {
+		t.Errorf("the change log after the purge: %+v, %v; want no change, from 0-0", p, err)
 	}
 	for i := range logs {
 		out := logs[i].String()

@@ -50,6 +50,13 @@ type Store struct {
 	stopListen context.CancelFunc
 	listenDone chan struct{}
 	purger     *userdata.Purger // kicked by every notification on keysChannel
+
+	seq       atomic.Int64    // see nextSeq
+	marks     watermarks      // the feed's (see poll)
+	changes   userdata.Signal // changes may have become readable (see ChangeSignal)
+	watching  atomic.Bool     // someone waits on changes since it was last notified
+	stopWatch context.CancelFunc
+	watchDone chan struct{}
 }
 
 // Options tunes Open.
@@ -126,7 +133,7 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config, log *slog.Logger, opts
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	s := &Store{pool: pool, log: log, Now: time.Now, timeout: opts.Timeout, listenDone: make(chan struct{})}
+	s := &Store{pool: pool, log: log, Now: time.Now, timeout: opts.Timeout, listenDone: make(chan struct{}), watchDone: make(chan struct{})}
 	checkCtx, cancelCheck := s.bound(ctx)
 	defer cancelCheck()
 	if err := checkSchema(checkCtx, pool); err != nil {
@@ -143,6 +150,9 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config, log *slog.Logger, opts
 	lctx, cancel := context.WithCancel(context.Background())
 	s.stopListen = cancel
 	go s.listenKeys(lctx, cfg.ConnConfig)
+	wctx, stopWatch := context.WithCancel(context.Background())
+	s.stopWatch = stopWatch
+	go s.watchChanges(wctx)
 	s.purger.Start()
 	return s, nil
 }
@@ -202,12 +212,14 @@ func (s *Store) Ping(ctx context.Context) error {
 	return translate("ping", s.pool.Ping(ctx))
 }
 
-// Close stops purging and listening, waits for connections in use to be
-// released and closes the pool.
+// Close stops purging, listening and watching for changes, waits for
+// connections in use to be released and closes the pool.
 func (s *Store) Close() error {
 	s.purger.Stop()
 	s.stopListen()
 	<-s.listenDone
+	s.stopWatch()
+	<-s.watchDone
 	s.pool.Close()
 	return nil
 }

@@ -51,6 +51,17 @@ func BenchmarkStore(b *testing.B) {
 	storetest.Bench(b, backendtest.Postgres.Open)
 }
 
+// openNodes opens n stores on cfg's database, migrating it, as n tourd
+// processes would: each with a pool of its own, of poolSize connections.
+func openNodes(t *testing.T, cfg *pgxpool.Config, log *slog.Logger, n int, poolSize int32) []*postgres.Store {
+	t.Helper()
+	nodes := make([]*postgres.Store, n)
+	for i := range nodes {
+		nodes[i] = openConfig(t, cfg.Copy(), log, postgres.Options{Migrate: true, PoolSize: poolSize})
+	}
+	return nodes
+}
+
 // TestMigrate checks that a plain Open refuses an unmigrated schema, that
 // processes migrating at once all succeed, and that a migrated schema then
 // opens without migrating.
@@ -96,10 +107,7 @@ func debugLogger(w io.Writer) *slog.Logger {
 func TestTwoStores(t *testing.T) {
 	cfg := backendtest.PostgresConfig(t)
 	var logs backendtest.Buffer
-	stores := []*postgres.Store{
-		openConfig(t, cfg.Copy(), debugLogger(&logs), postgres.Options{Migrate: true, PoolSize: 4}),
-		openConfig(t, cfg.Copy(), debugLogger(&logs), postgres.Options{Migrate: true, PoolSize: 4}),
-	}
+	stores := openNodes(t, cfg, debugLogger(&logs), 2, 4)
 	ctx := t.Context()
 	_, hash, prefix := userdata.NewKey()
 	if _, err := stores[0].CreateKey(ctx, "p", "e", hash, prefix); err != nil {

@@ -26,6 +26,12 @@ type write struct {
 	now   time.Time
 	stmts []stmt
 	defs  pendingDefs
+	// recorded says that a statement of the write recorded a change: its
+	// commit wakes the feed's readers.
+	recorded bool
+	// mayRecord says that a statement of the write may record a change:
+	// its transaction ends by sealing them (see sealSQL).
+	mayRecord bool
 }
 
 // stmt is one statement of a write, with its place in the lock order.
@@ -38,12 +44,17 @@ type write struct {
 // holds no row that comes after it, so concurrent transactions wait for
 // each other instead of deadlocking (PostgreSQL would take deadlock_timeout,
 // a second by default, to find and break a deadlock). Statements on one row
-// keep their processing order, and a membership comes after the user and
-// the company it joins, which it finds by their external ids.
+// keep the order they were queued in, by any of the writes sharing the
+// transaction (seq), and a membership comes after the user and the company
+// it joins, which it finds by their external ids.
 type stmt struct {
 	phase phase
 	key   string // environment and external id of the row locked
-	q     *pgx.QueuedQuery
+	// seq is the statement's place in the order of the process's
+	// statements; a change the statement records takes it as its place
+	// among the changes of its transaction (see Store.nextSeq).
+	seq int64
+	q   *pgx.QueuedQuery
 }
 
 // phase is the part of the lock order a statement belongs to.
@@ -58,7 +69,16 @@ const (
 // queue adds a statement to the write.
 func (w *write) queue(p phase, key, sql string, args ...any) *pgx.QueuedQuery {
 	q := &pgx.QueuedQuery{SQL: sql, Arguments: args}
-	w.stmts = append(w.stmts, stmt{p, key, q})
+	w.stmts = append(w.stmts, stmt{p, key, w.s.nextSeq(), q})
+	return q
+}
+
+// queueChange adds a statement that may record a change to the write: its
+// arguments are args, then the change's id and seq.
+func (w *write) queueChange(p phase, key, sql string, args ...any) *pgx.QueuedQuery {
+	q := w.queue(p, key, sql, args...)
+	q.Arguments = append(q.Arguments, userdata.NewChangeID(), w.stmts[len(w.stmts)-1].seq)
+	w.mayRecord = true
 	return q
 }
 
@@ -73,8 +93,8 @@ func batch(writes ...*write) *pgx.Batch {
 	for _, w := range writes {
 		stmts = append(stmts, w.stmts...)
 	}
-	slices.SortStableFunc(stmts, func(a, b stmt) int {
-		return cmp.Or(cmp.Compare(a.phase, b.phase), strings.Compare(a.key, b.key))
+	slices.SortFunc(stmts, func(a, b stmt) int {
+		return cmp.Or(cmp.Compare(a.phase, b.phase), strings.Compare(a.key, b.key), cmp.Compare(a.seq, b.seq))
 	})
 	b := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, n)}
 	for _, st := range stmts {
@@ -82,6 +102,15 @@ func batch(writes ...*write) *pgx.Batch {
 	}
 	queueDefinitions(b, writes)
 	queueTypeChecks(b, writes)
+	var envs []string
+	for _, w := range writes {
+		if w.mayRecord && !slices.Contains(envs, w.tn.EnvironmentID) {
+			envs = append(envs, w.tn.EnvironmentID)
+		}
+	}
+	if envs != nil {
+		b.Queue(sealSQL, envs)
+	}
 	return b
 }
 
@@ -107,6 +136,9 @@ func (s *Store) write(ctx context.Context, op string, tn userdata.Tenant, build 
 			return err
 		}
 		w.defs.committed()
+		if w.recorded {
+			s.changes.Notify()
+		}
 		return nil
 	}
 	shared := true

@@ -121,18 +121,7 @@ func scanChange(r scanner, envID string) (*userdata.Change, int64, error) {
 		return nil, 0, err
 	}
 	c.CreatedAt = fromMicros(at)
-	created := fromMicros(objectAt)
-	switch {
-	case strings.HasPrefix(c.Type, "user."):
-		c.User = &userdata.User{ExternalID: objectID, Attributes: attrs, CreatedAt: created}
-	case strings.HasPrefix(c.Type, "company."):
-		c.Company = &userdata.Company{ExternalID: objectID, Attributes: attrs, CreatedAt: created}
-	case strings.HasPrefix(c.Type, "membership."):
-		c.Membership = &userdata.Membership{ID: objectID, UserID: userID.String, CompanyID: companyID.String, Attributes: attrs, CreatedAt: created}
-	default:
-		c.Event = &userdata.Event{ID: objectID, Name: strings.TrimPrefix(c.Type, userdata.ChangeEventTracked), UserID: userID.String,
-			CompanyID: companyID.String, DefinitionID: definitionID.String, Attributes: attrs, CreatedAt: created}
-	}
+	c.SetObject(objectID, fromMicros(objectAt), attrs, userID.String, companyID.String, definitionID.String)
 	if previous.Valid {
 		c.Previous = []byte(previous.String)
 	}

@@ -58,6 +58,25 @@ type Change struct {
 	Previous json.RawMessage
 }
 
+// SetObject sets the object of c, of the kind its Type says, from what a
+// change log keeps of it: its id (a user's or company's external id, a
+// membership's or an event's id), creation time and attributes; a
+// membership's (internal) user and company ids, or an event's (external)
+// ones and its definition's id.
+func (c *Change) SetObject(id string, createdAt time.Time, attrs json.RawMessage, userID, companyID, definitionID string) {
+	switch {
+	case strings.HasPrefix(c.Type, "user."):
+		c.User = &User{ExternalID: id, Attributes: attrs, CreatedAt: createdAt}
+	case strings.HasPrefix(c.Type, "company."):
+		c.Company = &Company{ExternalID: id, Attributes: attrs, CreatedAt: createdAt}
+	case strings.HasPrefix(c.Type, "membership."):
+		c.Membership = &Membership{ID: id, UserID: userID, CompanyID: companyID, Attributes: attrs, CreatedAt: createdAt}
+	default:
+		c.Event = &Event{ID: id, Name: strings.TrimPrefix(c.Type, ChangeEventTracked), UserID: userID, CompanyID: companyID,
+			DefinitionID: definitionID, Attributes: attrs, CreatedAt: createdAt}
+	}
+}
+
 // NewChangeID returns a new change id: "whmsg_" and 32 random hex digits.
 func NewChangeID() string {
 	var b [16]byte

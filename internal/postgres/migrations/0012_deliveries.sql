@@ -1,7 +1,7 @@
 -- Webhook deliveries (webhooks.md §3), as the SQLite backend's
 -- 0011_deliveries.sql: one row per webhook and message, queued from the
 -- change log by the deliverer's fan-out, which moves the webhook's
--- fanout_cursor (a position of the feed, "<tx>-<seq>") in the same
+-- fanout_cursor (a position of the feed) in the same
 -- transaction. A node claims pending rows with FOR UPDATE SKIP LOCKED and
 -- moves next_at to the end of its lease, so that no other node takes them
 -- meanwhile and a node that dies leaves them to the others. log is a JSON
@@ -27,8 +27,8 @@ CREATE INDEX deliveries_due ON deliveries (webhook_id, next_at) WHERE status = '
 CREATE TABLE deleted_webhooks (id text COLLATE "C" PRIMARY KEY);
 
 -- The breaker's cooldowns in the current failing streak, and the fan-out
--- cursor, which starts at the horizon: every change of a transaction at or
--- above it follows it.
+-- cursor, a position of the feed ("<pos>-<seq>"), which starts after the
+-- changes recorded so far.
 ALTER TABLE webhooks ADD COLUMN cooldowns integer NOT NULL DEFAULT 0;
 ALTER TABLE webhooks ADD COLUMN fanout_cursor text NOT NULL DEFAULT '0-0';
-UPDATE webhooks SET fanout_cursor = pg_snapshot_xmin(pg_current_snapshot())::text || '-0';
+UPDATE webhooks SET fanout_cursor = (SELECT coalesce(max(pos), 0) FROM change_commits)::text || '-9223372036854775807';
