@@ -45,7 +45,7 @@ func (s *Store) ActiveWebhooks(ctx context.Context) ([]*userdata.Fanout, error) 
 // webhook $1, the first $8 due at $6 (leased), the others at $7, when they
 // are queued.
 const qQueueDeliveries = `INSERT INTO deliveries (webhook_id, id, type, body, status, last_attempt, next_at, created_at)
-	SELECT $1, m.id, m.type, m.body, 'pending', $5, CASE WHEN m.n <= $8 THEN $6 ELSE $7 END, $7
+	SELECT $1, m.id, m.type, m.body, 'pending', $5, CASE WHEN m.n <= $8::bigint THEN $6::timestamptz ELSE $7::timestamptz END, $7
 	FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS m(id, type, body, n)
 	ON CONFLICT (webhook_id, id) DO NOTHING`
 
