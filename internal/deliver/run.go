@@ -182,8 +182,7 @@ func (d *Deliverer) fanOut(ctx context.Context, f *userdata.Fanout) []*userdata.
 			return out
 		}
 		for _, m := range msgs[:q.Leased] {
-			out = append(out, &userdata.Delivery{WebhookID: wh.ID, EnvironmentID: wh.EnvironmentID, Message: *m, Status: userdata.DeliveryPending,
-				LastAttempt: q.LastAttempt, NextAt: &q.Until, CreatedAt: now, Lease: q.Until, URL: wh.URL, Secret: wh.Secret})
+			out = append(out, userdata.LeasedDelivery(wh, m, q.LastAttempt, now, q.Until))
 		}
 		if len(page.Changes) < fanoutBatch {
 			return out

@@ -200,12 +200,9 @@ func (s *Store) QueueDelivery(ctx context.Context, tn userdata.Tenant, id string
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, qQueueDeliveries, id, []string{msg.ID}, []string{msg.Type}, []string{string(msg.Body)}, 1, until, now, 1); err != nil {
-			return err
-		}
-		d = &userdata.Delivery{WebhookID: id, EnvironmentID: tn.EnvironmentID, Message: *msg, Status: userdata.DeliveryPending,
-			LastAttempt: 1, NextAt: &until, CreatedAt: now, Log: []*userdata.Attempt{}, Lease: until, URL: wh.URL, Secret: wh.Secret}
-		return nil
+		d = userdata.LeasedDelivery(wh, msg, 1, now, until)
+		_, err = tx.Exec(ctx, qQueueDeliveries, id, []string{msg.ID}, []string{msg.Type}, []string{string(msg.Body)}, d.LastAttempt, until, now, 1)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -230,12 +227,12 @@ func (s *Store) ResendDelivery(ctx context.Context, tn userdata.Tenant, id, mess
 			return userdata.NotFound(userdata.ResourceWebhookMessage)
 		case err != nil:
 			return err
-		case d.Status == userdata.DeliveryPending:
-			return userdata.ErrStillPending
 		}
-		_, err = tx.Exec(ctx, "UPDATE deliveries SET status = 'pending', last_attempt = attempts + 1, next_at = $3 WHERE webhook_id = $1 AND id = $2",
-			id, messageID, now)
-		d.Status, d.LastAttempt, d.NextAt = userdata.DeliveryPending, d.Attempts+1, &now
+		if err := d.Resend(now); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, "UPDATE deliveries SET status = $3, last_attempt = $4, next_at = $5 WHERE webhook_id = $1 AND id = $2",
+			id, messageID, string(d.Status), int32(d.LastAttempt), now)
 		return err
 	})
 	if err != nil {

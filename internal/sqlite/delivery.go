@@ -187,12 +187,9 @@ func (s *Store) QueueDelivery(ctx context.Context, tn userdata.Tenant, id string
 		if err != nil {
 			return err
 		}
-		if _, err := w.exec(qQueueDelivery, id, msg.ID, msg.Type, string(msg.Body), 1, micros(until), micros(now)); err != nil {
-			return err
-		}
-		d = &userdata.Delivery{WebhookID: id, EnvironmentID: tn.EnvironmentID, Message: *msg, Status: userdata.DeliveryPending,
-			LastAttempt: 1, NextAt: &until, CreatedAt: now, Log: []*userdata.Attempt{}, Lease: until, URL: wh.URL, Secret: wh.Secret}
-		return nil
+		d = userdata.LeasedDelivery(wh, msg, 1, now, until)
+		_, err = w.exec(qQueueDelivery, id, msg.ID, msg.Type, string(msg.Body), d.LastAttempt, micros(until), micros(now))
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -221,12 +218,11 @@ func (s *Store) ResendDelivery(ctx context.Context, tn userdata.Tenant, id, mess
 		if d, err = readDelivery(w.ctx, w.q, id, messageID); err != nil {
 			return err
 		}
-		if d.Status == userdata.DeliveryPending {
-			return userdata.ErrStillPending
+		if err := d.Resend(now); err != nil {
+			return err
 		}
-		_, err = w.exec("UPDATE deliveries SET status = 'pending', last_attempt = attempts + 1, next_at = ? WHERE webhook_id = ? AND id = ?",
-			micros(now), id, messageID)
-		d.Status, d.LastAttempt, d.NextAt = userdata.DeliveryPending, d.Attempts+1, &now
+		_, err = w.exec("UPDATE deliveries SET status = ?, last_attempt = ?, next_at = ? WHERE webhook_id = ? AND id = ?",
+			string(d.Status), d.LastAttempt, micros(now), id, messageID)
 		return err
 	})
 	if err != nil {

@@ -136,6 +136,24 @@ type Delivery struct {
 	URL, Secret string
 }
 
+// LeasedDelivery returns the delivery of m to wh, queued at now for
+// attempts up to lastAttempt, claimed until until by the caller, with no
+// attempt yet.
+func LeasedDelivery(wh *Webhook, m *Message, lastAttempt int, now, until time.Time) *Delivery {
+	return &Delivery{WebhookID: wh.ID, EnvironmentID: wh.EnvironmentID, Message: *m, Status: DeliveryPending, LastAttempt: lastAttempt,
+		NextAt: &until, CreatedAt: now, Log: []*Attempt{}, Lease: until, URL: wh.URL, Secret: wh.Secret}
+}
+
+// Resend queues d, settled, for one more attempt, due at now, as
+// Deliveries.ResendDelivery does, or returns ErrStillPending.
+func (d *Delivery) Resend(now time.Time) error {
+	if d.Status == DeliveryPending {
+		return ErrStillPending
+	}
+	d.Status, d.LastAttempt, d.NextAt = DeliveryPending, d.Attempts+1, &now
+	return nil
+}
+
 // MaxResponseLog is how much of a response's body an Attempt keeps, in
 // bytes.
 const MaxResponseLog = 1024
