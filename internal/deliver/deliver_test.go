@@ -174,7 +174,9 @@ func TestRetryAfter(t *testing.T) {
 		var retried atomic.Bool
 		firsts := make(chan string, 3)
 		rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			var e struct{ Data struct{ User struct{ ID string } } }
+			var e struct {
+				Data struct{ User struct{ ID string } }
+			}
 			json.NewDecoder(r.Body).Decode(&e)
 			id := e.Data.User.ID
 			if id == "u502" && !retried.CompareAndSwap(false, true) {
