@@ -98,8 +98,8 @@ func orDefault[T int | time.Duration](v, def T) T {
 // now is the time of the deliverer's clock, at the precision stores keep.
 func (d *Deliverer) now() time.Time { return d.cfg.Now().UTC().Truncate(time.Microsecond) }
 
-// NewMessage returns the message of a change: its envelope.
-func NewMessage(c *userdata.Change) *userdata.Message {
+// newMessage returns the message of a change: its envelope.
+func newMessage(c *userdata.Change) *userdata.Message {
 	return &userdata.Message{ID: c.ID, Type: c.Type, Body: wire.AppendChange(nil, c)}
 }
 
@@ -115,7 +115,7 @@ func (d *Deliverer) SendTest(ctx context.Context, t userdata.Tenant, id string) 
 		return nil, err
 	}
 	now := d.now()
-	msg := NewMessage(&userdata.Change{ID: userdata.NewChangeID(), Type: webhook.Test, EnvironmentID: t.EnvironmentID, CreatedAt: now})
+	msg := newMessage(&userdata.Change{ID: userdata.NewChangeID(), Type: webhook.Test, EnvironmentID: t.EnvironmentID, CreatedAt: now})
 	dl, err := d.store.QueueDelivery(ctx, t, id, msg, now, now.Add(d.cfg.Lease))
 	if err != nil {
 		return nil, err

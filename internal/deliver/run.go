@@ -167,7 +167,7 @@ func (d *Deliverer) fanOut(ctx context.Context, f *userdata.Fanout) []*userdata.
 		var msgs []*userdata.Message
 		for _, c := range page.Changes {
 			if topics.Match(c.Type) {
-				msgs = append(msgs, NewMessage(c))
+				msgs = append(msgs, newMessage(c))
 			}
 		}
 		now := d.now()
